@@ -1,0 +1,108 @@
+#!/usr/bin/env -S node --import tsx
+/**
+ * fedtsa simulation: N virtual clients on the wasm backend, KDE clustering, per-cluster
+ * widths, rounds of local training plus aggregation.
+ *
+ *   npm run simulate -- --preset default --compare --out results/fmnist-default
+ *   npm run simulate -- --strategy fedtsa-stage1 --rounds 5 --clients 12
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { useBackend } from '@fedtsa/core/backend';
+import { STRATEGY_NAMES, type StrategyName } from '@fedtsa/core/strategy/types';
+import { PRESETS, validateConfig, type SimulationConfig } from './config.ts';
+import { loadFashionMnist } from './data.ts';
+import { buildExperiment } from './experiment.ts';
+import { WorkerPool } from './pool.ts';
+import { describeClusters, toMarkdown, toSvg, type ComparisonReport } from './report.ts';
+import { runCentralised, runStrategy, type StrategyResult } from './run.ts';
+
+const USAGE = `usage: npm run simulate -- [options]
+  --preset NAME        ${Object.keys(PRESETS).join(' | ')} (default: demo)
+  --compare            run every strategy of the preset plus the centralised upper bound
+  --strategy NAME      run one strategy: ${STRATEGY_NAMES.join(' | ')}
+  --rounds N  --clients N  --alpha A|iid  --seed N  --epochs N  --lr X  --workers N
+  --out DIR            write comparison.md, comparison.json and accuracy.svg there`;
+
+function parseCli(argv: string[]): { config: SimulationConfig; compare: boolean; out?: string } {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      preset: { type: 'string', default: 'demo' }, compare: { type: 'boolean', default: false }, strategy: { type: 'string' },
+      rounds: { type: 'string' }, clients: { type: 'string' }, alpha: { type: 'string' }, seed: { type: 'string' },
+      epochs: { type: 'string' }, lr: { type: 'string' }, workers: { type: 'string' }, out: { type: 'string' }, help: { type: 'boolean' },
+    },
+  });
+  if (values.help) { console.log(USAGE); process.exit(0); }
+  const preset = PRESETS[values.preset as string];
+  if (!preset) throw new Error(`unknown --preset '${values.preset}'; choose one of ${Object.keys(PRESETS).join(', ')}`);
+  const num = (flag: string, v: string | undefined): number | undefined => {
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!Number.isFinite(n)) throw new Error(`--${flag} must be a number, got '${v}'`);
+    return n;
+  };
+  const config: SimulationConfig = { ...preset, tiers: [...preset.tiers], strategies: [...preset.strategies] };
+  config.rounds = num('rounds', values.rounds) ?? config.rounds;
+  config.numClients = num('clients', values.clients) ?? config.numClients;
+  config.seed = num('seed', values.seed) ?? config.seed;
+  config.localEpochs = num('epochs', values.epochs) ?? config.localEpochs;
+  config.learningRate = num('lr', values.lr) ?? config.learningRate;
+  config.workers = num('workers', values.workers) ?? config.workers;
+  if (values.alpha !== undefined) config.alpha = values.alpha === 'iid' ? 'iid' : (num('alpha', values.alpha) as number);
+  if (values.strategy !== undefined) {
+    if (!STRATEGY_NAMES.includes(values.strategy as StrategyName)) throw new Error(`unknown --strategy '${values.strategy}'; choose one of ${STRATEGY_NAMES.join(', ')}`);
+    config.strategies = [values.strategy as StrategyName];
+    config.centralised = false;
+  }
+  if (!values.compare && values.strategy === undefined) config.centralised = false;
+  validateConfig(config);
+  return { config, compare: Boolean(values.compare), out: values.out };
+}
+
+async function main(): Promise<void> {
+  const { config, out } = parseCli(process.argv.slice(2));
+  const log = (m: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${m}`);
+  log('loading Fashion-MNIST');
+  const { train, test } = loadFashionMnist();
+  await useBackend('wasm'); // the main thread builds the initial weights (and runs Stage 2)
+  const exp = buildExperiment(config, train, test);
+  log(`${config.numClients} clients in ${exp.setup.clusters.length} clusters: ` +
+    exp.setup.clusters.map((c) => `#${c.index} width ${c.widthRatio} x${c.memberIds.length}`).join(', '));
+  const pool = await WorkerPool.create(exp.spec, exp.clientData, exp.test, config.workers);
+  try {
+    const started = performance.now();
+    // The centralised bound is one long job per epoch: run it beside the strategies.
+    const central = config.centralised ? runCentralised(config, exp, pool, log) : undefined;
+    const results: StrategyResult[] = [];
+    for (const name of config.strategies) results.push(await runStrategy(name, config, exp, pool, log));
+    if (central) results.push(await central);
+    log(`done in ${((performance.now() - started) / 1000).toFixed(0)} s`);
+    const report: ComparisonReport = {
+      command: `npm run simulate -- ${process.argv.slice(2).join(' ')}`,
+      config,
+      machine: `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${config.workers} workers, tfjs wasm`,
+      clusters: describeClusters(exp),
+      kdeBoundaries: exp.setup.kde.boundaries,
+      results,
+    };
+    console.log(toMarkdown(report));
+    if (out) {
+      mkdirSync(out, { recursive: true });
+      writeFileSync(join(out, 'comparison.md'), toMarkdown(report));
+      writeFileSync(join(out, 'comparison.json'), JSON.stringify(report, null, 2));
+      writeFileSync(join(out, 'accuracy.svg'), toSvg(report));
+      log(`wrote ${out}/comparison.md, comparison.json, accuracy.svg`);
+    }
+  } finally {
+    await pool.close();
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? err.message : err);
+  console.error(USAGE);
+  process.exit(1);
+});

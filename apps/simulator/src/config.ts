@@ -1,0 +1,103 @@
+/** Simulation configuration: one typed object, with presets. */
+import type { StrategyName } from '@fedtsa/core/strategy/types';
+
+export interface DeviceTier {
+  name: string;
+  /** Share of the clients in this tier. */
+  share: number;
+  /** Median width-1 training throughput, samples/s. */
+  medianSamplesPerSec: number;
+  /** Log-normal spread (standard deviation of ln throughput). */
+  logSpread: number;
+}
+
+export interface SimulationConfig {
+  seed: number;
+  numClients: number;
+  tiers: DeviceTier[];
+  /** Dirichlet concentration of the label split; 'iid' for an IID split. */
+  alpha: number | 'iid';
+  /** Client data: this many samples drawn from the client pool (after the public pool and validation are held out). */
+  clientSamples: number;
+  /** Held out of the training set, never seen by any client. */
+  publicPoolSamples: number;
+  validationSamples: number;
+  rounds: number;
+  /** Fraction of each cluster's clients that train in a round. */
+  participation: number;
+  localEpochs: number;
+  batchSize: number;
+  learningRate: number;
+  optimizer: 'sgd' | 'adam';
+  /** Budget for one round's local training on a cluster's slow end, which sets the widths. */
+  roundBudgetSec: number;
+  /** Test samples for the per-round curve; the final numbers use the whole test set. */
+  evalSamplesPerRound: number;
+  strategies: StrategyName[];
+  /** Also train the full-width model centrally on the union of the clients' data. */
+  centralised: boolean;
+  workers: number;
+}
+
+/** Phones, laptops, desktops: throughputs about 10x apart, as measured browsers differ. */
+export const THREE_TIERS: DeviceTier[] = [
+  { name: 'phone', share: 1 / 3, medianSamplesPerSec: 25, logSpread: 0.25 },
+  { name: 'laptop', share: 1 / 3, medianSamplesPerSec: 200, logSpread: 0.25 },
+  { name: 'desktop', share: 1 / 3, medianSamplesPerSec: 1500, logSpread: 0.25 },
+];
+
+export const PRESETS: Record<string, SimulationConfig> = {
+  /** The committed comparison: Fashion-MNIST, three tiers, Dirichlet 0.5. */
+  default: {
+    seed: 1,
+    numClients: 30,
+    tiers: THREE_TIERS,
+    alpha: 0.5,
+    clientSamples: 12_000,
+    publicPoolSamples: 10_000,
+    validationSamples: 5_000,
+    rounds: 10,
+    participation: 1,
+    localEpochs: 2,
+    batchSize: 32,
+    learningRate: 0.02,
+    optimizer: 'sgd',
+    roundBudgetSec: 8,
+    evalSamplesPerRound: 2_000,
+    strategies: ['fedavg-small', 'heterofl', 'fedtsa-stage1'],
+    centralised: true,
+    workers: 2,
+  },
+  /** A quick run for the README's main command and smoke tests. */
+  demo: {
+    seed: 1,
+    numClients: 12,
+    tiers: THREE_TIERS,
+    alpha: 0.5,
+    clientSamples: 2_400,
+    publicPoolSamples: 10_000,
+    validationSamples: 5_000,
+    rounds: 3,
+    participation: 1,
+    localEpochs: 1,
+    batchSize: 32,
+    learningRate: 0.02,
+    optimizer: 'sgd',
+    roundBudgetSec: 4,
+    evalSamplesPerRound: 1_000,
+    strategies: ['fedtsa-stage1'],
+    centralised: false,
+    workers: 2,
+  },
+};
+
+export function validateConfig(c: SimulationConfig): void {
+  const fail = (field: string, why: string) => { throw new Error(`simulation config: ${field} ${why}`); };
+  if (!Number.isInteger(c.numClients) || c.numClients < 1) fail('numClients', `must be a positive integer, got ${c.numClients}`);
+  if (c.tiers.length === 0) fail('tiers', 'must not be empty');
+  if (c.alpha !== 'iid' && !(c.alpha > 0)) fail('alpha', `must be > 0 or 'iid', got ${c.alpha}`);
+  if (!Number.isInteger(c.rounds) || c.rounds < 1) fail('rounds', `must be a positive integer, got ${c.rounds}`);
+  if (!(c.participation > 0 && c.participation <= 1)) fail('participation', `must be in (0, 1], got ${c.participation}`);
+  if (!(c.learningRate > 0)) fail('learningRate', `must be > 0, got ${c.learningRate}`);
+  if (!(c.clientSamples >= c.numClients)) fail('clientSamples', `must be at least numClients (${c.numClients}), got ${c.clientSamples}`);
+}

@@ -1,0 +1,72 @@
+/**
+ * Everything that must be identical across the strategies of one comparison: the data
+ * split, the clients' shards and capabilities, the clusters and widths, the initial weights.
+ */
+import type { ModelSpec } from '@fedtsa/core/architecture';
+import { subset, type LabelledImages } from '@fedtsa/core/data/dataset';
+import { partitionDirichlet, partitionIid, splitHoldout } from '@fedtsa/core/data/partition';
+import { initialWeights } from '@fedtsa/core/model';
+import { createRng, deriveSeed, randomNormal, shuffleInPlace } from '@fedtsa/core/rng';
+import { planClusters } from '@fedtsa/core/strategy/plan';
+import type { ClientProfile, ClusterSetup } from '@fedtsa/core/strategy/types';
+import type { SimulationConfig } from './config.ts';
+
+export interface Experiment {
+  spec: ModelSpec;
+  /** The training rows the clients draw from (public pool and validation removed). */
+  clientData: LabelledImages;
+  /** Per client, rows of clientData. */
+  shards: Int32Array[];
+  profiles: ClientProfile[];
+  tierOf: string[];
+  setup: ClusterSetup;
+  initialWeights: Float32Array;
+  publicPool: LabelledImages;
+  validation: LabelledImages;
+  test: LabelledImages;
+}
+
+export function buildExperiment(config: SimulationConfig, train: LabelledImages, test: LabelledImages): Experiment {
+  const spec: ModelSpec = { inputShape: [train.height, train.width, train.channels], numClasses: train.numClasses };
+  const holdout = splitHoldout(train.count, {
+    publicPool: config.publicPoolSamples / train.count,
+    validation: config.validationSamples / train.count,
+  }, createRng(deriveSeed(config.seed, 1)));
+  const pool = shuffleInPlace(createRng(deriveSeed(config.seed, 2)), [...holdout.clientPool]).slice(0, config.clientSamples);
+  const clientData = subset(train, pool);
+  const partRng = createRng(deriveSeed(config.seed, 3));
+  const parts = config.alpha === 'iid'
+    ? partitionIid(clientData.labels, config.numClients, partRng)
+    : partitionDirichlet(clientData.labels, config.numClients, config.alpha, partRng, { minPerClient: Math.min(10, Math.floor(config.clientSamples / config.numClients)) });
+
+  // Tiers dealt out by share, capabilities log-normal around each tier's median.
+  const capRng = createRng(deriveSeed(config.seed, 4));
+  const totalShare = config.tiers.reduce((s, t) => s + t.share, 0);
+  const tierOf: string[] = [];
+  config.tiers.forEach((tier, i) => {
+    const n = i === config.tiers.length - 1 ? config.numClients - tierOf.length : Math.round((tier.share / totalShare) * config.numClients);
+    for (let k = 0; k < n; k++) tierOf.push(tier.name);
+  });
+  shuffleInPlace(capRng, tierOf);
+  const profiles: ClientProfile[] = parts.map((rows, i) => {
+    const tier = config.tiers.find((t) => t.name === tierOf[i]) ?? (config.tiers[0] as SimulationConfig['tiers'][number]);
+    return {
+      id: `client-${String(i).padStart(3, '0')}`,
+      samplesPerSec: tier.medianSamplesPerSec * Math.exp(tier.logSpread * randomNormal(capRng)),
+      numSamples: rows.length,
+    };
+  });
+  const setup = planClusters(profiles, { roundBudgetSec: config.roundBudgetSec, localEpochs: config.localEpochs });
+  return {
+    spec,
+    clientData,
+    shards: parts.map((rows) => Int32Array.from(rows)),
+    profiles,
+    tierOf,
+    setup,
+    initialWeights: initialWeights(spec, deriveSeed(config.seed, 5)),
+    publicPool: subset(train, holdout.publicPool),
+    validation: subset(train, holdout.validation),
+    test,
+  };
+}

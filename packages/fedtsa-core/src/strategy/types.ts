@@ -1,0 +1,76 @@
+/**
+ * One interface for every federated strategy, used by the simulation and the coordinator.
+ * A strategy owns the server-side models; the runner owns clients, data and scheduling.
+ */
+import type { KdeClustering } from '../kde.ts';
+
+export type StrategyName = 'fedavg-small' | 'heterofl' | 'fedtsa-stage1' | 'fedtsa';
+export const STRATEGY_NAMES: readonly StrategyName[] = ['fedavg-small', 'heterofl', 'fedtsa-stage1', 'fedtsa'];
+
+export interface ClientProfile {
+  id: string;
+  /** Training throughput of the width-1 reference model, samples/s. */
+  samplesPerSec: number;
+  /** Local training samples. */
+  numSamples: number;
+}
+
+export interface ClusterPlan {
+  index: number;
+  /** Width ratio the cluster's capability affords (ladder rung). */
+  widthRatio: number;
+  memberIds: string[];
+}
+
+export interface ClusterSetup {
+  clusters: ClusterPlan[];
+  kde: KdeClustering;
+}
+
+/** What one client is asked to train in a round. */
+export interface TrainingTask {
+  clientId: string;
+  clusterIndex: number;
+  widthRatio: number;
+  weights: Float32Array;
+}
+
+export interface ClientUpdate {
+  clientId: string;
+  clusterIndex: number;
+  widthRatio: number;
+  weights: Float32Array;
+  numSamples: number;
+}
+
+/** A model that is evaluated and served for one cluster. Several clusters may share one. */
+export interface ClusterModel {
+  clusterIndex: number;
+  widthRatio: number;
+  weights: Float32Array;
+  memberIds: string[];
+}
+
+/** A server-side step after Stage 1 (Stage 2 plugs in here). Returns the updated models. */
+export type ServerStep = (round: number, models: ClusterModel[]) => Promise<ServerStepReport>;
+
+export interface ServerStepReport {
+  models: ClusterModel[];
+  /** Named durations and figures for the round report, e.g. { generationMs, mutualLearningMs }. */
+  stats: Record<string, number>;
+}
+
+export interface AggregationReport {
+  stage1Ms: number;
+  serverStepMs: number;
+  serverStepStats: Record<string, number>;
+}
+
+export interface Strategy {
+  readonly name: StrategyName;
+  /** Tasks for the given participants (client ids must belong to a cluster of the setup). */
+  tasks(participantIds: readonly string[]): TrainingTask[];
+  /** Stage 1 on the updates received this round, then the server step if any. */
+  aggregate(round: number, updates: readonly ClientUpdate[]): Promise<AggregationReport>;
+  clusterModels(): ClusterModel[];
+}
