@@ -4,8 +4,8 @@
  * (HeteroFL-style: the first ceil(r*C) channels/units of every hidden layer; the input and
  * class dimensions are never pruned). No tfjs here, so the coordinator and protocol can use it.
  *
- *   input [h, w, c] -> conv1 3x3 (32r) relu -> maxpool 2 -> conv2 3x3 (64r) relu -> maxpool 2
- *     -> flatten [h/4 * w/4 * 64r] -> fc1 (128r) relu -> logits (numClasses)
+ *   input [h, w, c] -> conv1 3x3 (16r) relu -> maxpool 2 -> conv2 3x3 (32r) relu -> maxpool 2
+ *     -> flatten [h/4 * w/4 * 32r] -> fc1 (128r) relu -> logits (numClasses)
  */
 export interface ModelSpec {
   /** [height, width, channels] of one input image, e.g. [28, 28, 1] or [32, 32, 3]. */
@@ -17,7 +17,7 @@ export interface ModelSpec {
   hiddenUnits?: number;
 }
 
-export const DEFAULT_SPEC_SIZES = { conv1Filters: 32, conv2Filters: 64, hiddenUnits: 128 } as const;
+export const DEFAULT_SPEC_SIZES = { conv1Filters: 16, conv2Filters: 32, hiddenUnits: 128 } as const;
 
 export interface ParamSpec {
   /** Stable name, e.g. 'conv1/kernel'; the same at every width. */
