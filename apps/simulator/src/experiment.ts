@@ -26,12 +26,21 @@ export interface Experiment {
   test: LabelledImages;
 }
 
+/**
+ * The split of the training set into the clients' pool, the server's public pool (the
+ * generator's only data) and validation. The generator's training command uses this same
+ * function and seed, so its data is disjoint from every client's.
+ */
+export function holdoutSplit(trainCount: number, config: Pick<SimulationConfig, 'seed' | 'publicPoolSamples' | 'validationSamples'>) {
+  return splitHoldout(trainCount, {
+    publicPool: config.publicPoolSamples / trainCount,
+    validation: config.validationSamples / trainCount,
+  }, createRng(deriveSeed(config.seed, 1)));
+}
+
 export function buildExperiment(config: SimulationConfig, train: LabelledImages, test: LabelledImages): Experiment {
   const spec: ModelSpec = { inputShape: [train.height, train.width, train.channels], numClasses: train.numClasses };
-  const holdout = splitHoldout(train.count, {
-    publicPool: config.publicPoolSamples / train.count,
-    validation: config.validationSamples / train.count,
-  }, createRng(deriveSeed(config.seed, 1)));
+  const holdout = holdoutSplit(train.count, config);
   const pool = shuffleInPlace(createRng(deriveSeed(config.seed, 2)), [...holdout.clientPool]).slice(0, config.clientSamples);
   const clientData = subset(train, pool);
   const partRng = createRng(deriveSeed(config.seed, 3));

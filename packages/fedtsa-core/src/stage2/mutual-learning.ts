@@ -1,0 +1,201 @@
+/**
+ * Stage 2 of FedTSA: deep mutual learning across cluster models of different widths on
+ * synthetic labelled data (FEDTSA.md section 6). Every model is pulled towards the mean of
+ * all models' logits (the target carries no gradient) and, optionally, towards the
+ * generator's class label. Leak-free: tf.memory().numTensors is unchanged across calls.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { modelManifest, parameterCount, type ModelSpec } from '../architecture.ts';
+import { buildModel, getFlatWeights, setFlatWeights } from '../model.ts';
+import { createRng } from '../rng.ts';
+import { createOptimizer, disposeOptimizer } from '../train.ts';
+import type { SyntheticPool } from './synthetic-pool.ts';
+
+/**
+ * Defaults are placeholders until the simulation tunes them on the validation split; never
+ * pick them by looking at the test set.
+ */
+export interface MutualLearningOptions {
+  /** Softmax temperature T of the KL term (default 3). Larger T transfers more "dark knowledge". */
+  temperature: number;
+  /** Weight of the cross-entropy against the generator's label (default 0.5); 0 = pure DML. */
+  lambda: number;
+  /** Batches per Stage 2 call (default 50). */
+  steps: number;
+  /** Samples per batch, drawn from the pool without replacement (default 64). */
+  batchSize: number;
+  /** Fresh state at every call, like local training (default 'adam'). 'sgd' uses momentum 0.9. */
+  optimizer: 'adam' | 'sgd';
+  /** Default 1e-3. */
+  learningRate: number;
+}
+
+export const DEFAULT_MUTUAL_LEARNING_OPTIONS: Readonly<MutualLearningOptions> = {
+  temperature: 3, lambda: 0.5, steps: 50, batchSize: 64, optimizer: 'adam', learningRate: 1e-3,
+};
+
+/** Fills in defaults and rejects values that would silently train nothing or diverge. */
+export function resolveMutualLearningOptions(partial: Partial<MutualLearningOptions> = {}, fn = 'resolveMutualLearningOptions'): MutualLearningOptions {
+  const o = { ...DEFAULT_MUTUAL_LEARNING_OPTIONS, ...partial };
+  if (!(Number.isFinite(o.temperature) && o.temperature > 0)) throw new Error(`${fn}: temperature must be > 0, got ${o.temperature}`);
+  if (!(Number.isFinite(o.lambda) && o.lambda >= 0)) throw new Error(`${fn}: lambda must be >= 0, got ${o.lambda}`);
+  if (!(Number.isInteger(o.steps) && o.steps >= 0)) throw new Error(`${fn}: steps must be a non-negative integer, got ${o.steps}`);
+  if (!(Number.isInteger(o.batchSize) && o.batchSize >= 1)) throw new Error(`${fn}: batchSize must be a positive integer, got ${o.batchSize}`);
+  if (o.optimizer !== 'adam' && o.optimizer !== 'sgd') throw new Error(`${fn}: unknown optimizer '${String(o.optimizer)}'`);
+  if (!(Number.isFinite(o.learningRate) && o.learningRate > 0)) throw new Error(`${fn}: learningRate must be > 0, got ${o.learningRate}`);
+  return o;
+}
+
+/** Per model: KL(softmax(zAvg/T) || softmax(z/T)) averaged over the batch. [b,c] x [b,c] -> scalar. */
+function klFromTarget(targetProb: tf.Tensor2D, targetLogProb: tf.Tensor2D, logits: tf.Tensor2D, temperature: number): tf.Scalar {
+  const logQ = tf.logSoftmax(tf.div(logits, temperature));
+  return tf.mean(tf.sum(tf.mul(targetProb, tf.sub(targetLogProb, logQ)), 1));
+}
+
+/** Target distribution softmax(mean_k z_k / T) and its log, each [b,c]; callers dispose. */
+function targetOf(logits: tf.Tensor2D[], temperature: number): { prob: tf.Tensor2D; logProb: tf.Tensor2D } {
+  return tf.tidy(() => {
+    const logProb = tf.logSoftmax(tf.div(tf.addN(logits), logits.length * temperature)) as tf.Tensor2D;
+    return { prob: tf.exp(logProb), logProb };
+  });
+}
+
+/** Each model's KL to the mean of all models' logits on `x` [b,h,w,c], at temperature T. */
+export function klToMean(models: readonly tfl.LayersModel[], x: tf.Tensor4D, temperature: number): number[] {
+  if (models.length === 0) throw new Error('klToMean: need at least one model');
+  if (!(temperature > 0)) throw new Error(`klToMean: temperature must be > 0, got ${temperature}`);
+  return tf.tidy(() => {
+    const logits = models.map((m) => m.apply(x, { training: false }) as tf.Tensor2D);
+    const { prob, logProb } = targetOf(logits, temperature);
+    return Array.from(tf.stack(logits.map((z) => klFromTarget(prob, logProb, z, temperature))).dataSync());
+  });
+}
+
+const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+
+/**
+ * One batch of mutual learning. x [b,h,w,c], yOneHot [b,classes]. All models see the same
+ * target, computed from the pre-update logits, so the update order does not matter.
+ * Returns each model's KL (unscaled, at T) and cross-entropy measured before its update.
+ */
+export function mutualLearningStep(
+  models: readonly tfl.LayersModel[], optimizers: readonly tf.Optimizer[], x: tf.Tensor4D, yOneHot: tf.Tensor2D,
+  opts: { temperature: number; lambda: number },
+): { klPerModel: number[]; cePerModel: number[] } {
+  const fn = 'mutualLearningStep';
+  const { temperature: T, lambda } = opts;
+  if (models.length === 0) throw new Error(`${fn}: need at least one model`);
+  if (models.length !== optimizers.length) throw new Error(`${fn}: ${models.length} models but ${optimizers.length} optimizers`);
+  if (!(Number.isFinite(T) && T > 0)) throw new Error(`${fn}: temperature must be > 0, got ${T}`);
+  if (!(Number.isFinite(lambda) && lambda >= 0)) throw new Error(`${fn}: lambda must be >= 0, got ${lambda}`);
+  if (x.shape[0] !== yOneHot.shape[0]) throw new Error(`${fn}: x has ${x.shape[0]} samples, yOneHot has ${yOneHot.shape[0]}`);
+
+  // The target lives outside every gradient closure: that is what "no gradient through z_avg" means here.
+  const { prob, logProb, measured } = tf.tidy(() => {
+    const logits = models.map((m) => m.apply(x, { training: true }) as tf.Tensor2D);
+    for (const [k, z] of logits.entries()) {
+      if (z.shape[1] !== yOneHot.shape[1]) throw new Error(`${fn}: model ${k} has ${z.shape[1]} classes, yOneHot has ${yOneHot.shape[1]}`);
+    }
+    const t = targetOf(logits, T);
+    const kls = logits.map((z) => klFromTarget(t.prob, t.logProb, z, T));
+    const ces = logits.map((z) => tf.losses.softmaxCrossEntropy(yOneHot, z) as tf.Scalar);
+    // [2k]: one device read per step instead of 2k.
+    return { ...t, measured: tf.stack([...kls, ...ces]) };
+  });
+  const values = Array.from(measured.dataSync());
+  measured.dispose();
+
+  try {
+    models.forEach((model, k) => {
+      const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
+      (optimizers[k] as tf.Optimizer).minimize(() => {
+        const z = model.apply(x, { training: true }) as tf.Tensor2D;
+        const kl = tf.mul(klFromTarget(prob, logProb, z, T), T * T) as tf.Scalar;
+        // lambda = 0 skips the CE graph entirely (pure DML).
+        return lambda > 0 ? tf.add(kl, tf.mul(tf.losses.softmaxCrossEntropy(yOneHot, z), lambda)) as tf.Scalar : kl;
+      }, false, vars);
+    });
+  } finally {
+    tf.dispose([prob, logProb]);
+  }
+  return { klPerModel: values.slice(0, models.length), cePerModel: values.slice(models.length) };
+}
+
+export interface ClusterModelWeights {
+  widthRatio: number;
+  /** Flat weights in modelManifest(spec, widthRatio) order. */
+  weights: Float32Array;
+}
+
+export interface MutualLearningResult {
+  /** New flat weights, one per input model, same order and lengths. */
+  weights: Float32Array[];
+  stats: {
+    steps: number;
+    /** Mean over models of klToMean at the training temperature, on one fixed pool batch. */
+    meanKlBefore: number;
+    meanKlAfter: number;
+    /** Mean over steps and models of the label cross-entropy, NaN when steps = 0. */
+    meanCe: number;
+    ms: number;
+  };
+}
+
+/**
+ * Runs `steps` mutual-learning batches over the pool on tfjs models rebuilt from flat
+ * weights, and returns the new flat weights. Everything it allocates is disposed, also on error.
+ * `now` is injected because fedtsa-core has no clock of its own beyond Date.
+ */
+export async function runMutualLearning(
+  models: readonly ClusterModelWeights[], spec: ModelSpec, pool: SyntheticPool, opts: Partial<MutualLearningOptions>, seed: number,
+  now: () => number = () => Date.now(),
+): Promise<MutualLearningResult> {
+  const fn = 'runMutualLearning';
+  const o = resolveMutualLearningOptions(opts, fn);
+  if (models.length === 0) throw new Error(`${fn}: need at least one model`);
+  const [h, w, c] = spec.inputShape;
+  const data = pool.data;
+  if (data.height !== h || data.width !== w || data.channels !== c || data.numClasses !== spec.numClasses) {
+    throw new Error(`${fn}: pool is ${data.height}x${data.width}x${data.channels}/${data.numClasses} classes, spec is ${h}x${w}x${c}/${spec.numClasses}`);
+  }
+  for (const [k, m] of models.entries()) {
+    const expected = parameterCount(modelManifest(spec, m.widthRatio));
+    if (m.weights.length !== expected) throw new Error(`${fn}: model ${k} (width ${m.widthRatio}) has ${m.weights.length} weights, expected ${expected}`);
+  }
+  const t0 = now();
+  const rng = createRng(seed);
+  const batchSize = Math.min(o.batchSize, data.count);
+  const tfModels: tfl.LayersModel[] = [];
+  const optimizers: tf.Optimizer[] = [];
+  const probe = pool.sampleBatch(batchSize, rng);
+  try {
+    for (const m of models) {
+      const model = buildModel(spec, m.widthRatio);
+      tfModels.push(model);
+      setFlatWeights(model, m.weights, modelManifest(spec, m.widthRatio));
+      optimizers.push(createOptimizer(o.optimizer, o.learningRate));
+    }
+    const meanKlBefore = mean(klToMean(tfModels, probe.x, o.temperature));
+    let ceSum = 0;
+    for (let step = 0; step < o.steps; step++) {
+      const { x, y } = pool.sampleBatch(batchSize, rng);
+      try {
+        ceSum += mean(mutualLearningStep(tfModels, optimizers, x, y, o).cePerModel);
+      } finally {
+        tf.dispose([x, y]);
+      }
+      // Lets a coordinator answer its sockets between batches (setImmediate in Node).
+      await tf.nextFrame();
+    }
+    const meanKlAfter = mean(klToMean(tfModels, probe.x, o.temperature));
+    return {
+      weights: tfModels.map((m) => getFlatWeights(m)),
+      stats: { steps: o.steps, meanKlBefore, meanKlAfter, meanCe: o.steps > 0 ? ceSum / o.steps : NaN, ms: now() - t0 },
+    };
+  } finally {
+    tf.dispose([probe.x, probe.y]);
+    for (const m of tfModels) m.dispose();
+    for (const opt of optimizers) disposeOptimizer(opt);
+  }
+}

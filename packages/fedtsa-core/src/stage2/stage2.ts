@@ -1,0 +1,58 @@
+/**
+ * FedTSA's Stage 2 as a ServerStep: refresh the synthetic pool, then run deep mutual
+ * learning across the cluster models. The two costs are timed separately because they scale
+ * differently (generation with the pool's refresh fraction, mutual learning with steps and
+ * the widths) and the round report must show which one to cut.
+ */
+import type { ModelSpec } from '../architecture.ts';
+import { deriveSeed } from '../rng.ts';
+import type { ClusterModel, ServerStep } from '../strategy/types.ts';
+import { resolveMutualLearningOptions, runMutualLearning, type MutualLearningOptions } from './mutual-learning.ts';
+import type { SyntheticPool } from './synthetic-pool.ts';
+
+export interface Stage2Options {
+  spec: ModelSpec;
+  /** Kept across rounds; the step refreshes it at every call. */
+  pool: SyntheticPool;
+  /** Missing fields take DEFAULT_MUTUAL_LEARNING_OPTIONS (to be tuned on the validation split). */
+  mutualLearning: Partial<MutualLearningOptions>;
+  seed: number;
+  now?: () => number;
+}
+
+export function createStage2Step(opts: Stage2Options): ServerStep {
+  const { spec, pool, seed } = opts;
+  // Validate once at setup, not in round 1 after the clients have already trained.
+  const ml = resolveMutualLearningOptions(opts.mutualLearning, 'createStage2Step');
+  const [h, w, c] = spec.inputShape;
+  const [ph, pw, pc] = pool.imageShape;
+  if (ph !== h || pw !== w || pc !== c || pool.numClasses !== spec.numClasses) {
+    throw new Error(`createStage2Step: pool source is ${ph}x${pw}x${pc}/${pool.numClasses} classes, spec is ${h}x${w}x${c}/${spec.numClasses}`);
+  }
+  const now = opts.now ?? (() => Date.now());
+
+  return async (round: number, models: ClusterModel[]) => {
+    if (models.length === 0) throw new Error('createStage2Step: no cluster models');
+    const t0 = now();
+    const refresh = await pool.refresh(round, deriveSeed(seed, 0));
+    const t1 = now();
+    const result = await runMutualLearning(models, spec, pool, ml, deriveSeed(seed, 1, round), now);
+    const t2 = now();
+    return {
+      models: models.map((m, k) => ({
+        clusterIndex: m.clusterIndex, widthRatio: m.widthRatio, memberIds: m.memberIds,
+        weights: result.weights[k] as Float32Array,
+      })),
+      stats: {
+        generationMs: t1 - t0,
+        mutualLearningMs: t2 - t1,
+        generated: refresh.generated,
+        poolSize: pool.size,
+        steps: result.stats.steps,
+        klBefore: result.stats.meanKlBefore,
+        klAfter: result.stats.meanKlAfter,
+        meanCe: result.stats.meanCe,
+      },
+    };
+  };
+}
