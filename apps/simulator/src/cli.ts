@@ -18,13 +18,16 @@ import { buildExperiment } from './experiment.ts';
 import { WorkerPool } from './pool.ts';
 import { describeClusters, toMarkdown, toSvg, type ComparisonReport } from './report.ts';
 import { runCentralised, runStrategy, type StrategyResult } from './run.ts';
+import { createSimulationStage2 } from './stage2-setup.ts';
 
 const USAGE = `usage: npm run simulate -- [options]
   --preset NAME        ${Object.keys(PRESETS).join(' | ')} (default: demo)
   --compare            run every strategy of the preset plus the centralised upper bound
   --strategy NAME      run one strategy: ${STRATEGY_NAMES.join(' | ')}
   --rounds N  --clients N  --alpha A|iid  --seed N  --epochs N  --lr X  --workers N
-  --out DIR            write comparison.md, comparison.json and accuracy.svg there`;
+  --out DIR            write comparison.md, comparison.json and accuracy.svg there
+  Stage 2 ('fedtsa'): --generator DIR (checkpoint, default checkpoints/fmnist-ddpm)
+  --pool-size N  --ml-steps N  --temperature T  --lambda L  --ml-lr X`;
 
 function parseCli(argv: string[]): { config: SimulationConfig; compare: boolean; out?: string } {
   const { values } = parseArgs({
@@ -33,6 +36,8 @@ function parseCli(argv: string[]): { config: SimulationConfig; compare: boolean;
       preset: { type: 'string', default: 'demo' }, compare: { type: 'boolean', default: false }, strategy: { type: 'string' },
       rounds: { type: 'string' }, clients: { type: 'string' }, alpha: { type: 'string' }, seed: { type: 'string' },
       epochs: { type: 'string' }, lr: { type: 'string' }, workers: { type: 'string' }, out: { type: 'string' }, help: { type: 'boolean' },
+      generator: { type: 'string' }, 'pool-size': { type: 'string' }, 'ml-steps': { type: 'string' }, temperature: { type: 'string' },
+      lambda: { type: 'string' }, 'ml-lr': { type: 'string' },
     },
   });
   if (values.help) { console.log(USAGE); process.exit(0); }
@@ -51,6 +56,14 @@ function parseCli(argv: string[]): { config: SimulationConfig; compare: boolean;
   config.localEpochs = num('epochs', values.epochs) ?? config.localEpochs;
   config.learningRate = num('lr', values.lr) ?? config.learningRate;
   config.workers = num('workers', values.workers) ?? config.workers;
+  config.stage2 = { ...config.stage2, mutualLearning: { ...config.stage2.mutualLearning } };
+  if (values.generator !== undefined) config.stage2.generatorDir = values.generator;
+  config.stage2.poolSize = num('pool-size', values['pool-size']) ?? config.stage2.poolSize;
+  const ml = config.stage2.mutualLearning;
+  for (const [flag, key] of [['ml-steps', 'steps'], ['temperature', 'temperature'], ['lambda', 'lambda'], ['ml-lr', 'learningRate']] as const) {
+    const v = num(flag, values[flag]);
+    if (v !== undefined) ml[key] = v;
+  }
   if (values.alpha !== undefined) config.alpha = values.alpha === 'iid' ? 'iid' : (num('alpha', values.alpha) as number);
   if (values.strategy !== undefined) {
     if (!STRATEGY_NAMES.includes(values.strategy as StrategyName)) throw new Error(`unknown --strategy '${values.strategy}'; choose one of ${STRATEGY_NAMES.join(', ')}`);
@@ -77,7 +90,14 @@ async function main(): Promise<void> {
     // The centralised bound is one long job per epoch: run it beside the strategies.
     const central = config.centralised ? runCentralised(config, exp, pool, log) : undefined;
     const results: StrategyResult[] = [];
-    for (const name of config.strategies) results.push(await runStrategy(name, config, exp, pool, log));
+    for (const name of config.strategies) {
+      const stage2 = name === 'fedtsa' ? createSimulationStage2(config.stage2, exp.spec, config.seed) : undefined;
+      try {
+        results.push(await runStrategy(name, config, exp, pool, log, stage2?.step));
+      } finally {
+        stage2?.dispose();
+      }
+    }
     if (central) results.push(await central);
     log(`done in ${((performance.now() - started) / 1000).toFixed(0)} s`);
     const report: ComparisonReport = {

@@ -1,4 +1,5 @@
 /** Simulation configuration: one typed object, with presets. */
+import type { MutualLearningOptions } from '@fedtsa/core/stage2/mutual-learning';
 import type { StrategyName } from '@fedtsa/core/strategy/types';
 
 export interface DeviceTier {
@@ -34,10 +35,33 @@ export interface SimulationConfig {
   /** Test samples for the per-round curve; the final numbers use the whole test set. */
   evalSamplesPerRound: number;
   strategies: StrategyName[];
+  /** Stage 2 of 'fedtsa'. */
+  stage2: Stage2Config;
   /** Also train the full-width model centrally on the union of the clients' data. */
   centralised: boolean;
   workers: number;
 }
+
+export interface Stage2Config {
+  /** Folder of the generator checkpoint (made by `npm run train-generator`). */
+  generatorDir: string;
+  /** Synthetic samples kept between rounds, and the share regenerated each round. */
+  poolSize: number;
+  refreshFraction: number;
+  /** DDIM steps and classifier-free guidance scale for sampling. */
+  sampleSteps: number;
+  guidance: number;
+  mutualLearning: Partial<MutualLearningOptions>;
+}
+
+export const DEFAULT_STAGE2: Stage2Config = {
+  generatorDir: 'checkpoints/fmnist-ddpm',
+  poolSize: 1000,
+  refreshFraction: 0.1,
+  sampleSteps: 25,
+  guidance: 3,
+  mutualLearning: {},
+};
 
 /** Phones, laptops, desktops: throughputs about 10x apart, as measured browsers differ. */
 export const THREE_TIERS: DeviceTier[] = [
@@ -65,6 +89,7 @@ export const PRESETS: Record<string, SimulationConfig> = {
     roundBudgetSec: 3,
     evalSamplesPerRound: 2_000,
     strategies: ['fedavg-small', 'heterofl', 'fedtsa-stage1'],
+    stage2: DEFAULT_STAGE2,
     centralised: true,
     workers: 2,
   },
@@ -86,10 +111,14 @@ export const PRESETS: Record<string, SimulationConfig> = {
     roundBudgetSec: 1,
     evalSamplesPerRound: 1_000,
     strategies: ['fedtsa-stage1'],
+    stage2: DEFAULT_STAGE2,
     centralised: false,
     workers: 2,
   },
 };
+
+/** The default comparison with full FedTSA (needs a generator checkpoint). */
+PRESETS.stage2 = { ...(PRESETS.default as SimulationConfig), strategies: ['fedavg-small', 'heterofl', 'fedtsa-stage1', 'fedtsa'] };
 
 export function validateConfig(c: SimulationConfig): void {
   const fail = (field: string, why: string) => { throw new Error(`simulation config: ${field} ${why}`); };

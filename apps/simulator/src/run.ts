@@ -87,7 +87,8 @@ export async function runStrategy(
     const record: RoundRecord = { round, clusters, meanAccuracy: meanWeighted(clusters), trainMs, stage1Ms: agg.stage1Ms, serverStepMs: agg.serverStepMs, serverStepStats: agg.serverStepStats };
     rounds.push(record);
     progress(`${name} round ${round}/${config.rounds}: mean acc ${(record.meanAccuracy * 100).toFixed(1)}% ` +
-      `[${clusters.map((c) => `w${c.widthRatio}:${(c.accuracy * 100).toFixed(1)}`).join(' ')}] train ${(trainMs / 1000).toFixed(1)}s`);
+      `[${clusters.map((c) => `w${c.widthRatio}:${(c.accuracy * 100).toFixed(1)}`).join(' ')}] train ${(trainMs / 1000).toFixed(1)}s` +
+      (agg.serverStepMs > 0 ? ` stage2 ${(agg.serverStepMs / 1000).toFixed(1)}s (generation ${((agg.serverStepStats.generationMs ?? 0) / 1000).toFixed(1)}s)` : ''));
   }
   const finalClusters = await evaluateModels(pool, strategy.clusterModels(), firstRows(exp.test.count));
   const last = rounds[rounds.length - 1] as RoundRecord;

@@ -36,6 +36,7 @@ const { values: args } = parseArgs({
     'fidelity-per-class': { type: 'string', default: '20' },
     'snapshot-every': { type: 'string', default: '1000' },
     seed: { type: 'string', default: '1' },
+    'classifier-samples': { type: 'string', default: '0' },
   },
 });
 const num = (name: keyof typeof args): number => {
@@ -93,8 +94,9 @@ const ask = (w: Worker, req: GradRequest, transfer: ArrayBuffer[] = []): Promise
     w.postMessage(req, transfer);
   });
 
+const classifierRows = [...split.publicPool, ...split.clientPool];
 const classifier = loadOrTrainClassifier(out, { inputShape: [28, 28, 1], numClasses: 10 },
-  subset(train, [...split.publicPool, ...split.clientPool]), subset(train, split.validation), log);
+  subset(train, num('classifier-samples') > 0 ? classifierRows.slice(0, num('classifier-samples')) : classifierRows), subset(train, split.validation), log);
 
 let stopping = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => { stopping = true; log(`${signal}: saving after this step`); });
