@@ -26,17 +26,20 @@ const USAGE = `usage: npm run simulate -- [options]
   --strategy NAME      run one strategy: ${STRATEGY_NAMES.join(' | ')}
   --rounds N  --clients N  --alpha A|iid  --seed N  --epochs N  --lr X  --workers N
   --out DIR            write comparison.md, comparison.json and accuracy.svg there
+  --eval test|validation   evaluate on the test set (default) or, for tuning, the validation split
+  --optimizer sgd|adam  --batch N
   Stage 2 ('fedtsa'): --generator DIR (checkpoint, default checkpoints/fmnist-ddpm)
   --pool-size N  --ml-steps N  --temperature T  --lambda L  --ml-lr X`;
 
-function parseCli(argv: string[]): { config: SimulationConfig; compare: boolean; out?: string } {
+function parseCli(argv: string[]): { config: SimulationConfig; compare: boolean; out?: string; evalSplit: 'test' | 'validation' } {
   const { values } = parseArgs({
     args: argv,
     options: {
       preset: { type: 'string', default: 'demo' }, compare: { type: 'boolean', default: false }, strategy: { type: 'string' },
       rounds: { type: 'string' }, clients: { type: 'string' }, alpha: { type: 'string' }, seed: { type: 'string' },
       epochs: { type: 'string' }, lr: { type: 'string' }, workers: { type: 'string' }, out: { type: 'string' }, help: { type: 'boolean' },
-      generator: { type: 'string' }, 'pool-size': { type: 'string' }, 'ml-steps': { type: 'string' }, temperature: { type: 'string' },
+      optimizer: { type: 'string' }, batch: { type: 'string' },
+      generator: { type: 'string' }, eval: { type: 'string', default: 'test' }, 'pool-size': { type: 'string' }, 'ml-steps': { type: 'string' }, temperature: { type: 'string' },
       lambda: { type: 'string' }, 'ml-lr': { type: 'string' },
     },
   });
@@ -56,6 +59,11 @@ function parseCli(argv: string[]): { config: SimulationConfig; compare: boolean;
   config.localEpochs = num('epochs', values.epochs) ?? config.localEpochs;
   config.learningRate = num('lr', values.lr) ?? config.learningRate;
   config.workers = num('workers', values.workers) ?? config.workers;
+  config.batchSize = num('batch', values.batch) ?? config.batchSize;
+  if (values.optimizer !== undefined) {
+    if (values.optimizer !== 'sgd' && values.optimizer !== 'adam') throw new Error(`--optimizer must be sgd or adam, got '${values.optimizer}'`);
+    config.optimizer = values.optimizer;
+  }
   config.stage2 = { ...config.stage2, mutualLearning: { ...config.stage2.mutualLearning } };
   if (values.generator !== undefined) config.stage2.generatorDir = values.generator;
   config.stage2.poolSize = num('pool-size', values['pool-size']) ?? config.stage2.poolSize;
@@ -72,16 +80,20 @@ function parseCli(argv: string[]): { config: SimulationConfig; compare: boolean;
   }
   if (!values.compare && values.strategy === undefined) config.centralised = false;
   validateConfig(config);
-  return { config, compare: Boolean(values.compare), out: values.out };
+  if (values.eval !== 'test' && values.eval !== 'validation') throw new Error(`--eval must be test or validation, got '${values.eval}'`);
+  return { config, compare: Boolean(values.compare), out: values.out, evalSplit: values.eval };
 }
 
 async function main(): Promise<void> {
-  const { config, out } = parseCli(process.argv.slice(2));
+  const { config, out, evalSplit } = parseCli(process.argv.slice(2));
   const log = (m: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${m}`);
   log('loading Fashion-MNIST');
   const { train, test } = loadFashionMnist();
   await useBackend('wasm'); // the main thread builds the initial weights (and runs Stage 2)
-  const exp = buildExperiment(config, train, test);
+  const built = buildExperiment(config, train, test);
+  // Tuning runs evaluate on the validation split so that defaults never see the test set.
+  const exp = evalSplit === 'validation' ? { ...built, test: built.validation } : built;
+  if (evalSplit === 'validation') log(`evaluating on the validation split (${exp.test.count} images), not the test set`);
   log(`${config.numClients} clients in ${exp.setup.clusters.length} clusters: ` +
     exp.setup.clusters.map((c) => `#${c.index} width ${c.widthRatio} x${c.memberIds.length}`).join(', '));
   const pool = await WorkerPool.create(exp.spec, exp.clientData, exp.test, config.workers);

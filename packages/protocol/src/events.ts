@@ -1,0 +1,93 @@
+/**
+ * Typed socket.io events. The coordinator passes every generic:
+ *   Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, ClientSocketData>
+ * Requests that need an answer take an acknowledgement callback (clients use emitWithAck
+ * with a timeout); the answer is an Ack: a value or a coded refusal.
+ */
+import type { EncodedWeights } from './codec.ts';
+import type { Ack } from './errors.ts';
+import type { CapabilityReport, Heartbeat, UpdatePayload } from './messages.ts';
+
+/** Namespace of training clients. */
+export const CLIENT_NAMESPACE = '/client';
+/** Namespace of the dashboard (admin token required). */
+export const DASHBOARD_NAMESPACE = '/dashboard';
+
+export interface ModelSpecWire {
+  inputShape: [number, number, number];
+  numClasses: number;
+}
+
+export interface Welcome {
+  clientId: string;
+  /** Secret that, with the id, resumes this identity after a reconnect. */
+  clientSecret: string;
+  runId: string;
+  resumed: boolean;
+  spec: ModelSpecWire;
+  /** Present when the coordinator serves this client a demo shard. */
+  demoShard?: { samples: number };
+}
+
+export interface Assignment {
+  clusterIndex: number;
+  widthRatio: number;
+  clusters: number;
+}
+
+export interface TrainingTask {
+  runId: string;
+  round: number;
+  clusterIndex: number;
+  widthRatio: number;
+  /** Wall-clock deadline (ms since epoch) by which the update must arrive. */
+  deadline: number;
+  epochs: number;
+  batchSize: number;
+  learningRate: number;
+  optimizer: 'sgd' | 'adam';
+  weights: EncodedWeights;
+}
+
+export interface DemoShard {
+  /** [n, h, w, c] float32 images in [0, 1], as bytes. */
+  images: ArrayBuffer | Uint8Array;
+  labels: ArrayBuffer | Uint8Array;
+  count: number;
+}
+
+export interface RoundClosed {
+  runId: string;
+  round: number;
+  /** Whether this client's update made it into the round. */
+  accepted: boolean;
+}
+
+export interface ClientToServerEvents {
+  capability: (report: CapabilityReport, ack: (res: Ack<Assignment | { waiting: true }>) => void) => void;
+  'demo-shard': (req: Record<string, never>, ack: (res: Ack<DemoShard>) => void) => void;
+  update: (payload: UpdatePayload, ack: (res: Ack<{ accepted: true; round: number }>) => void) => void;
+  heartbeat: (beat: Heartbeat) => void;
+  leave: () => void;
+}
+
+export interface ServerToClientEvents {
+  welcome: (welcome: Welcome) => void;
+  assignment: (assignment: Assignment) => void;
+  task: (task: TrainingTask) => void;
+  'round-closed': (info: RoundClosed) => void;
+  'run-state': (state: { runId: string; state: RunState; round: number }) => void;
+  refused: (error: { code: string; message: string }) => void;
+}
+
+/** For socket.io's Redis adapter when the coordinator spreads over several machines. */
+export interface InterServerEvents {
+  ping: () => void;
+}
+
+export interface ClientSocketData {
+  runId: string;
+  clientId: string;
+}
+
+export type RunState = 'created' | 'running' | 'paused' | 'stopped' | 'completed';

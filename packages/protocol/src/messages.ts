@@ -1,0 +1,85 @@
+/**
+ * Payload schemas of every inbound message, as TypeBox schemas: one definition gives the
+ * runtime guard and the static type. Binary fields are checked by hand (isBinary).
+ */
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { TypeCompiler } from '@sinclair/typebox/compiler';
+import type { EncodedWeights } from './codec.ts';
+
+export const PROTOCOL_VERSION = 1;
+
+const Backend = Type.Union([Type.Literal('webgpu'), Type.Literal('webgl'), Type.Literal('wasm'), Type.Literal('cpu'), Type.Literal('node')]);
+
+/** socket.io handshake `auth` of a training client. */
+export const ClientAuth = Type.Object({
+  protocolVersion: Type.Integer(),
+  runId: Type.String({ minLength: 1, maxLength: 64 }),
+  joinToken: Type.String({ minLength: 1, maxLength: 128 }),
+  /** A reconnecting client resumes its identity with the id and secret it was given. */
+  clientId: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+  clientSecret: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+}, { additionalProperties: false });
+export type ClientAuth = Static<typeof ClientAuth>;
+
+export const CapabilityReport = Type.Object({
+  /** Training throughput of the width-1 reference model on the fastest backend, samples/s. */
+  samplesPerSec: Type.Number({ exclusiveMinimum: 0, maximum: 1e7 }),
+  backend: Backend,
+  memoryGb: Type.Optional(Type.Number({ minimum: 0, maximum: 1e4 })),
+  cores: Type.Optional(Type.Integer({ minimum: 1, maximum: 4096 })),
+  /** Samples of its own the client will train on; absent = the coordinator's demo shard. */
+  ownDataSamples: Type.Optional(Type.Integer({ minimum: 1, maximum: 1e8 })),
+  label: Type.Optional(Type.String({ maxLength: 200 })),
+}, { additionalProperties: false });
+export type CapabilityReport = Static<typeof CapabilityReport>;
+
+const ManifestEntry = Type.Object({
+  name: Type.String({ maxLength: 128 }),
+  shape: Type.Array(Type.Integer({ minimum: 1, maximum: 1e8 }), { maxItems: 8 }),
+}, { additionalProperties: false });
+
+/** The JSON part of an update; `weights.data` is a binary attachment checked separately. */
+export const UpdateMeta = Type.Object({
+  runId: Type.String({ maxLength: 64 }),
+  round: Type.Integer({ minimum: 0 }),
+  clusterIndex: Type.Integer({ minimum: 0, maximum: 64 }),
+  numSamples: Type.Integer({ minimum: 1, maximum: 1e8 }),
+  trainLoss: Type.Number(),
+  weights: Type.Object({
+    manifest: Type.Array(ManifestEntry, { maxItems: 1024 }),
+    dtype: Type.Union([Type.Literal('float32'), Type.Literal('float16')]),
+    data: Type.Unknown(),
+  }, { additionalProperties: false }),
+}, { additionalProperties: false });
+export type UpdateMeta = Static<typeof UpdateMeta>;
+export type UpdatePayload = Omit<UpdateMeta, 'weights'> & { weights: EncodedWeights };
+
+export const Heartbeat = Type.Object({
+  status: Type.Union([Type.Literal('idle'), Type.Literal('training'), Type.Literal('paused')]),
+  round: Type.Optional(Type.Integer({ minimum: 0 })),
+  progress: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
+}, { additionalProperties: false });
+export type Heartbeat = Static<typeof Heartbeat>;
+
+function compile<T extends TSchema>(schema: T): (value: unknown) => value is Static<T> {
+  const checker = TypeCompiler.Compile(schema);
+  return (value: unknown): value is Static<T> => checker.Check(value);
+}
+
+/** Explains the first schema violation, for the refusal's message. */
+export function explain<T extends TSchema>(schema: T, value: unknown): string {
+  const first = TypeCompiler.Compile(schema).Errors(value).First();
+  return first ? `${first.path || '/'}: ${first.message}` : 'invalid';
+}
+
+export function isBinary(value: unknown): value is ArrayBuffer | Uint8Array {
+  return value instanceof ArrayBuffer || value instanceof Uint8Array;
+}
+
+export const isClientAuth = compile(ClientAuth);
+export const isCapabilityReport = compile(CapabilityReport);
+export const isHeartbeat = compile(Heartbeat);
+const isUpdateMeta = compile(UpdateMeta);
+export function isUpdatePayload(value: unknown): value is UpdatePayload {
+  return isUpdateMeta(value) && isBinary((value as UpdateMeta).weights.data);
+}
