@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 import { useBackend } from '@fedtsa/core/backend';
 import { STRATEGY_NAMES, type StrategyName } from '@fedtsa/core/strategy/types';
 import { PRESETS, validateConfig, type SimulationConfig } from './config.ts';
-import { loadFashionMnist } from './data.ts';
+import { loadFashionMnist } from '@fedtsa/node-io/fashion-mnist';
 import { buildExperiment } from './experiment.ts';
 import { WorkerPool } from './pool.ts';
 import { describeClusters, toMarkdown, toSvg, type ComparisonReport } from './report.ts';

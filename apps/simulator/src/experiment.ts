@@ -4,7 +4,8 @@
  */
 import type { ModelSpec } from '@fedtsa/core/architecture';
 import { subset, type LabelledImages } from '@fedtsa/core/data/dataset';
-import { partitionDirichlet, partitionIid, splitHoldout } from '@fedtsa/core/data/partition';
+import { partitionDirichlet, partitionIid } from '@fedtsa/core/data/partition';
+import { holdoutSplit, STANDARD_HOLDOUT } from '@fedtsa/core/data/holdout';
 import { initialWeights } from '@fedtsa/core/model';
 import { createRng, deriveSeed, randomNormal, shuffleInPlace } from '@fedtsa/core/rng';
 import { planClusters } from '@fedtsa/core/strategy/plan';
@@ -26,21 +27,11 @@ export interface Experiment {
   test: LabelledImages;
 }
 
-/**
- * The split of the training set into the clients' pool, the server's public pool (the
- * generator's only data) and validation. The generator's training command uses this same
- * function and seed, so its data is disjoint from every client's.
- */
-export function holdoutSplit(trainCount: number, config: Pick<SimulationConfig, 'seed' | 'publicPoolSamples' | 'validationSamples'>) {
-  return splitHoldout(trainCount, {
-    publicPool: config.publicPoolSamples / trainCount,
-    validation: config.validationSamples / trainCount,
-  }, createRng(deriveSeed(config.seed, 1)));
-}
-
 export function buildExperiment(config: SimulationConfig, train: LabelledImages, test: LabelledImages): Experiment {
   const spec: ModelSpec = { inputShape: [train.height, train.width, train.channels], numClasses: train.numClasses };
-  const holdout = holdoutSplit(train.count, config);
+  // The hold-out seed never follows the experiment seed: the generator was trained on the
+  // public pool of STANDARD_HOLDOUT, and no seed may hand those images to a client.
+  const holdout = holdoutSplit(train.count, { ...STANDARD_HOLDOUT, publicPoolSamples: config.publicPoolSamples, validationSamples: config.validationSamples });
   const pool = shuffleInPlace(createRng(deriveSeed(config.seed, 2)), [...holdout.clientPool]).slice(0, config.clientSamples);
   const clientData = subset(train, pool);
   const partRng = createRng(deriveSeed(config.seed, 3));

@@ -6,7 +6,8 @@ import { createStage2Step } from '@fedtsa/core/stage2/stage2';
 import { SyntheticPool } from '@fedtsa/core/stage2/synthetic-pool';
 import { createToySource } from '@fedtsa/core/stage2/toy-source';
 import { PRESETS, type SimulationConfig } from './config.ts';
-import { buildExperiment, holdoutSplit } from './experiment.ts';
+import { buildExperiment } from './experiment.ts';
+import { holdoutSplit, STANDARD_HOLDOUT } from '@fedtsa/core/data/holdout';
 import { WorkerPool } from './pool.ts';
 import { describeClusters, toMarkdown, toSvg } from './report.ts';
 import { runCentralised, runStrategy, type StrategyResult } from './run.ts';
@@ -40,7 +41,7 @@ describe('simulation', () => {
 
   it('keeps the public pool and validation disjoint from every client, and shards cover the client data once', () => {
     const exp = buildExperiment(config, train, test);
-    const split = holdoutSplit(train.count, config);
+    const split = holdoutSplit(train.count, { ...STANDARD_HOLDOUT, publicPoolSamples: 300, validationSamples: 150 });
     const rowOf = (data: LabelledImages, i: number) => Math.round((data.images[i * 784] as number) * train.count);
     const clientRows = new Set(Array.from({ length: exp.clientData.count }, (_, i) => rowOf(exp.clientData, i)));
     for (const r of [...split.publicPool, ...split.validation]) expect(clientRows.has(r)).toBe(false);

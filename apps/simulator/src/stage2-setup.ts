@@ -5,7 +5,7 @@ import { createStage2Step } from '@fedtsa/core/stage2/stage2';
 import { SyntheticPool } from '@fedtsa/core/stage2/synthetic-pool';
 import type { ServerStep } from '@fedtsa/core/strategy/types';
 import type { Stage2Config } from './config.ts';
-import { readCheckpoint } from './generator/checkpoint-files.ts';
+import { readCheckpoint } from '@fedtsa/node-io/checkpoint-files';
 
 export interface Stage2Handle {
   step: ServerStep;

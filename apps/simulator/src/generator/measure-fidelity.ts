@@ -9,12 +9,11 @@ import { parseArgs } from 'node:util';
 import { useBackend } from '@fedtsa/core/backend';
 import { subset } from '@fedtsa/core/data/dataset';
 import { DiffusionGenerator } from '@fedtsa/core/diffusion/generator';
-import { PRESETS } from '../config.ts';
-import { FASHION_MNIST_CLASSES, loadFashionMnist } from '../data.ts';
-import { holdoutSplit } from '../experiment.ts';
-import { readCheckpoint } from './checkpoint-files.ts';
+import { FASHION_MNIST_CLASSES, loadFashionMnist } from '@fedtsa/node-io/fashion-mnist';
+import { holdoutSplit, STANDARD_HOLDOUT } from '@fedtsa/core/data/holdout';
+import { readCheckpoint } from '@fedtsa/node-io/checkpoint-files';
 import { loadOrTrainClassifier, measureFidelity } from './fidelity.ts';
-import { imageGrid } from './png.ts';
+import { imageGrid } from '@fedtsa/node-io/png';
 
 const { values } = parseArgs({
   options: {
@@ -34,7 +33,7 @@ await useBackend('wasm');
 const checkpoint = readCheckpoint(dir);
 if (!checkpoint) throw new Error(`no checkpoint in ${dir}`);
 const { train } = loadFashionMnist();
-const split = holdoutSplit(train.count, PRESETS.default!);
+const split = holdoutSplit(train.count, STANDARD_HOLDOUT);
 const classifier = loadOrTrainClassifier(values['classifier-dir'] ?? dir, { inputShape: [28, 28, 1], numClasses: 10 },
   subset(train, [...split.publicPool, ...split.clientPool]), subset(train, split.validation), log);
 const generator = DiffusionGenerator.fromCheckpoint(checkpoint, { steps: Number(values.steps), guidance: Number(values.guidance) });

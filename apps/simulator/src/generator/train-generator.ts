@@ -14,10 +14,9 @@ import { cosineSchedule } from '@fedtsa/core/diffusion/schedule';
 import { DEFAULT_TRAINER_OPTIONS, DdpmTrainer } from '@fedtsa/core/diffusion/trainer';
 import { countParams, DEFAULT_UNET_CONFIG, type UNetConfig } from '@fedtsa/core/diffusion/unet';
 import { createRng, deriveSeed, randomInt } from '@fedtsa/core/rng';
-import { PRESETS } from '../config.ts';
-import { loadFashionMnist } from '../data.ts';
-import { holdoutSplit } from '../experiment.ts';
-import { readCheckpoint, readCheckpointFiles, writeCheckpoint } from './checkpoint-files.ts';
+import { loadFashionMnist } from '@fedtsa/node-io/fashion-mnist';
+import { holdoutSplit, STANDARD_HOLDOUT } from '@fedtsa/core/data/holdout';
+import { readCheckpoint, readCheckpointFiles, writeCheckpoint } from '@fedtsa/node-io/checkpoint-files';
 import { loadOrTrainClassifier, measureFidelity } from './fidelity.ts';
 import type { GradReply, GradRequest, GradWorkerInit } from './messages.ts';
 
@@ -61,7 +60,7 @@ const schedule = cosineSchedule(1000);
 
 await useBackend('wasm');
 const { train } = loadFashionMnist();
-const split = holdoutSplit(train.count, PRESETS.default as (typeof PRESETS)['default']);
+const split = holdoutSplit(train.count, STANDARD_HOLDOUT);
 const pool = subset(train, split.publicPool);
 log(`public pool: ${pool.count} images (held out of every client's data)`);
 
@@ -105,7 +104,7 @@ const save = async () => {
   const trainingSeconds = elapsedBefore + (performance.now() - t0) / 1000;
   writeCheckpoint(out, await trainer.toCheckpoint({
     command: `npm run train-generator -- ${process.argv.slice(2).join(' ')}`,
-    data: `Fashion-MNIST public pool: ${pool.count} training images disjoint from all clients (holdoutSplit, seed ${PRESETS.default?.seed})`,
+    data: `Fashion-MNIST public pool: ${pool.count} training images disjoint from all clients (holdoutSplit, seed ${STANDARD_HOLDOUT.seed})`,
     batchSize, trainingSeconds: Math.round(trainingSeconds),
   }));
 };

@@ -1,0 +1,56 @@
+/** A run's settings: one TypeBox schema gives the REST validation, the defaults and the type. */
+import { Type, type Static } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+
+export const Stage2Settings = Type.Object({
+  enabled: Type.Boolean({ default: true, description: 'run Stage 2 (needs a generator checkpoint); off = FedTSA Stage 1 only' }),
+  poolSize: Type.Integer({ minimum: 10, maximum: 100_000, default: 300, description: 'synthetic samples kept between rounds' }),
+  refreshFraction: Type.Number({ minimum: 0, maximum: 1, default: 0.1, description: 'share of the pool regenerated each round' }),
+  steps: Type.Integer({ minimum: 0, maximum: 10_000, default: 30, description: 'mutual-learning batches per round' }),
+  batchSize: Type.Integer({ minimum: 1, maximum: 1024, default: 64 }),
+  temperature: Type.Number({ exclusiveMinimum: 0, maximum: 100, default: 3 }),
+  lambda: Type.Number({ minimum: 0, maximum: 100, default: 0.5, description: 'weight of cross-entropy on generated labels' }),
+  learningRate: Type.Number({ exclusiveMinimum: 0, maximum: 1, default: 1e-3 }),
+  sampleSteps: Type.Integer({ minimum: 1, maximum: 1000, default: 25, description: 'DDIM steps' }),
+  guidance: Type.Number({ minimum: 0, maximum: 20, default: 3, description: 'classifier-free guidance scale' }),
+}, { additionalProperties: false });
+
+export const RunSettings = Type.Object({
+  dataset: Type.Literal('fashion-mnist', { default: 'fashion-mnist' }),
+  rounds: Type.Integer({ minimum: 1, maximum: 100_000, default: 5 }),
+  roundDeadlineMs: Type.Integer({ minimum: 1000, maximum: 86_400_000, default: 60_000, description: 'a round closes with whoever has returned by then' }),
+  participantsPerCluster: Type.Integer({ minimum: 0, maximum: 100_000, default: 0, description: 'clients selected per cluster and round; 0 = all' }),
+  minClientsPerCluster: Type.Integer({ minimum: 1, maximum: 1000, default: 2, description: 'smaller clusters merge into a neighbour' }),
+  minClientsToStart: Type.Integer({ minimum: 1, maximum: 100_000, default: 2 }),
+  localEpochs: Type.Integer({ minimum: 1, maximum: 100, default: 1 }),
+  batchSize: Type.Integer({ minimum: 1, maximum: 4096, default: 32 }),
+  learningRate: Type.Number({ exclusiveMinimum: 0, maximum: 10, default: 0.05 }),
+  optimizer: Type.Union([Type.Literal('sgd'), Type.Literal('adam')], { default: 'sgd' }),
+  roundBudgetSec: Type.Number({ exclusiveMinimum: 0, maximum: 86_400, default: 3, description: 'local-training budget that sets each cluster width' }),
+  /** KDE bandwidth factor and valley prominence (see fedtsa-core kde.ts). */
+  kdeBandwidthFactor: Type.Number({ exclusiveMinimum: 0, maximum: 10, default: 0.5 }),
+  kdeMinProminence: Type.Number({ minimum: 0, maximum: 0.99, default: 0.5 }),
+  /** A client stays in its cluster unless it moves this far (ln units) past a boundary. */
+  hysteresisLog: Type.Number({ minimum: 0, maximum: 5, default: 0.2 }),
+  /** Refuse an update whose distance from the model it was given exceeds this multiple of the cluster's median. */
+  normMultiple: Type.Number({ exclusiveMinimum: 1, maximum: 1e6, default: 10 }),
+  demoShards: Type.Integer({ minimum: 1, maximum: 10_000, default: 24 }),
+  demoSamplesPerShard: Type.Integer({ minimum: 10, maximum: 10_000, default: 300 }),
+  demoAlpha: Type.Number({ exclusiveMinimum: 0, maximum: 1000, default: 0.5, description: 'Dirichlet concentration of the demo shards' }),
+  evalSamples: Type.Integer({ minimum: 100, maximum: 10_000, default: 2000, description: 'test images scored per cluster and round' }),
+  seed: Type.Integer({ minimum: 0, maximum: 2 ** 31, default: 1 }),
+  stage2: Stage2Settings,
+}, { additionalProperties: false });
+export type RunSettings = Static<typeof RunSettings>;
+
+/** Fills defaults into a partial settings object and validates the result. */
+export function resolveSettings(partial: unknown): RunSettings {
+  const input = typeof partial === 'object' && partial !== null ? structuredClone(partial) as Record<string, unknown> : {};
+  if (input.stage2 === undefined) input.stage2 = {};
+  const filled = Value.Default(RunSettings, input);
+  if (!Value.Check(RunSettings, filled)) {
+    const first = Value.Errors(RunSettings, filled).First();
+    throw new Error(`settings${first?.path ?? ''}: ${first?.message ?? 'invalid'}`);
+  }
+  return filled as RunSettings;
+}

@@ -1,0 +1,163 @@
+/**
+ * The embedded default store: SQLite (WAL, so a SIGKILL never loses a committed
+ * transaction) for runs, clients and rounds, and one binary file per cluster model and round
+ * under dataDir/runs/<run>/round-<n>/. Model files are written and fsynced before the
+ * transaction that marks the round complete, so a completed round always has its files.
+ */
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import type { ClientRecord, ClusterModelRecord, RoundRecord, RunRecord, RunStore } from './types.ts';
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS runs (
+  id TEXT PRIMARY KEY, name TEXT NOT NULL, settings TEXT NOT NULL, state TEXT NOT NULL,
+  join_token TEXT NOT NULL, completed_round INTEGER NOT NULL, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS clients (
+  run_id TEXT NOT NULL, id TEXT NOT NULL, secret_hash TEXT NOT NULL, samples_per_sec REAL NOT NULL,
+  backend TEXT NOT NULL, label TEXT NOT NULL, cluster_index INTEGER, width_ratio REAL, demo_shard INTEGER,
+  status TEXT NOT NULL, last_seen INTEGER NOT NULL, joined_at INTEGER NOT NULL, PRIMARY KEY (run_id, id)
+);
+CREATE TABLE IF NOT EXISTS rounds (
+  run_id TEXT NOT NULL, round INTEGER NOT NULL, record TEXT NOT NULL, PRIMARY KEY (run_id, round)
+);
+CREATE TABLE IF NOT EXISTS models (
+  run_id TEXT NOT NULL, round INTEGER NOT NULL, cluster_index INTEGER NOT NULL, width_ratio REAL NOT NULL,
+  member_ids TEXT NOT NULL, file TEXT NOT NULL, PRIMARY KEY (run_id, round, cluster_index)
+);
+`;
+
+interface RunRow { id: string; name: string; settings: string; state: string; join_token: string; completed_round: number; created_at: number; updated_at: number }
+interface ClientRow {
+  run_id: string; id: string; secret_hash: string; samples_per_sec: number; backend: string; label: string;
+  cluster_index: number | null; width_ratio: number | null; demo_shard: number | null; status: string; last_seen: number; joined_at: number;
+}
+interface ModelRow { cluster_index: number; width_ratio: number; member_ids: string; file: string }
+
+function writeFileDurably(path: string, bytes: Uint8Array): void {
+  const tmp = `${path}.tmp`;
+  const fd = openSync(tmp, 'w');
+  try {
+    writeSync(fd, bytes);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, path);
+}
+
+export class SqliteStore implements RunStore {
+  private readonly db: Database.Database;
+
+  constructor(private readonly dataDir: string) {
+    mkdirSync(dataDir, { recursive: true });
+    this.db = new Database(join(dataDir, 'fedtsa.sqlite'));
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.exec(SCHEMA);
+  }
+
+  createRun(run: RunRecord): void {
+    this.db.prepare(`INSERT INTO runs VALUES (@id, @name, @settings, @state, @joinToken, @completedRound, @createdAt, @updatedAt)`)
+      .run({ ...run, settings: JSON.stringify(run.settings) });
+  }
+
+  private toRun(row: RunRow): RunRecord {
+    return {
+      id: row.id, name: row.name, settings: JSON.parse(row.settings), state: row.state as RunRecord['state'],
+      joinToken: row.join_token, completedRound: row.completed_round, createdAt: row.created_at, updatedAt: row.updated_at,
+    };
+  }
+
+  getRun(id: string): RunRecord | undefined {
+    const row = this.db.prepare('SELECT * FROM runs WHERE id = ?').get(id) as RunRow | undefined;
+    return row && this.toRun(row);
+  }
+
+  listRuns(): RunRecord[] {
+    return (this.db.prepare('SELECT * FROM runs ORDER BY created_at').all() as RunRow[]).map((r) => this.toRun(r));
+  }
+
+  updateRun(id: string, patch: Partial<Pick<RunRecord, 'state' | 'settings' | 'name'>>): void {
+    const run = this.getRun(id);
+    if (!run) throw new Error(`updateRun: no run ${id}`);
+    const next = { ...run, ...patch, updatedAt: Date.now() };
+    this.db.prepare('UPDATE runs SET name = ?, settings = ?, state = ?, updated_at = ? WHERE id = ?')
+      .run(next.name, JSON.stringify(next.settings), next.state, next.updatedAt, id);
+  }
+
+  upsertClient(c: ClientRecord): void {
+    this.db.prepare(`INSERT INTO clients VALUES (@runId, @id, @secretHash, @samplesPerSec, @backend, @label, @clusterIndex, @widthRatio,
+      @demoShard, @status, @lastSeen, @joinedAt)
+      ON CONFLICT (run_id, id) DO UPDATE SET samples_per_sec = excluded.samples_per_sec, backend = excluded.backend, label = excluded.label,
+      cluster_index = excluded.cluster_index, width_ratio = excluded.width_ratio, demo_shard = excluded.demo_shard,
+      status = excluded.status, last_seen = excluded.last_seen`).run(c);
+  }
+
+  private toClient(r: ClientRow): ClientRecord {
+    return {
+      runId: r.run_id, id: r.id, secretHash: r.secret_hash, samplesPerSec: r.samples_per_sec, backend: r.backend, label: r.label,
+      clusterIndex: r.cluster_index, widthRatio: r.width_ratio, demoShard: r.demo_shard, status: r.status as ClientRecord['status'],
+      lastSeen: r.last_seen, joinedAt: r.joined_at,
+    };
+  }
+
+  getClient(runId: string, clientId: string): ClientRecord | undefined {
+    const row = this.db.prepare('SELECT * FROM clients WHERE run_id = ? AND id = ?').get(runId, clientId) as ClientRow | undefined;
+    return row && this.toClient(row);
+  }
+
+  listClients(runId: string): ClientRecord[] {
+    return (this.db.prepare('SELECT * FROM clients WHERE run_id = ? ORDER BY joined_at').all(runId) as ClientRow[]).map((r) => this.toClient(r));
+  }
+
+  private modelPath(runId: string, round: number, clusterIndex: number): string {
+    return join(this.dataDir, 'runs', runId, `round-${String(round).padStart(5, '0')}`, `cluster-${clusterIndex}.f32`);
+  }
+
+  completeRound(round: RoundRecord, models: ClusterModelRecord[]): void {
+    const dir = join(this.dataDir, 'runs', round.runId, `round-${String(round.round).padStart(5, '0')}`);
+    mkdirSync(dir, { recursive: true });
+    for (const m of models) {
+      const w = m.weights;
+      writeFileDurably(this.modelPath(round.runId, round.round, m.clusterIndex), new Uint8Array(w.buffer, w.byteOffset, w.byteLength));
+    }
+    const tx = this.db.transaction(() => {
+      this.db.prepare('INSERT OR REPLACE INTO rounds VALUES (?, ?, ?)').run(round.runId, round.round, JSON.stringify(round));
+      this.db.prepare('DELETE FROM models WHERE run_id = ? AND round = ?').run(round.runId, round.round);
+      const insert = this.db.prepare('INSERT INTO models VALUES (?, ?, ?, ?, ?, ?)');
+      for (const m of models) {
+        insert.run(round.runId, round.round, m.clusterIndex, m.widthRatio, JSON.stringify(m.memberIds), this.modelPath(round.runId, round.round, m.clusterIndex));
+      }
+      this.db.prepare('UPDATE runs SET completed_round = MAX(completed_round, ?), updated_at = ? WHERE id = ?').run(round.round, Date.now(), round.runId);
+    });
+    tx();
+  }
+
+  listRounds(runId: string): RoundRecord[] {
+    return (this.db.prepare('SELECT record FROM rounds WHERE run_id = ? AND round > 0 ORDER BY round').all(runId) as { record: string }[])
+      .map((r) => JSON.parse(r.record) as RoundRecord);
+  }
+
+  loadModels(runId: string, round: number): ClusterModelRecord[] | undefined {
+    const rows = this.db.prepare('SELECT cluster_index, width_ratio, member_ids, file FROM models WHERE run_id = ? AND round = ? ORDER BY cluster_index')
+      .all(runId, round) as ModelRow[];
+    if (rows.length === 0) return undefined;
+    return rows.map((r) => {
+      const bytes = readFileSync(r.file);
+      const weights = new Float32Array(bytes.byteLength / 4);
+      new Uint8Array(weights.buffer).set(bytes);
+      return { clusterIndex: r.cluster_index, widthRatio: r.width_ratio, memberIds: JSON.parse(r.member_ids) as string[], weights };
+    });
+  }
+
+  readModelBytes(runId: string, round: number, clusterIndex: number): Uint8Array | undefined {
+    const path = this.modelPath(runId, round, clusterIndex);
+    return existsSync(path) ? new Uint8Array(readFileSync(path)) : undefined;
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}

@@ -1,0 +1,100 @@
+/**
+ * Run state behind one interface. The embedded default is SQLite plus checkpoint files
+ * (sqlite-store.ts); a shared store (e.g. Postgres or Redis) can implement the same
+ * interface to spread the coordinator over several machines.
+ */
+import type { RunState } from '@fedtsa/protocol/events';
+import type { RunSettings } from '../runs/settings.ts';
+
+export interface RunRecord {
+  id: string;
+  name: string;
+  settings: RunSettings;
+  state: RunState;
+  joinToken: string;
+  /** Last round whose models and metrics are saved; 0 = none yet. */
+  completedRound: number;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface ClientRecord {
+  runId: string;
+  id: string;
+  /** Hash of the secret that resumes this identity (never the secret itself). */
+  secretHash: string;
+  samplesPerSec: number;
+  backend: string;
+  label: string;
+  clusterIndex: number | null;
+  widthRatio: number | null;
+  /** Index of the demo shard this client trains on, if any. */
+  demoShard: number | null;
+  status: 'connected' | 'training' | 'disconnected' | 'left';
+  lastSeen: number;
+  joinedAt: number;
+}
+
+export interface ClusterMetric {
+  clusterIndex: number;
+  widthRatio: number;
+  members: number;
+  updates: number;
+  accuracy: number;
+  loss: number;
+}
+
+export interface RoundRecord {
+  runId: string;
+  round: number;
+  startedAt: number;
+  closedAt: number;
+  stage1Ms: number;
+  stage2Ms: number;
+  stage2Stats: Record<string, number>;
+  participants: number;
+  updatesAccepted: number;
+  updatesRefused: number;
+  clusters: ClusterMetric[];
+  /** Member-weighted mean accuracy over clusters. */
+  meanAccuracy: number;
+  /** The clustering used in this round (for the dashboard's density plot). */
+  clustering: ClusteringSnapshot;
+}
+
+export interface ClusteringSnapshot {
+  boundaries: number[];
+  grid: { x: number[]; density: number[] };
+  clusters: { index: number; widthRatio: number; memberIds: string[] }[];
+}
+
+export interface ClusterModelRecord {
+  clusterIndex: number;
+  widthRatio: number;
+  weights: Float32Array;
+  memberIds: string[];
+}
+
+export interface RunStore {
+  createRun(run: RunRecord): void;
+  getRun(id: string): RunRecord | undefined;
+  listRuns(): RunRecord[];
+  updateRun(id: string, patch: Partial<Pick<RunRecord, 'state' | 'settings' | 'name'>>): void;
+
+  upsertClient(client: ClientRecord): void;
+  getClient(runId: string, clientId: string): ClientRecord | undefined;
+  listClients(runId: string): ClientRecord[];
+
+  /**
+   * Saves a completed round atomically: its models (files), its metrics and the run's
+   * completedRound. After a crash either all of it is visible or none.
+   */
+  completeRound(round: RoundRecord, models: ClusterModelRecord[]): void;
+  listRounds(runId: string): RoundRecord[];
+  /** The models saved with the run's last completed round (or the initial models, round 0). */
+  loadModels(runId: string, round: number): ClusterModelRecord[] | undefined;
+  /** Raw checkpoint bytes of one cluster model, for downloads and tests. */
+  readModelBytes(runId: string, round: number, clusterIndex: number): Uint8Array | undefined;
+
+  close(): void;
+}
