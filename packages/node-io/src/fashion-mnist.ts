@@ -22,11 +22,11 @@ function readFirst(dir: string, base: string): Uint8Array {
   }
   throw new Error(
     `loadFashionMnist: ${join(dir, base)}[.gz] not found. Install Debian's dataset-fashion-mnist ` +
-    `(apt-get install dataset-fashion-mnist) or set FEDTSA_DATA_DIR to a folder with the IDX files.`,
+    `(apt-get install dataset-fashion-mnist) or set FEDTSA_DATASET_DIR to a folder with the IDX files.`,
   );
 }
 
-export function loadFashionMnist(dir = process.env.FEDTSA_DATA_DIR ?? DEFAULT_FASHION_MNIST_DIR): TrainTest {
+export function loadFashionMnist(dir = process.env.FEDTSA_DATASET_DIR ?? DEFAULT_FASHION_MNIST_DIR): TrainTest {
   return {
     train: idxToLabelledImages(readFirst(dir, 'train-images-idx3-ubyte'), readFirst(dir, 'train-labels-idx1-ubyte')),
     test: idxToLabelledImages(readFirst(dir, 't10k-images-idx3-ubyte'), readFirst(dir, 't10k-labels-idx1-ubyte')),

@@ -50,7 +50,7 @@ export interface TrainingTask {
 }
 
 export interface DemoShard {
-  /** [n, h, w, c] float32 images in [0, 1], as bytes. */
+  /** [n, h, w, c] pixels 0-255 (a quarter of the bytes of float32; divide by 255). */
   images: ArrayBuffer | Uint8Array;
   labels: ArrayBuffer | Uint8Array;
   count: number;

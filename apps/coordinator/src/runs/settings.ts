@@ -34,9 +34,7 @@ export const RunSettings = Type.Object({
   hysteresisLog: Type.Number({ minimum: 0, maximum: 5, default: 0.2 }),
   /** Refuse an update whose distance from the model it was given exceeds this multiple of the cluster's median. */
   normMultiple: Type.Number({ exclusiveMinimum: 1, maximum: 1e6, default: 10 }),
-  demoShards: Type.Integer({ minimum: 1, maximum: 10_000, default: 24 }),
-  demoSamplesPerShard: Type.Integer({ minimum: 10, maximum: 10_000, default: 300 }),
-  demoAlpha: Type.Number({ exclusiveMinimum: 0, maximum: 1000, default: 0.5, description: 'Dirichlet concentration of the demo shards' }),
+  expectedSamplesPerClient: Type.Integer({ minimum: 1, maximum: 1e8, default: 300, description: 'local data size assumed when choosing widths' }),
   evalSamples: Type.Integer({ minimum: 100, maximum: 10_000, default: 2000, description: 'test images scored per cluster and round' }),
   seed: Type.Integer({ minimum: 0, maximum: 2 ** 31, default: 1 }),
   stage2: Stage2Settings,

@@ -1,0 +1,96 @@
+/**
+ * The coordinator as a plain object graph: store, aggregation worker, runs, Fastify routes
+ * and socket.io namespaces. server.ts owns the process (listen, signals, logging setup);
+ * tests build this on port 0 and talk to it with real clients.
+ */
+import Fastify, { type FastifyInstance } from 'fastify';
+import rateLimit from '@fastify/rate-limit';
+import { Server } from 'socket.io';
+import { modelManifest, parameterCount, type ModelSpec } from '@fedtsa/core/architecture';
+import { useBackend } from '@fedtsa/core/backend';
+import type { LabelledImages } from '@fedtsa/core/data/dataset';
+import { protocolError } from '@fedtsa/protocol/errors';
+import { CLIENT_NAMESPACE, DASHBOARD_NAMESPACE, type ClientSocketData, type ClientToServerEvents, type InterServerEvents, type ServerToClientEvents } from '@fedtsa/protocol/events';
+import { bearer, setUpAdminToken, type AdminAuth } from './admin-token.ts';
+import type { CoordinatorConfig } from './config.ts';
+import { DemoData } from './demo-data.ts';
+import { registerModelRoutes } from './routes/models.ts';
+import { registerRunRoutes } from './routes/runs.ts';
+import { Aggregator } from './runs/aggregator.ts';
+import { RunRegistry } from './runs/run-registry.ts';
+import { attachClientNamespace, type ClientNamespace } from './sockets/client-namespace.ts';
+import { attachDashboardNamespace } from './sockets/dashboard-namespace.ts';
+import { SqliteStore } from './store/sqlite-store.ts';
+
+export const SPEC: ModelSpec = { inputShape: [28, 28, 1], numClasses: 10 };
+
+export interface AppOptions {
+  config: CoordinatorConfig;
+  /** Training and test data (Fashion-MNIST). */
+  data: { train: LabelledImages; test: LabelledImages };
+  demo?: { shards: number; samplesPerShard: number; alpha: number; seed: number };
+}
+
+export interface Coordinator {
+  app: FastifyInstance;
+  io: Server;
+  registry: RunRegistry;
+  store: SqliteStore;
+  admin: AdminAuth;
+  close(): Promise<void>;
+}
+
+export async function buildCoordinator(options: AppOptions): Promise<Coordinator> {
+  const { config } = options;
+  await useBackend('wasm');
+  const app = Fastify({ logger: { level: config.logLevel }, bodyLimit: 1 << 20 });
+  const store = new SqliteStore(config.dataDir);
+  const admin = setUpAdminToken(config.dataDir, config.adminToken);
+  const aggregator = await Aggregator.start(SPEC, options.data.test, config.generatorDir);
+  const demo = new DemoData(options.data.train, options.data.test, options.demo ?? { shards: 24, samplesPerShard: 300, alpha: 0.5, seed: 1 });
+
+  let notifyDashboard: (runId: string) => void = () => {};
+  const registry = new RunRegistry(store, aggregator, SPEC, {
+    changed: (runId) => notifyDashboard(runId),
+    log: (level, message, extra) => app.log[level](extra ?? {}, message),
+  });
+
+  await app.register(rateLimit, { max: config.httpPerMinute, timeWindow: '1 minute' });
+  app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown }, _req, reply) => {
+    if (err.validation) return reply.code(400).send(protocolError('FEDTSA_ERR_INVALID_PAYLOAD', err.message));
+    if (err.statusCode === 429) return reply.code(429).send(protocolError('FEDTSA_ERR_RATE_LIMITED'));
+    if (err.statusCode === 413) return reply.code(413).send(protocolError('FEDTSA_ERR_TOO_LARGE'));
+    app.log.error(err);
+    return reply.code(err.statusCode && err.statusCode < 500 ? err.statusCode : 500).send(protocolError('FEDTSA_ERR_INTERNAL', err.message));
+  });
+  app.get('/api/health', async () => ({ ok: true, runs: registry.list().length }));
+  await app.register(async (admin_) => {
+    admin_.addHook('onRequest', async (req, reply) => {
+      if (!admin.check(bearer(req.headers.authorization))) return reply.code(401).send(protocolError('FEDTSA_ERR_UNAUTHORIZED'));
+    });
+    registerRunRoutes(admin_, registry, store);
+    registerModelRoutes(admin_, registry, SPEC);
+  });
+
+  // Large enough for the widest model in float32 plus framing; anything bigger is refused.
+  const maxHttpBufferSize = Math.ceil(parameterCount(modelManifest(SPEC, 1)) * 4 * 1.25) + (64 << 10);
+  const io = new Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, ClientSocketData>(app.server, {
+    maxHttpBufferSize, cors: { origin: true },
+  });
+  attachClientNamespace(io.of(CLIENT_NAMESPACE) as ClientNamespace, registry, store, demo, { eventsPerSecond: config.eventsPerSecond });
+  const dashboard = attachDashboardNamespace(io.of(DASHBOARD_NAMESPACE), admin, registry, store);
+  notifyDashboard = (runId) => dashboard.changed(runId);
+  registry.resumeRunning();
+
+  return {
+    app, io, registry, store, admin,
+    async close() {
+      dashboard.close();
+      registry.dispose();
+      io.close();
+      await app.close();
+      await aggregator.close();
+      store.close();
+    },
+  };
+}

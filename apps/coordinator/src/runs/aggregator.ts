@@ -1,0 +1,58 @@
+/** Main-thread handle of the aggregation worker. */
+import { Worker } from 'node:worker_threads';
+import type { ModelSpec } from '@fedtsa/core/architecture';
+import type { LabelledImages } from '@fedtsa/core/data/dataset';
+import type { AggregateRequest, AggregateResult, AggregatorInit, AggregatorReply } from './aggregator-messages.ts';
+
+export class Aggregator {
+  private nextId = 0;
+  private readonly pending = new Map<number, { resolve: (r: AggregateResult) => void; reject: (e: Error) => void }>();
+
+  private constructor(private readonly worker: Worker) {
+    worker.on('message', (msg: AggregatorReply) => {
+      const p = this.pending.get(msg.id);
+      if (!p) return;
+      this.pending.delete(msg.id);
+      if (msg.ok) p.resolve(msg.result);
+      else p.reject(new Error(msg.error));
+    });
+    worker.on('error', (err) => {
+      for (const p of this.pending.values()) p.reject(err);
+      this.pending.clear();
+    });
+  }
+
+  static async start(spec: ModelSpec, test: LabelledImages, generatorDir?: string): Promise<Aggregator> {
+    const testImages = new SharedArrayBuffer(test.images.byteLength);
+    new Float32Array(testImages).set(test.images);
+    const testLabels = new SharedArrayBuffer(test.labels.byteLength);
+    new Uint8Array(testLabels).set(test.labels);
+    const init: AggregatorInit = { spec, testImages, testLabels, testCount: test.count, generatorDir };
+    const worker = new Worker(new URL('./aggregator-entry.mjs', import.meta.url), { workerData: init });
+    await new Promise<void>((resolve, reject) => {
+      worker.once('message', () => resolve());
+      worker.once('error', reject);
+    });
+    return new Aggregator(worker);
+  }
+
+  private call(request: unknown): Promise<AggregateResult> {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.worker.postMessage({ id, request });
+    });
+  }
+
+  aggregate(request: AggregateRequest): Promise<AggregateResult> {
+    return this.call(request);
+  }
+
+  evaluate(models: AggregateRequest['models'], evalSamples: number): Promise<AggregateResult> {
+    return this.call({ kind: 'evaluate', models, evalSamples });
+  }
+
+  async close(): Promise<void> {
+    await this.worker.terminate();
+  }
+}

@@ -1,0 +1,301 @@
+/**
+ * One run's federation: clients join and report, rounds select participants per cluster,
+ * send each its cluster's model, accept checked updates until every participant returned
+ * or the deadline passed, then Stage 1 and Stage 2 run in the aggregation worker, the models
+ * are evaluated and the round is saved before the next one starts.
+ *
+ * The engine talks to clients through ClientChannel only, never to socket.io, so the socket
+ * layer (and later socket.io's Redis adapter) stays outside it.
+ */
+import { modelManifest, type ModelSpec } from '@fedtsa/core/architecture';
+import { createRng, deriveSeed, shuffleInPlace } from '@fedtsa/core/rng';
+import type { ClientUpdate, ClusterModel } from '@fedtsa/core/strategy/types';
+import { encodeWeights } from '@fedtsa/protocol/codec';
+import { protocolError, type Ack } from '@fedtsa/protocol/errors';
+import type { Assignment, RunState, TrainingTask } from '@fedtsa/protocol/events';
+import type { CapabilityReport, UpdatePayload } from '@fedtsa/protocol/messages';
+import type { ClientRecord, ClusteringSnapshot, RoundRecord, RunRecord, RunStore } from '../store/types.ts';
+import type { Aggregator } from './aggregator.ts';
+import { carryOverModels, clusterClients, membershipChanged } from './clustering.ts';
+import { checkUpdate, median } from './update-check.ts';
+
+export interface ClientChannel {
+  assignment(a: Assignment): void;
+  task(t: TrainingTask): void;
+  roundClosed(info: { runId: string; round: number; accepted: boolean }): void;
+  runState(s: { runId: string; state: RunState; round: number }): void;
+}
+
+export interface EngineEvents {
+  /** Something the dashboard shows changed (clients, round, state). */
+  changed(runId: string, what: 'clients' | 'round' | 'state'): void;
+  log(level: 'info' | 'warn' | 'error', message: string, extra?: Record<string, unknown>): void;
+}
+
+interface OpenRound {
+  index: number;
+  startedAt: number;
+  deadline: number;
+  timer: ReturnType<typeof setTimeout>;
+  /** clientId -> cluster index it trains this round. */
+  selected: Map<string, number>;
+  sent: Map<number, Float32Array>;
+  updates: Map<string, ClientUpdate>;
+  distances: Map<number, number[]>;
+  refused: number;
+  closing: boolean;
+}
+
+export class RunEngine {
+  private readonly channels = new Map<string, ClientChannel>();
+  private models: ClusterModel[] = [];
+  private clustering: ClusteringSnapshot | undefined;
+  private open: OpenRound | undefined;
+  private readonly medians = new Map<number, number>();
+  private starting = false;
+
+  constructor(
+    private run: RunRecord,
+    private readonly store: RunStore,
+    private readonly aggregator: Aggregator,
+    private readonly spec: ModelSpec,
+    private readonly initialWeights: Float32Array,
+    private readonly events: EngineEvents,
+  ) {
+    // Resume from the last completed round: its models and clustering.
+    const rounds = store.listRounds(run.id);
+    const last = rounds[rounds.length - 1];
+    if (run.completedRound > 0 && last) {
+      this.models = store.loadModels(run.id, run.completedRound) ?? [];
+      this.clustering = last.clustering;
+    }
+  }
+
+  get record(): RunRecord {
+    return this.run;
+  }
+
+  get currentRound(): number {
+    return this.open?.index ?? this.run.completedRound;
+  }
+
+  get roundDeadline(): number | undefined {
+    return this.open?.deadline;
+  }
+
+  get clusteringSnapshot(): ClusteringSnapshot | undefined {
+    return this.clustering;
+  }
+
+  clusterModels(): ClusterModel[] {
+    return this.models;
+  }
+
+  private setState(state: RunState): void {
+    this.store.updateRun(this.run.id, { state });
+    this.run = this.store.getRun(this.run.id) as RunRecord;
+    for (const ch of this.channels.values()) ch.runState({ runId: this.run.id, state, round: this.currentRound });
+    this.events.changed(this.run.id, 'state');
+  }
+
+  start(): void {
+    if (this.run.state === 'completed' || this.run.state === 'stopped') throw new Error(`run ${this.run.id} is ${this.run.state}`);
+    this.setState('running');
+    this.maybeStartRound();
+  }
+
+  pause(): void {
+    if (this.run.state !== 'running') throw new Error(`run ${this.run.id} is ${this.run.state}, not running`);
+    this.setState('paused'); // the open round finishes; no new one starts
+  }
+
+  stop(): void {
+    if (this.open) clearTimeout(this.open.timer);
+    this.open = undefined;
+    this.setState('stopped');
+  }
+
+  connect(client: ClientRecord, channel: ClientChannel): void {
+    this.channels.set(client.id, channel);
+    this.store.upsertClient({ ...client, status: 'connected', lastSeen: Date.now() });
+    channel.runState({ runId: this.run.id, state: this.run.state, round: this.currentRound });
+    const cluster = this.clustering?.clusters.find((c) => c.memberIds.includes(client.id));
+    if (cluster && client.samplesPerSec > 0) channel.assignment({ clusterIndex: cluster.index, widthRatio: cluster.widthRatio, clusters: this.clustering?.clusters.length ?? 0 });
+    // A client that reconnects mid-round gets its task again.
+    const selectedCluster = this.open?.selected.get(client.id);
+    if (this.open && selectedCluster !== undefined && !this.open.updates.has(client.id)) channel.task(this.taskFor(selectedCluster));
+    this.events.changed(this.run.id, 'clients');
+    this.maybeStartRound();
+  }
+
+  disconnect(clientId: string, left = false): void {
+    this.channels.delete(clientId);
+    const c = this.store.getClient(this.run.id, clientId);
+    if (c) this.store.upsertClient({ ...c, status: left ? 'left' : 'disconnected', lastSeen: Date.now() });
+    this.events.changed(this.run.id, 'clients');
+  }
+
+  heartbeat(clientId: string, status: ClientRecord['status']): void {
+    const c = this.store.getClient(this.run.id, clientId);
+    if (c) this.store.upsertClient({ ...c, status, lastSeen: Date.now() });
+  }
+
+  reportCapability(clientId: string, report: CapabilityReport): Ack<Assignment | { waiting: true }> {
+    const c = this.store.getClient(this.run.id, clientId);
+    if (!c) return { ok: false, error: protocolError('FEDTSA_ERR_NOT_JOINED') };
+    this.store.upsertClient({ ...c, samplesPerSec: report.samplesPerSec, backend: report.backend, label: report.label ?? c.label, lastSeen: Date.now() });
+    this.events.changed(this.run.id, 'clients');
+    queueMicrotask(() => this.maybeStartRound());
+    const cluster = this.clustering?.clusters.find((x) => x.memberIds.includes(clientId));
+    return { ok: true, value: cluster ? { clusterIndex: cluster.index, widthRatio: cluster.widthRatio, clusters: this.clustering?.clusters.length ?? 0 } : { waiting: true } };
+  }
+
+  private readyClients(): ClientRecord[] {
+    return this.store.listClients(this.run.id).filter((c) => this.channels.has(c.id) && c.samplesPerSec > 0);
+  }
+
+  private taskFor(clusterIndex: number): TrainingTask {
+    const open = this.open as OpenRound;
+    const model = this.models.find((m) => m.clusterIndex === clusterIndex) as ClusterModel;
+    const s = this.run.settings;
+    return {
+      runId: this.run.id, round: open.index, clusterIndex, widthRatio: model.widthRatio, deadline: open.deadline,
+      epochs: s.localEpochs, batchSize: s.batchSize, learningRate: s.learningRate, optimizer: s.optimizer,
+      weights: encodeWeights(open.sent.get(clusterIndex) as Float32Array, modelManifest(this.spec, model.widthRatio)),
+    };
+  }
+
+  /** Starts the next round when the run is running, no round is open and enough clients are ready. */
+  maybeStartRound(): void {
+    if (this.run.state !== 'running' || this.open || this.starting) return;
+    if (this.run.completedRound >= this.run.settings.rounds) {
+      this.setState('completed');
+      return;
+    }
+    const ready = this.readyClients();
+    if (ready.length < this.run.settings.minClientsToStart) return;
+    this.starting = true;
+    try {
+      this.startRound(ready);
+    } finally {
+      this.starting = false;
+    }
+  }
+
+  private startRound(ready: ClientRecord[]): void {
+    const s = this.run.settings;
+    const index = this.run.completedRound + 1;
+    if (membershipChanged(this.clustering, ready.map((c) => c.id))) {
+      const next = clusterClients(ready.map((c) => ({ id: c.id, samplesPerSec: c.samplesPerSec, numSamples: s.expectedSamplesPerClient })), s, this.clustering);
+      this.models = this.models.length === 0
+        ? next.clusters.map((c) => carryOverModels(this.spec, this.initialWeights, [], { ...next, clusters: [c] })[0] as ClusterModel)
+        : carryOverModels(this.spec, this.initialWeights, this.models, next);
+      this.clustering = next;
+      for (const c of ready) {
+        const cluster = next.clusters.find((x) => x.memberIds.includes(c.id));
+        if (!cluster) continue;
+        this.store.upsertClient({ ...c, clusterIndex: cluster.index, widthRatio: cluster.widthRatio });
+        this.channels.get(c.id)?.assignment({ clusterIndex: cluster.index, widthRatio: cluster.widthRatio, clusters: next.clusters.length });
+      }
+    }
+    const clustering = this.clustering as ClusteringSnapshot;
+    const rng = createRng(deriveSeed(s.seed, 11, index));
+    const selected = new Map<string, number>();
+    for (const c of clustering.clusters) {
+      const online = c.memberIds.filter((id) => this.channels.has(id));
+      const k = s.participantsPerCluster > 0 ? Math.min(s.participantsPerCluster, online.length) : online.length;
+      for (const id of shuffleInPlace(rng, online).slice(0, k)) selected.set(id, c.index);
+    }
+    const startedAt = Date.now();
+    this.open = {
+      index, startedAt, deadline: startedAt + s.roundDeadlineMs, selected,
+      sent: new Map(this.models.map((m) => [m.clusterIndex, m.weights])),
+      updates: new Map(), distances: new Map(), refused: 0, closing: false,
+      timer: setTimeout(() => void this.closeRound('deadline'), s.roundDeadlineMs),
+    };
+    this.events.log('info', `run ${this.run.id} round ${index} started`, { participants: selected.size, clusters: clustering.clusters.length });
+    for (const [id, clusterIndex] of selected) this.channels.get(id)?.task(this.taskFor(clusterIndex));
+    this.events.changed(this.run.id, 'round');
+  }
+
+  submitUpdate(clientId: string, payload: UpdatePayload): Ack<{ accepted: true; round: number }> {
+    const open = this.open;
+    if (!open || open.closing || payload.round !== open.index) {
+      return { ok: false, error: protocolError('FEDTSA_ERR_STALE_ROUND', `round ${payload.round} is not open`) };
+    }
+    const clusterIndex = open.selected.get(clientId);
+    if (clusterIndex === undefined) return { ok: false, error: protocolError('FEDTSA_ERR_NOT_SELECTED') };
+    if (open.updates.has(clientId)) return { ok: false, error: protocolError('FEDTSA_ERR_DUPLICATE_UPDATE') };
+    const model = this.models.find((m) => m.clusterIndex === clusterIndex) as ClusterModel;
+    const sameRound = open.distances.get(clusterIndex) ?? [];
+    const check = checkUpdate(payload, {
+      runId: this.run.id, round: open.index, clusterIndex, manifest: modelManifest(this.spec, model.widthRatio),
+      sent: open.sent.get(clusterIndex) as Float32Array,
+      medianDistance: this.medians.get(clusterIndex) ?? (sameRound.length >= 2 ? median(sameRound) : undefined),
+      normMultiple: this.run.settings.normMultiple,
+    });
+    if (!check.ok) {
+      open.refused++;
+      this.events.log('warn', `refused update from ${clientId}: ${check.error.code}`, { round: open.index });
+      return check;
+    }
+    open.updates.set(clientId, { clientId, clusterIndex, widthRatio: model.widthRatio, weights: check.weights, numSamples: payload.numSamples });
+    open.distances.set(clusterIndex, [...sameRound, check.distance]);
+    this.events.changed(this.run.id, 'clients');
+    if (open.updates.size === open.selected.size) queueMicrotask(() => void this.closeRound('complete'));
+    return { ok: true, value: { accepted: true, round: open.index } };
+  }
+
+  private async closeRound(reason: 'deadline' | 'complete'): Promise<void> {
+    const open = this.open;
+    if (!open || open.closing) return;
+    open.closing = true;
+    clearTimeout(open.timer);
+    const updates = [...open.updates.values()];
+    try {
+      const result = await this.aggregator.aggregate({
+        runId: this.run.id, round: open.index, seed: deriveSeed(this.run.settings.seed, 12), models: this.models, updates,
+        stage2: this.run.settings.stage2, evalSamples: this.run.settings.evalSamples,
+      });
+      if (this.open !== open) return; // stopped meanwhile
+      this.models = result.models;
+      for (const [k, ds] of open.distances) {
+        const m = median(ds);
+        if (m !== undefined) this.medians.set(k, m);
+      }
+      const clustering = this.clustering as ClusteringSnapshot;
+      const clusters = result.models.map((m) => {
+        const metric = result.metrics.find((x) => x.clusterIndex === m.clusterIndex);
+        return {
+          clusterIndex: m.clusterIndex, widthRatio: m.widthRatio, members: m.memberIds.length,
+          updates: updates.filter((u) => u.clusterIndex === m.clusterIndex).length,
+          accuracy: metric?.accuracy ?? 0, loss: metric?.loss ?? 0,
+        };
+      });
+      const members = clusters.reduce((s, c) => s + c.members, 0);
+      const record: RoundRecord = {
+        runId: this.run.id, round: open.index, startedAt: open.startedAt, closedAt: Date.now(),
+        stage1Ms: result.stage1Ms, stage2Ms: result.stage2Ms, stage2Stats: result.stage2Stats,
+        participants: open.selected.size, updatesAccepted: updates.length, updatesRefused: open.refused,
+        clusters, meanAccuracy: clusters.reduce((s, c) => s + c.accuracy * c.members, 0) / Math.max(1, members), clustering,
+      };
+      this.store.completeRound(record, this.models.map((m) => ({ ...m })));
+      this.run = this.store.getRun(this.run.id) as RunRecord;
+      this.open = undefined;
+      this.events.log('info', `run ${this.run.id} round ${record.round} closed (${reason})`, {
+        accepted: updates.length, participants: open.selected.size, meanAccuracy: record.meanAccuracy,
+      });
+      for (const [id] of open.selected) this.channels.get(id)?.roundClosed({ runId: this.run.id, round: record.round, accepted: open.updates.has(id) });
+      this.events.changed(this.run.id, 'round');
+    } catch (err) {
+      this.events.log('error', `run ${this.run.id} round ${open.index} failed to close: ${(err as Error).message}`);
+      this.open = undefined; // the round is redone from the last completed one
+    }
+    this.maybeStartRound();
+  }
+
+  dispose(): void {
+    if (this.open) clearTimeout(this.open.timer);
+    this.open = undefined;
+  }
+}

@@ -1,0 +1,63 @@
+/**
+ * All runs of this coordinator: creates them, restores them after a restart (each continues
+ * from its last completed round), and hands out their engines.
+ */
+import { randomBytes } from 'node:crypto';
+import type { ModelSpec } from '@fedtsa/core/architecture';
+import { initialWeights } from '@fedtsa/core/model';
+import { deriveSeed } from '@fedtsa/core/rng';
+import type { RunRecord, RunStore } from '../store/types.ts';
+import type { Aggregator } from './aggregator.ts';
+import { RunEngine, type EngineEvents } from './run-engine.ts';
+import { resolveSettings } from './settings.ts';
+
+export function randomToken(bytes = 18): string {
+  return randomBytes(bytes).toString('base64url');
+}
+
+export class RunRegistry {
+  private readonly engines = new Map<string, RunEngine>();
+
+  constructor(
+    private readonly store: RunStore,
+    private readonly aggregator: Aggregator,
+    private readonly spec: ModelSpec,
+    private readonly events: EngineEvents,
+  ) {
+    for (const run of store.listRuns()) this.engines.set(run.id, this.makeEngine(run));
+  }
+
+  private makeEngine(run: RunRecord): RunEngine {
+    // The initial weights are a pure function of the run's seed, so nothing needs saving for round 0.
+    return new RunEngine(run, this.store, this.aggregator, this.spec, initialWeights(this.spec, deriveSeed(run.settings.seed, 5)), this.events);
+  }
+
+  create(name: string, settings: unknown): RunEngine {
+    const now = Date.now();
+    const run: RunRecord = {
+      id: `run-${randomToken(6)}`, name, settings: resolveSettings(settings), state: 'created',
+      joinToken: randomToken(), completedRound: 0, createdAt: now, updatedAt: now,
+    };
+    this.store.createRun(run);
+    const engine = this.makeEngine(run);
+    this.engines.set(run.id, engine);
+    return engine;
+  }
+
+  get(id: string): RunEngine | undefined {
+    return this.engines.get(id);
+  }
+
+  list(): RunEngine[] {
+    return [...this.engines.values()];
+  }
+
+  /** After a restart: runs that were running pick up again as clients reconnect. */
+  resumeRunning(): void {
+    for (const engine of this.engines.values()) if (engine.record.state === 'running') engine.maybeStartRound();
+  }
+
+  dispose(): void {
+    for (const engine of this.engines.values()) engine.dispose();
+  }
+}

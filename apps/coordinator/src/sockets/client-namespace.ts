@@ -1,0 +1,134 @@
+/**
+ * The training clients' namespace. The handshake carries the protocol version, the run and
+ * its join token (and, to resume, the client's id and secret); every event payload passes
+ * its guard before anything reads it, and every refusal carries a code.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { Namespace, Socket } from 'socket.io';
+import { protocolError, type Ack, type ErrorCode } from '@fedtsa/protocol/errors';
+import {
+  type ClientSocketData, type ClientToServerEvents, type InterServerEvents, type ServerToClientEvents,
+} from '@fedtsa/protocol/events';
+import { CapabilityReport, explain, Heartbeat, isCapabilityReport, isClientAuth, isHeartbeat, isUpdatePayload, PROTOCOL_VERSION } from '@fedtsa/protocol/messages';
+import type { DemoData } from '../demo-data.ts';
+import type { RunRegistry } from '../runs/run-registry.ts';
+import { randomToken } from '../runs/run-registry.ts';
+import type { RunStore } from '../store/types.ts';
+import { RateLimiter } from './rate-limiter.ts';
+
+export type ClientNamespace = Namespace<ClientToServerEvents, ServerToClientEvents, InterServerEvents, ClientSocketData>;
+type ClientSocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, ClientSocketData>;
+
+const hash = (secret: string) => createHash('sha256').update(secret).digest('hex');
+
+function safeEqual(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+class Refusal extends Error {
+  constructor(readonly code: ErrorCode, detail?: string) {
+    super(protocolError(code, detail).message);
+  }
+}
+
+/** Replies through the ack if the client gave one; refuses with a code otherwise. */
+function answer<T>(socket: ClientSocket, ack: unknown, result: Ack<T>): void {
+  if (typeof ack === 'function') (ack as (r: Ack<T>) => void)(result);
+  else if (!result.ok) socket.emit('refused', result.error);
+}
+
+export function attachClientNamespace(
+  ns: ClientNamespace, registry: RunRegistry, store: RunStore, demo: DemoData | undefined, limits: { eventsPerSecond: number },
+): void {
+  ns.use((socket, next) => {
+    const auth: unknown = socket.handshake.auth;
+    const fail = (code: ErrorCode, detail?: string) => {
+      const err = new Error(protocolError(code, detail).message) as Error & { data: { code: ErrorCode } };
+      err.data = { code };
+      next(err);
+    };
+    if (!isClientAuth(auth)) return fail('FEDTSA_ERR_INVALID_PAYLOAD', 'handshake auth');
+    if (auth.protocolVersion !== PROTOCOL_VERSION) return fail('FEDTSA_ERR_PROTOCOL_VERSION', `server speaks ${PROTOCOL_VERSION}, client ${auth.protocolVersion}`);
+    const engine = registry.get(auth.runId);
+    if (!engine) return fail('FEDTSA_ERR_RUN_NOT_FOUND');
+    if (!safeEqual(auth.joinToken, engine.record.joinToken)) return fail('FEDTSA_ERR_BAD_TOKEN');
+    if (engine.record.state === 'stopped' || engine.record.state === 'completed') return fail('FEDTSA_ERR_RUN_STATE', engine.record.state);
+    if (auth.clientId !== undefined) {
+      const known = store.getClient(auth.runId, auth.clientId);
+      if (!known || !auth.clientSecret || !safeEqual(hash(auth.clientSecret), known.secretHash)) return fail('FEDTSA_ERR_BAD_TOKEN', 'unknown client id or secret');
+    }
+    next();
+  });
+
+  ns.on('connection', (socket: ClientSocket) => {
+    const auth = socket.handshake.auth as { runId: string; clientId?: string; clientSecret?: string };
+    const engine = registry.get(auth.runId);
+    if (!engine) return void socket.disconnect(true);
+    const runId = auth.runId;
+    const resumed = auth.clientId !== undefined;
+    const clientId = auth.clientId ?? `c-${randomToken(6)}`;
+    const secret = resumed ? (auth.clientSecret as string) : randomToken(24);
+    const existing = store.getClient(runId, clientId);
+    const now = Date.now();
+    const used = new Set(store.listClients(runId).map((c) => c.demoShard).filter((s) => s !== null));
+    const demoShard = existing?.demoShard ?? (demo ? demo.freeShard(used) : null);
+    const record = existing ?? {
+      runId, id: clientId, secretHash: hash(secret), samplesPerSec: 0, backend: 'unknown', label: '',
+      clusterIndex: null, widthRatio: null, demoShard, status: 'connected' as const, lastSeen: now, joinedAt: now,
+    };
+    socket.data = { runId, clientId };
+    // Another socket of the same identity (a reload): the newer one wins.
+    for (const other of ns.sockets.values()) if (other.id !== socket.id && other.data.clientId === clientId) other.disconnect(true);
+    socket.emit('welcome', {
+      clientId, clientSecret: secret, runId, resumed, spec: { inputShape: [28, 28, 1], numClasses: 10 },
+      demoShard: demoShard !== null && demo ? { samples: demo.shardSize(demoShard) } : undefined,
+    });
+    engine.connect(record, {
+      assignment: (a) => socket.emit('assignment', a),
+      task: (t) => socket.emit('task', t),
+      roundClosed: (info) => socket.emit('round-closed', info),
+      runState: (s) => socket.emit('run-state', s),
+    });
+
+    const limiter = new RateLimiter(limits.eventsPerSecond, limits.eventsPerSecond * 2);
+    const guarded = <A extends unknown[]>(handler: (...args: A) => void) => (...args: A) => {
+      const ack = args[args.length - 1];
+      if (!limiter.take()) return answer(socket, ack, { ok: false, error: protocolError('FEDTSA_ERR_RATE_LIMITED') });
+      try {
+        handler(...args);
+      } catch (err) {
+        const error = err instanceof Refusal ? protocolError(err.code, err.message) : protocolError('FEDTSA_ERR_INTERNAL', (err as Error).message);
+        answer(socket, ack, { ok: false, error });
+      }
+    };
+
+    socket.on('capability', guarded((report: unknown, ack: unknown) => {
+      if (!isCapabilityReport(report)) throw new Refusal('FEDTSA_ERR_INVALID_PAYLOAD', explain(CapabilityReport, report));
+      answer(socket, ack, engine.reportCapability(clientId, report));
+    }));
+    socket.on('demo-shard', guarded((_req: unknown, ack: unknown) => {
+      const shard = demoShard !== null && demo ? demo.shard(demoShard) : undefined;
+      if (!shard) throw new Refusal('FEDTSA_ERR_RUN_STATE', 'this run serves no demo data to this client');
+      answer(socket, ack, { ok: true, value: shard });
+    }));
+    socket.on('update', guarded((payload: unknown, ack: unknown) => {
+      if (!isUpdatePayload(payload)) throw new Refusal('FEDTSA_ERR_INVALID_PAYLOAD', 'update');
+      answer(socket, ack, engine.submitUpdate(clientId, payload));
+    }));
+    socket.on('heartbeat', guarded((beat: unknown) => {
+      if (!isHeartbeat(beat)) throw new Refusal('FEDTSA_ERR_INVALID_PAYLOAD', explain(Heartbeat, beat));
+      engine.heartbeat(clientId, beat.status === 'training' ? 'training' : 'connected');
+    }));
+    socket.on('leave', guarded(() => {
+      engine.disconnect(clientId, true);
+      socket.disconnect(true);
+    }));
+    socket.on('disconnect', () => {
+      // Only the identity's current socket marks it gone (a reload's old socket does not).
+      const current = [...ns.sockets.values()].some((s) => s.id !== socket.id && s.data.clientId === clientId);
+      if (!current) engine.disconnect(clientId);
+    });
+  });
+}

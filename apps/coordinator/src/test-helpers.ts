@@ -1,0 +1,58 @@
+/** Shared by the coordinator's integration tests: a coordinator on port 0 with real data and a tiny generator. */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { useBackend } from '@fedtsa/core/backend';
+import { cosineSchedule } from '@fedtsa/core/diffusion/schedule';
+import { DdpmTrainer } from '@fedtsa/core/diffusion/trainer';
+import { loadFashionMnist, type TrainTest } from '@fedtsa/node-io/fashion-mnist';
+import { writeCheckpoint } from '@fedtsa/node-io/checkpoint-files';
+import { buildCoordinator, type Coordinator } from './app.ts';
+import { DEFAULT_CONFIG } from './config.ts';
+
+let data: TrainTest | undefined;
+export function testData(): TrainTest {
+  return (data ??= loadFashionMnist());
+}
+
+/** An untrained but complete generator checkpoint: enough to exercise Stage 2's plumbing. */
+export async function tinyGenerator(): Promise<string> {
+  await useBackend('wasm');
+  const dir = mkdtempSync(join(tmpdir(), 'fedtsa-gen-'));
+  const trainer = new DdpmTrainer({ imageShape: [28, 28, 1], numClasses: 10, channels: [8, 8, 8], embedDim: 16, groups: 4, patchSize: 2 },
+    cosineSchedule(100), { learningRate: 1e-3, emaDecay: 0.9, labelDropout: 0.1 }, 1);
+  writeCheckpoint(dir, await trainer.toCheckpoint({ purpose: 'test' }), { emaOnly: true });
+  trainer.dispose();
+  return dir;
+}
+
+export const ADMIN = 'test-admin-token';
+
+export async function startCoordinator(options: { generatorDir?: string; dataDir?: string } = {}): Promise<{ coordinator: Coordinator; url: string }> {
+  const { train, test } = testData();
+  const coordinator = await buildCoordinator({
+    config: {
+      ...DEFAULT_CONFIG, port: 0, logLevel: 'warn', adminToken: ADMIN, eventsPerSecond: 1000, httpPerMinute: 10_000,
+      dataDir: options.dataDir ?? mkdtempSync(join(tmpdir(), 'fedtsa-data-')), generatorDir: options.generatorDir ?? '/nonexistent',
+    },
+    data: { train, test },
+    demo: { shards: 12, samplesPerShard: 60, alpha: 0.5, seed: 1 },
+  });
+  const url = await coordinator.app.listen({ host: '127.0.0.1', port: 0 });
+  return { coordinator, url };
+}
+
+/** Resolves when `predicate` holds, polling every 50 ms; rejects after `timeoutMs`. */
+export async function until(predicate: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await predicate())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export const FAST_SETTINGS = {
+  roundDeadlineMs: 20_000, localEpochs: 1, batchSize: 16, learningRate: 0.1, expectedSamplesPerClient: 60,
+  roundBudgetSec: 0.5, evalSamples: 300, minClientsPerCluster: 2,
+  stage2: { enabled: true, poolSize: 20, steps: 2, batchSize: 10, sampleSteps: 2, guidance: 1 },
+};

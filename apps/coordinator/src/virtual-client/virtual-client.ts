@@ -1,0 +1,121 @@
+/**
+ * A Node client that speaks the browser's protocol: joins with the run's token, reports a
+ * configured capability, fetches its demo shard, trains each task with the same core
+ * training loop the browser uses, uploads the update and reconnects with its identity.
+ * `slowdown` makes it take as long as a device of its reported speed would.
+ */
+import { io, type Socket } from 'socket.io-client';
+import { modelManifest, type ModelSpec } from '@fedtsa/core/architecture';
+import type { LabelledImages } from '@fedtsa/core/data/dataset';
+import { buildModel, getFlatWeights, setFlatWeights } from '@fedtsa/core/model';
+import { createRng, deriveSeed } from '@fedtsa/core/rng';
+import { trainLocal } from '@fedtsa/core/train';
+import { decodeWeights, encodeWeights, type WeightDtype } from '@fedtsa/protocol/codec';
+import type { Ack } from '@fedtsa/protocol/errors';
+import { CLIENT_NAMESPACE, type ClientToServerEvents, type DemoShard, type ServerToClientEvents, type TrainingTask, type Welcome } from '@fedtsa/protocol/events';
+import { PROTOCOL_VERSION } from '@fedtsa/protocol/messages';
+
+export interface VirtualClientOptions {
+  url: string;
+  runId: string;
+  joinToken: string;
+  /** Reported training throughput of the width-1 model, samples/s. */
+  samplesPerSec: number;
+  /** Wait until a task has taken as long as the reported speed implies (default false). */
+  emulateSpeed?: boolean;
+  dtype?: WeightDtype;
+  label?: string;
+  /** Hook to tamper with an update before it is sent (fault drills and tests). */
+  transformUpdate?: (weights: Float32Array, task: TrainingTask) => Float32Array;
+  log?: (message: string) => void;
+}
+
+export interface VirtualClientEvents {
+  onRoundAccepted?: (round: number) => void;
+  onRefused?: (code: string, message: string) => void;
+}
+
+export class VirtualClient {
+  readonly socket: Socket<ServerToClientEvents, ClientToServerEvents>;
+  welcome: Welcome | undefined;
+  private data: LabelledImages | undefined;
+  private spec: ModelSpec | undefined;
+  readonly acceptedRounds: number[] = [];
+  readonly refusals: string[] = [];
+  private busy = Promise.resolve();
+
+  constructor(private readonly options: VirtualClientOptions, private readonly events: VirtualClientEvents = {}) {
+    const auth: Record<string, unknown> = { protocolVersion: PROTOCOL_VERSION, runId: options.runId, joinToken: options.joinToken };
+    this.socket = io(`${options.url}${CLIENT_NAMESPACE}`, { auth, transports: ['websocket'], reconnectionDelay: 200, reconnectionDelayMax: 1000 });
+    this.socket.on('welcome', (w) => {
+      this.welcome = w;
+      this.spec = { inputShape: w.spec.inputShape, numClasses: w.spec.numClasses };
+      // Reconnects (network loss, coordinator restart) resume this identity.
+      Object.assign(auth, { clientId: w.clientId, clientSecret: w.clientSecret });
+      void this.join();
+    });
+    this.socket.on('task', (task) => { this.busy = this.busy.then(() => this.train(task)); });
+    this.socket.on('refused', (e) => { this.refusals.push(e.code); this.events.onRefused?.(e.code, e.message); });
+    this.socket.on('connect_error', (err) => this.options.log?.(`connect error: ${err.message}`));
+  }
+
+  private async join(): Promise<void> {
+    if (!this.data && this.welcome?.demoShard) {
+      const res = (await this.socket.timeout(30_000).emitWithAck('demo-shard', {})) as Ack<DemoShard>;
+      if (!res.ok) throw new Error(`demo shard refused: ${res.error.code}`);
+      this.data = shardToImages(res.value, this.spec as ModelSpec);
+    }
+    await this.socket.timeout(30_000).emitWithAck('capability', {
+      samplesPerSec: this.options.samplesPerSec, backend: 'node', label: this.options.label, ownDataSamples: undefined,
+    });
+  }
+
+  private async train(task: TrainingTask): Promise<void> {
+    if (!this.data || !this.spec) return;
+    const started = Date.now();
+    const model = buildModel(this.spec, task.widthRatio);
+    let weights: Float32Array;
+    let loss: number;
+    try {
+      setFlatWeights(model, decodeWeights(task.weights), modelManifest(this.spec, task.widthRatio));
+      const result = trainLocal(model, this.data, {
+        epochs: task.epochs, batchSize: task.batchSize, learningRate: task.learningRate, optimizer: task.optimizer,
+        rng: createRng(deriveSeed(task.round, this.data.count)),
+      });
+      weights = getFlatWeights(model);
+      loss = result.loss;
+    } finally {
+      model.dispose();
+    }
+    if (this.options.emulateSpeed) {
+      const deviceMs = (1000 * this.data.count * task.epochs * task.widthRatio ** 2) / this.options.samplesPerSec;
+      await new Promise((r) => setTimeout(r, Math.max(0, deviceMs - (Date.now() - started))));
+    }
+    if (this.options.transformUpdate) weights = this.options.transformUpdate(weights, task);
+    const res = (await this.socket.timeout(60_000).emitWithAck('update', {
+      runId: task.runId, round: task.round, clusterIndex: task.clusterIndex, numSamples: this.data.count, trainLoss: loss,
+      weights: encodeWeights(weights, modelManifest(this.spec, task.widthRatio), this.options.dtype ?? 'float32'),
+    }).catch((err: Error) => ({ ok: false as const, error: { code: 'TIMEOUT', message: err.message } }))) as Ack<{ accepted: true; round: number }>;
+    if (res.ok) {
+      this.acceptedRounds.push(res.value.round);
+      this.events.onRoundAccepted?.(res.value.round);
+    } else {
+      this.refusals.push(res.error.code);
+      this.events.onRefused?.(res.error.code, res.error.message);
+    }
+  }
+
+  close(): void {
+    this.socket.disconnect();
+  }
+}
+
+export function shardToImages(shard: DemoShard, spec: ModelSpec): LabelledImages {
+  const pixels = shard.images instanceof Uint8Array ? shard.images : new Uint8Array(shard.images);
+  const labels = shard.labels instanceof Uint8Array ? shard.labels : new Uint8Array(shard.labels);
+  const [height, width, channels] = spec.inputShape;
+  return {
+    images: Float32Array.from(pixels, (p) => p / 255), labels: labels.slice(), count: shard.count,
+    height, width, channels, numClasses: spec.numClasses,
+  };
+}
