@@ -5,6 +5,7 @@
  *   npm run coordinator -- --demo --virtual-clients 6
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { loadFashionMnist } from '@fedtsa/node-io/fashion-mnist';
 import { buildCoordinator } from './app.ts';
@@ -22,6 +23,9 @@ const coordinator = await buildCoordinator({ config, data: { train, test } });
 const address = await coordinator.app.listen({ host: config.host, port: config.port });
 const log = coordinator.app.log;
 
+if (!existsSync(config.generatorDir)) {
+  log.warn(`Stage 2 is off: no generator checkpoint in ${config.generatorDir} (npm run train-generator makes one)`);
+}
 if (coordinator.admin.generated) {
   // Printed once: only its hash is kept.
   console.log(`\n  Admin token (shown once, keep it): ${coordinator.admin.generated}\n`);
@@ -32,13 +36,13 @@ if (config.demo) {
   let engine = coordinator.registry.list().find((e) => e.record.name === 'demo' && e.record.state !== 'stopped' && e.record.state !== 'completed');
   if (!engine) {
     engine = coordinator.registry.create('demo', {
-      rounds: 5, roundDeadlineMs: 120_000, minClientsToStart: Math.max(2, config.virtualClients), minClientsPerCluster: 2,
+      rounds: 10, roundDeadlineMs: 120_000, minClientsToStart: Math.max(2, config.virtualClients), minClientsPerCluster: 2,
     });
   }
   if (engine.record.state !== 'running') engine.start();
   const run = engine.record;
   console.log(`  Demo run ${run.id}: join token ${run.joinToken}`);
-  console.log(`  Dashboard and API: ${address}  (metrics: ${address}/api/runs/${run.id}/metrics with the admin token)\n`);
+  console.log(`  API: ${address}  (metrics: ${address}/api/runs/${run.id}/metrics with the admin token)\n`);
   const tiers = [{ label: 'fast', speed: 1500 }, { label: 'slow', speed: 40 }];
   tiers.forEach((tier, i) => {
     const count = Math.floor(config.virtualClients / tiers.length) + (i < config.virtualClients % tiers.length ? 1 : 0);

@@ -39,6 +39,13 @@ export interface SimulationConfig {
   stage2: Stage2Config;
   /** Also train the full-width model centrally on the union of the clients' data. */
   centralised: boolean;
+  /**
+   * Learning rate of the centralised bound. A client takes about a dozen steps per round from
+   * the averaged model; the centralised model takes hundreds per epoch on its own, so it needs
+   * its own rate: at 0.1 it oscillated between 76% and 81% test accuracy, at 0.02 it reached
+   * 88%. A higher bound only makes "within 10 points of it" harder to meet.
+   */
+  centralisedLearningRate: number;
   workers: number;
 }
 
@@ -93,6 +100,7 @@ export const PRESETS: Record<string, SimulationConfig> = {
     strategies: ['fedavg-small', 'heterofl', 'fedtsa-stage1'],
     stage2: DEFAULT_STAGE2,
     centralised: true,
+    centralisedLearningRate: 0.02,
     workers: 2,
   },
   /** A quick run for the README's main command and smoke tests. */
@@ -115,6 +123,7 @@ export const PRESETS: Record<string, SimulationConfig> = {
     strategies: ['fedtsa-stage1'],
     stage2: DEFAULT_STAGE2,
     centralised: false,
+    centralisedLearningRate: 0.02,
     workers: 2,
   },
 };

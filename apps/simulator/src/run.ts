@@ -108,7 +108,7 @@ export async function runCentralised(config: SimulationConfig, exp: Experiment, 
     const t0 = performance.now();
     const out = await pool.train({
       indices: all, widthRatio: 1, weights, epochs: config.localEpochs, batchSize: config.batchSize,
-      learningRate: config.learningRate, optimizer: config.optimizer, seed: deriveSeed(config.seed, 8, round),
+      learningRate: config.centralisedLearningRate, optimizer: config.optimizer, seed: deriveSeed(config.seed, 8, round),
     });
     weights = out.weights;
     const trainMs = performance.now() - t0;

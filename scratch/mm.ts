@@ -1,0 +1,12 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { useBackend } from '../packages/fedtsa-core/src/backend.ts';
+await useBackend('wasm');
+const x = tf.randomUniform([32,1568]); const w = tf.randomUniform([1568,128]); const dy = tf.randomUniform([32,128]);
+const time = (name: string, f: () => tf.Tensor) => { for (let i=0;i<3;i++) f().dispose(); const t0=performance.now(); for(let i=0;i<50;i++){ const r=f(); r.dataSync(); r.dispose();} console.log(name, ((performance.now()-t0)/50).toFixed(2),'ms'); };
+time('fwd x.w', () => tf.matMul(x, w));
+time('dx dy.wT (transposeB)', () => tf.matMul(dy, w, false, true));
+time('dx dy.(wT explicit)', () => tf.tidy(() => tf.matMul(dy, tf.transpose(w))));
+time('dW xT.dy (transposeA)', () => tf.matMul(x, dy, true, false));
+time('dW (dyT.x)T', () => tf.tidy(() => tf.transpose(tf.matMul(dy, x, true, false))));
+const x4 = tf.randomUniform([32,14,14,16]); const k = tf.randomUniform([3,3,16,32]);
+time('conv2 fwd', () => tf.conv2d(x4 as tf.Tensor4D, k as tf.Tensor4D, 1, 'same'));
