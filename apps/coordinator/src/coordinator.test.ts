@@ -36,11 +36,12 @@ function rawClient(runId: string, joinToken: string, extra: Record<string, unkno
 
 describe('coordinator', () => {
   it('runs six virtual clients in two speed tiers through two clusters, Stage 1, Stage 2 and the next round', async () => {
-    const created = await api('POST', '/api/runs', { name: 'two-tiers', settings: { ...FAST_SETTINGS, rounds: 2, minClientsToStart: 6 }, start: true });
+    // float16 both ways: the models go down as float16, half the clients upload float16
+    const created = await api('POST', '/api/runs', { name: 'two-tiers', settings: { ...FAST_SETTINGS, rounds: 2, minClientsToStart: 6, downlinkDtype: 'float16' }, start: true });
     expect(created.status).toBe(201);
     const { id, joinToken } = created.body as unknown as { id: string; joinToken: string };
     for (const [i, speed] of [1500, 1600, 1400, 40, 44, 36].entries()) {
-      clients.push(new VirtualClient({ url, runId: id, joinToken, samplesPerSec: speed, label: `c${i}` }));
+      clients.push(new VirtualClient({ url, runId: id, joinToken, samplesPerSec: speed, label: `c${i}`, dtype: i % 2 ? 'float16' : 'float32' }));
     }
     await until(() => coordinator.registry.get(id)!.record.completedRound >= 2, 120_000, 'two completed rounds');
     const rounds = coordinator.store.listRounds(id);

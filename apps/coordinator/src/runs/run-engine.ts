@@ -10,7 +10,7 @@
 import { modelManifest, type ModelSpec } from '@fedtsa/core/architecture';
 import { createRng, deriveSeed, shuffleInPlace } from '@fedtsa/core/rng';
 import type { ClientUpdate, ClusterModel } from '@fedtsa/core/strategy/types';
-import { encodeWeights } from '@fedtsa/protocol/codec';
+import { decodeWeights, encodeWeights } from '@fedtsa/protocol/codec';
 import { protocolError, type Ack } from '@fedtsa/protocol/errors';
 import type { Assignment, RunState, TrainingTask } from '@fedtsa/protocol/events';
 import type { CapabilityReport, UpdatePayload } from '@fedtsa/protocol/messages';
@@ -161,7 +161,7 @@ export class RunEngine {
     return {
       runId: this.run.id, round: open.index, clusterIndex, widthRatio: model.widthRatio, deadline: open.deadline,
       epochs: s.localEpochs, batchSize: s.batchSize, learningRate: s.learningRate, optimizer: s.optimizer,
-      weights: encodeWeights(open.sent.get(clusterIndex) as Float32Array, modelManifest(this.spec, model.widthRatio)),
+      weights: encodeWeights(open.sent.get(clusterIndex) as Float32Array, modelManifest(this.spec, model.widthRatio), s.downlinkDtype),
     };
   }
 
@@ -209,7 +209,8 @@ export class RunEngine {
     const startedAt = Date.now();
     this.open = {
       index, startedAt, deadline: startedAt + s.roundDeadlineMs, selected,
-      sent: new Map(this.models.map((m) => [m.clusterIndex, m.weights])),
+      // What the clients actually receive: with a float16 downlink, the rounded weights.
+      sent: new Map(this.models.map((m) => [m.clusterIndex, s.downlinkDtype === 'float16' ? decodeWeights(encodeWeights(m.weights, modelManifest(this.spec, m.widthRatio), 'float16')) : m.weights])),
       updates: new Map(), distances: new Map(), refused: 0, closing: false,
       timer: setTimeout(() => void this.closeRound('deadline'), s.roundDeadlineMs),
     };

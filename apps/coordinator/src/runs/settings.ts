@@ -37,6 +37,8 @@ export const RunSettings = Type.Object({
   expectedSamplesPerClient: Type.Integer({ minimum: 1, maximum: 1e8, default: 300, description: 'local data size assumed when choosing widths' }),
   evalSamples: Type.Integer({ minimum: 100, maximum: 10_000, default: 2000, description: 'test images scored per cluster and round' }),
   seed: Type.Integer({ minimum: 0, maximum: 2 ** 31, default: 1 }),
+  /** Encoding of the models sent to clients; float16 halves the bytes (clients choose their own for uploads). */
+  downlinkDtype: Type.Union([Type.Literal('float32'), Type.Literal('float16')], { default: 'float32' }),
   stage2: Stage2Settings,
 }, { additionalProperties: false });
 export type RunSettings = Static<typeof RunSettings>;

@@ -43,6 +43,8 @@ export class VirtualClient {
   readonly acceptedRounds: number[] = [];
   readonly refusals: string[] = [];
   private busy = Promise.resolve();
+  private readonly heartbeat: ReturnType<typeof setInterval>;
+  private training = false;
 
   constructor(private readonly options: VirtualClientOptions, private readonly events: VirtualClientEvents = {}) {
     const auth: Record<string, unknown> = { protocolVersion: PROTOCOL_VERSION, runId: options.runId, joinToken: options.joinToken };
@@ -57,6 +59,9 @@ export class VirtualClient {
     this.socket.on('task', (task) => { this.busy = this.busy.then(() => this.train(task)); });
     this.socket.on('refused', (e) => { this.refusals.push(e.code); this.events.onRefused?.(e.code, e.message); });
     this.socket.on('connect_error', (err) => this.options.log?.(`connect error: ${err.message}`));
+    this.heartbeat = setInterval(() => {
+      if (this.socket.connected) this.socket.emit('heartbeat', { status: this.training ? 'training' : 'idle' });
+    }, 10_000);
   }
 
   private async join(): Promise<void> {
@@ -71,6 +76,16 @@ export class VirtualClient {
   }
 
   private async train(task: TrainingTask): Promise<void> {
+    if (!this.data || !this.spec) return;
+    this.training = true;
+    try {
+      await this.trainAndUpload(task);
+    } finally {
+      this.training = false;
+    }
+  }
+
+  private async trainAndUpload(task: TrainingTask): Promise<void> {
     if (!this.data || !this.spec) return;
     const started = Date.now();
     const model = buildModel(this.spec, task.widthRatio);
@@ -106,6 +121,7 @@ export class VirtualClient {
   }
 
   close(): void {
+    clearInterval(this.heartbeat);
     this.socket.disconnect();
   }
 }
