@@ -13,10 +13,10 @@ import { parseArgs } from 'node:util';
 import { useBackend } from '@fedtsa/core/backend';
 import { STRATEGY_NAMES, type StrategyName } from '@fedtsa/core/strategy/types';
 import { PRESETS, validateConfig, type SimulationConfig } from './config.ts';
-import { loadFashionMnist } from '@fedtsa/node-io/fashion-mnist';
+import { loadFashionMnist, type TrainTest } from '@fedtsa/node-io/fashion-mnist';
 import { buildExperiment } from './experiment.ts';
 import { WorkerPool } from './pool.ts';
-import { describeClusters, toMarkdown, toSvg, type ComparisonReport } from './report.ts';
+import { describeClusters, summarizeSeeds, toMarkdown, toSvg, type ComparisonReport } from './report.ts';
 import { runCentralised, runStrategy, type StrategyResult } from './run.ts';
 import { createSimulationStage2 } from './stage2-setup.ts';
 
@@ -26,12 +26,13 @@ const USAGE = `usage: npm run simulate -- [options]
   --strategy NAME      run one strategy: ${STRATEGY_NAMES.join(' | ')}
   --rounds N  --clients N  --alpha A|iid  --seed N  --epochs N  --lr X  --workers N
   --out DIR            write comparison.md, comparison.json and accuracy.svg there
+  --seeds 1,2,3        repeat for each seed (partition, init, sampling); writes seed-N/ and summary.md
   --eval test|validation   evaluate on the test set (default) or, for tuning, the validation split
   --optimizer sgd|adam  --batch N
   Stage 2 ('fedtsa'): --generator DIR (checkpoint, default checkpoints/fmnist-ddpm)
   --pool-size N  --ml-steps N  --temperature T  --lambda L  --ml-lr X`;
 
-function parseCli(argv: string[]): { config: SimulationConfig; compare: boolean; out?: string; evalSplit: 'test' | 'validation' } {
+function parseCli(argv: string[]): { config: SimulationConfig; compare: boolean; out?: string; evalSplit: 'test' | 'validation'; seeds?: number[] } {
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -39,6 +40,7 @@ function parseCli(argv: string[]): { config: SimulationConfig; compare: boolean;
       rounds: { type: 'string' }, clients: { type: 'string' }, alpha: { type: 'string' }, seed: { type: 'string' },
       epochs: { type: 'string' }, lr: { type: 'string' }, workers: { type: 'string' }, out: { type: 'string' }, help: { type: 'boolean' },
       optimizer: { type: 'string' }, batch: { type: 'string' },
+      seeds: { type: 'string' },
       generator: { type: 'string' }, eval: { type: 'string', default: 'test' }, 'pool-size': { type: 'string' }, 'ml-steps': { type: 'string' }, temperature: { type: 'string' },
       lambda: { type: 'string' }, 'ml-lr': { type: 'string' },
     },
@@ -81,20 +83,23 @@ function parseCli(argv: string[]): { config: SimulationConfig; compare: boolean;
   if (!values.compare && values.strategy === undefined) config.centralised = false;
   validateConfig(config);
   if (values.eval !== 'test' && values.eval !== 'validation') throw new Error(`--eval must be test or validation, got '${values.eval}'`);
-  return { config, compare: Boolean(values.compare), out: values.out, evalSplit: values.eval };
+  const seeds = values.seeds?.split(',').map((x) => {
+    const n = Number(x);
+    if (!Number.isInteger(n)) throw new Error(`--seeds takes integers separated by commas, got '${values.seeds}'`);
+    return n;
+  });
+  return { config, compare: Boolean(values.compare), out: values.out, evalSplit: values.eval, seeds };
 }
 
-async function main(): Promise<void> {
-  const { config, out, evalSplit } = parseCli(process.argv.slice(2));
-  const log = (m: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${m}`);
-  log('loading Fashion-MNIST');
-  const { train, test } = loadFashionMnist();
-  await useBackend('wasm'); // the main thread builds the initial weights (and runs Stage 2)
-  const built = buildExperiment(config, train, test);
+type Log = (m: string) => void;
+
+/** One comparison: every strategy of the config (and the bound) on one seed's partition. */
+async function runComparison(config: SimulationConfig, data: TrainTest, evalSplit: 'test' | 'validation', log: Log): Promise<ComparisonReport> {
+  const built = buildExperiment(config, data.train, data.test);
   // Tuning runs evaluate on the validation split so that defaults never see the test set.
   const exp = evalSplit === 'validation' ? { ...built, test: built.validation } : built;
   if (evalSplit === 'validation') log(`evaluating on the validation split (${exp.test.count} images), not the test set`);
-  log(`${config.numClients} clients in ${exp.setup.clusters.length} clusters: ` +
+  log(`seed ${config.seed}: ${config.numClients} clients in ${exp.setup.clusters.length} clusters: ` +
     exp.setup.clusters.map((c) => `#${c.index} width ${c.widthRatio} x${c.memberIds.length}`).join(', '));
   const pool = await WorkerPool.create(exp.spec, exp.clientData, exp.test, config.workers);
   try {
@@ -111,8 +116,8 @@ async function main(): Promise<void> {
       }
     }
     if (central) results.push(await central);
-    log(`done in ${((performance.now() - started) / 1000).toFixed(0)} s`);
-    const report: ComparisonReport = {
+    log(`seed ${config.seed} done in ${((performance.now() - started) / 1000).toFixed(0)} s`);
+    return {
       command: `npm run simulate -- ${process.argv.slice(2).join(' ')}`,
       config,
       machine: `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${config.workers} workers, tfjs wasm`,
@@ -120,17 +125,37 @@ async function main(): Promise<void> {
       kdeBoundaries: exp.setup.kde.boundaries,
       results,
     };
-    console.log(toMarkdown(report));
-    if (out) {
-      mkdirSync(out, { recursive: true });
-      writeFileSync(join(out, 'comparison.md'), toMarkdown(report));
-      writeFileSync(join(out, 'comparison.json'), JSON.stringify(report, null, 2));
-      writeFileSync(join(out, 'accuracy.svg'), toSvg(report));
-      log(`wrote ${out}/comparison.md, comparison.json, accuracy.svg`);
-    }
   } finally {
     await pool.close();
   }
+}
+
+function writeReport(dir: string, report: ComparisonReport, log: Log): void {
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'comparison.md'), toMarkdown(report));
+  writeFileSync(join(dir, 'comparison.json'), JSON.stringify(report, null, 2));
+  writeFileSync(join(dir, 'accuracy.svg'), toSvg(report));
+  log(`wrote ${dir}/comparison.md, comparison.json, accuracy.svg`);
+}
+
+async function main(): Promise<void> {
+  const { config, out, evalSplit, seeds } = parseCli(process.argv.slice(2));
+  const log: Log = (m) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${m}`);
+  log('loading Fashion-MNIST');
+  const data = loadFashionMnist();
+  await useBackend('wasm'); // the main thread builds the initial weights (and runs Stage 2)
+  const reports: ComparisonReport[] = [];
+  for (const seed of seeds ?? [config.seed]) {
+    const report = await runComparison({ ...config, seed }, data, evalSplit, log);
+    reports.push(report);
+    console.log(toMarkdown(report));
+    if (out) writeReport(seeds ? join(out, `seed-${seed}`) : out, report, log);
+  }
+  if (seeds && out) {
+    writeFileSync(join(out, 'summary.md'), summarizeSeeds(reports));
+    log(`wrote ${out}/summary.md`);
+  }
+  if (seeds) console.log(summarizeSeeds(reports));
 }
 
 main().catch((err: unknown) => {

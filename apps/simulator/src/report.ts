@@ -95,3 +95,32 @@ export function toSvg(r: ComparisonReport): string {
   parts.push('</svg>');
   return parts.join('\n');
 }
+
+/** Mean and sample standard deviation of final accuracies across seeds, per strategy. */
+export function summarizeSeeds(reports: ComparisonReport[]): string {
+  const names = [...new Set(reports.flatMap((r) => r.results.map((x) => x.name)))];
+  const stats = (xs: number[]) => {
+    const m = xs.reduce((a, b) => a + b, 0) / xs.length;
+    const sd = xs.length > 1 ? Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / (xs.length - 1)) : 0;
+    return `${pct(m)} +- ${pct(sd)}`;
+  };
+  const clusterCount = Math.max(...reports.map((r) => r.clusters.length));
+  const lines = [
+    `# Comparison over seeds ${reports.map((r) => r.config.seed).join(', ')}`,
+    '',
+    `Command: \`${reports[0]?.command ?? ''}\``,
+    '',
+    'Final test accuracy (%, whole test set), mean +- standard deviation over seeds.',
+    '',
+    `| strategy | member-weighted mean | ${Array.from({ length: clusterCount }, (_, k) => `cluster ${k}`).join(' | ')} |`,
+    `|---|---|${Array.from({ length: clusterCount }, () => '---').join('|')}|`,
+  ];
+  for (const name of names) {
+    const runs = reports.map((r) => r.results.find((x) => x.name === name)).filter((x): x is StrategyResult => x !== undefined);
+    const perCluster = Array.from({ length: clusterCount }, (_, k) =>
+      stats(runs.map((x) => (x.name === 'centralised' ? x.final.meanAccuracy : x.final.clusters[k]?.accuracy ?? NaN))));
+    lines.push(`| ${name} | ${stats(runs.map((x) => x.final.meanAccuracy))} | ${perCluster.join(' | ')} |`);
+  }
+  lines.push('', `Per seed: ${reports.map((r) => `seed-${r.config.seed}/comparison.md`).join(', ')}.`, '');
+  return lines.join('\n');
+}

@@ -9,7 +9,7 @@ import { PRESETS, type SimulationConfig } from './config.ts';
 import { buildExperiment } from './experiment.ts';
 import { holdoutSplit, STANDARD_HOLDOUT } from '@fedtsa/core/data/holdout';
 import { WorkerPool } from './pool.ts';
-import { describeClusters, toMarkdown, toSvg } from './report.ts';
+import { describeClusters, summarizeSeeds, toMarkdown, toSvg } from './report.ts';
 import { runCentralised, runStrategy, type StrategyResult } from './run.ts';
 
 /** Images whose first pixel encodes their row, so the test can tell where every image came from. */
@@ -87,5 +87,9 @@ describe('simulation', () => {
     expect(md).toContain('| fedtsa |');
     expect(md).toContain('Stage 2 mutual learning');
     expect(toSvg(report)).toMatch(/^<svg[\s\S]*<\/svg>$/);
+    // two "seeds" with identical results: mean = the result, spread = 0
+    const summary = summarizeSeeds([report, { ...report, config: { ...config, seed: 2 } }]);
+    const small2 = (small.final.meanAccuracy * 100).toFixed(1);
+    expect(summary).toContain(`| fedavg-small | ${small2} +- 0.0 |`);
   });
 });
