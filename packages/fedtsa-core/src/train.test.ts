@@ -6,7 +6,7 @@ import type { LabelledImages } from './data/dataset.ts';
 import { buildModel, getFlatWeights, initialWeights, setFlatWeights } from './model.ts';
 import { createRng } from './rng.ts';
 import { extractSubmodel } from './submodel.ts';
-import { evaluate, trainLocal } from './train.ts';
+import { evaluate, trainLocal, trainLocalAsync } from './train.ts';
 
 const spec: ModelSpec = { inputShape: [8, 8, 1], numClasses: 2, conv1Filters: 8, conv2Filters: 8, hiddenUnits: 16 };
 
@@ -78,6 +78,22 @@ describe('model and training on wasm', () => {
       return w;
     };
     expect(run()).toEqual(run());
+  });
+
+  it('trainLocalAsync takes the same steps as trainLocal and awaits between batches', async () => {
+    const train = toyData(48, 3);
+    const options = { epochs: 2, batchSize: 16, learningRate: 0.05, optimizer: 'sgd' as const };
+    const a = buildModel(spec, 0.5, 7);
+    const b = buildModel(spec, 0.5, 7);
+    trainLocal(a, train, { ...options, rng: createRng(2) });
+    let waits = 0;
+    const before = tf.memory().numTensors;
+    await trainLocalAsync(b, train, { ...options, rng: createRng(2) }, async () => { waits++; });
+    expect(tf.memory().numTensors).toBe(before);
+    expect(waits).toBe(6);
+    expect(getFlatWeights(b)).toEqual(getFlatWeights(a));
+    a.dispose();
+    b.dispose();
   });
 
   it('validates its arguments', () => {

@@ -65,7 +65,11 @@ export function makeBatch(data: LabelledImages, indices: ArrayLike<number>): { x
   };
 }
 
-export function trainLocal(model: tfl.LayersModel, data: LabelledImages, options: TrainOptions): TrainResult {
+/**
+ * The training loop as a generator: one yield per batch, so a caller can run it straight
+ * through (trainLocal) or pause and yield to its event loop between batches (trainLocalAsync).
+ */
+export function* trainingSteps(model: tfl.LayersModel, data: LabelledImages, options: TrainOptions): Generator<BatchProgress, TrainResult> {
   const { epochs, batchSize } = options;
   if (!(Number.isInteger(epochs) && epochs >= 1)) throw new Error(`trainLocal: epochs must be a positive integer, got ${epochs}`);
   if (!(Number.isInteger(batchSize) && batchSize >= 1)) throw new Error(`trainLocal: batchSize must be a positive integer, got ${batchSize}`);
@@ -76,26 +80,51 @@ export function trainLocal(model: tfl.LayersModel, data: LabelledImages, options
   const batchesPerEpoch = Math.ceil(data.count / batchSize);
   let samplesSeen = 0;
   let lastEpochLoss = 0;
-  for (let epoch = 0; epoch < epochs; epoch++) {
-    shuffleInPlace(options.rng, order);
-    let lossSum = 0;
-    for (let b = 0; b < batchesPerEpoch; b++) {
-      const idx = order.slice(b * batchSize, (b + 1) * batchSize);
-      const { x, y } = makeBatch(data, idx);
-      const cost = optimizer.minimize(() => {
-        const logits = model.apply(x, { training: true }) as tf.Tensor2D;
-        return tf.losses.softmaxCrossEntropy(y, logits) as tf.Scalar;
-      }, true, vars);
-      const loss = (cost as tf.Scalar).dataSync()[0] as number;
-      tf.dispose([x, y, cost as tf.Scalar]);
-      lossSum += loss * idx.length;
-      samplesSeen += idx.length;
-      options.onBatch?.({ epoch, batch: b, batchesPerEpoch, loss, samplesSeen });
+  try {
+    for (let epoch = 0; epoch < epochs; epoch++) {
+      shuffleInPlace(options.rng, order);
+      let lossSum = 0;
+      for (let b = 0; b < batchesPerEpoch; b++) {
+        const idx = order.slice(b * batchSize, (b + 1) * batchSize);
+        const { x, y } = makeBatch(data, idx);
+        const cost = optimizer.minimize(() => {
+          const logits = model.apply(x, { training: true }) as tf.Tensor2D;
+          return tf.losses.softmaxCrossEntropy(y, logits) as tf.Scalar;
+        }, true, vars);
+        const loss = (cost as tf.Scalar).dataSync()[0] as number;
+        tf.dispose([x, y, cost as tf.Scalar]);
+        lossSum += loss * idx.length;
+        samplesSeen += idx.length;
+        const progress = { epoch, batch: b, batchesPerEpoch, loss, samplesSeen };
+        options.onBatch?.(progress);
+        yield progress;
+      }
+      lastEpochLoss = lossSum / data.count;
     }
-    lastEpochLoss = lossSum / data.count;
+  } finally {
+    disposeOptimizer(optimizer);
   }
-  disposeOptimizer(optimizer);
   return { loss: lastEpochLoss, samplesSeen };
+}
+
+export function trainLocal(model: tfl.LayersModel, data: LabelledImages, options: TrainOptions): TrainResult {
+  const steps = trainingSteps(model, data, options);
+  for (;;) {
+    const next = steps.next();
+    if (next.done) return next.value;
+  }
+}
+
+/** trainLocal that awaits `between` after every batch (pause, or let messages in). */
+export async function trainLocalAsync(
+  model: tfl.LayersModel, data: LabelledImages, options: TrainOptions, between: () => Promise<void>,
+): Promise<TrainResult> {
+  const steps = trainingSteps(model, data, options);
+  for (;;) {
+    const next = steps.next();
+    if (next.done) return next.value;
+    await between();
+  }
 }
 
 export interface Evaluation {
