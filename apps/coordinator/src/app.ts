@@ -4,7 +4,9 @@
  * tests build this on port 0 and talk to it with real clients.
  */
 import Fastify, { type FastifyInstance } from 'fastify';
+import { existsSync } from 'node:fs';
 import rateLimit from '@fastify/rate-limit';
+import fastifyStatic from '@fastify/static';
 import { Server } from 'socket.io';
 import { modelManifest, parameterCount, type ModelSpec } from '@fedtsa/core/architecture';
 import { useBackend } from '@fedtsa/core/backend';
@@ -64,6 +66,11 @@ export async function buildCoordinator(options: AppOptions): Promise<Coordinator
     return reply.code(err.statusCode && err.statusCode < 500 ? err.statusCode : 500).send(protocolError('FEDTSA_ERR_INTERNAL', err.message));
   });
   app.get('/api/health', async () => ({ ok: true, runs: registry.list().length }));
+  if (existsSync(config.clientDir)) {
+    await app.register(fastifyStatic, { root: config.clientDir, prefix: '/' });
+  } else {
+    app.log.warn(`no browser client in ${config.clientDir} (npm run build makes it); serving the API only`);
+  }
   await app.register(async (admin_) => {
     admin_.addHook('onRequest', async (req, reply) => {
       if (!admin.check(bearer(req.headers.authorization))) return reply.code(401).send(protocolError('FEDTSA_ERR_UNAUTHORIZED'));

@@ -1,4 +1,5 @@
 /** Coordinator configuration: CLI flags override environment variables override defaults. */
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 export interface CoordinatorConfig {
@@ -14,6 +15,8 @@ export interface CoordinatorConfig {
   generatorDir: string;
   /** FEDTSA_DATASET_DIR: Fashion-MNIST IDX files for demo shards and evaluation. */
   datasetDir?: string;
+  /** FEDTSA_CLIENT_DIR: the built browser client served at /. Default apps/browser-client/dist */
+  clientDir: string;
   /** Create a demo run on start when there is none (--demo). */
   demo: boolean;
   /** Start this many virtual clients against the demo run (--virtual-clients). */
@@ -27,7 +30,8 @@ export interface CoordinatorConfig {
 }
 
 export const DEFAULT_CONFIG: CoordinatorConfig = {
-  host: '127.0.0.1', port: 8080, dataDir: '.data', generatorDir: 'checkpoints/fmnist-ddpm', demo: false, virtualClients: 0,
+  host: '127.0.0.1', port: 8080, dataDir: '.data', generatorDir: 'checkpoints/fmnist-ddpm', demo: false,
+  clientDir: fileURLToPath(new URL('../../browser-client/dist', import.meta.url)), virtualClients: 0,
   logLevel: 'info', eventsPerSecond: 20, httpPerMinute: 300,
 };
 
@@ -38,6 +42,7 @@ export const USAGE = `usage: fedtsa-coordinator [options]
   --admin-token T      FEDTSA_ADMIN_TOKEN (default: generated once, printed once)
   --generator DIR      FEDTSA_GENERATOR_DIR (default checkpoints/fmnist-ddpm)
   --dataset-dir DIR    FEDTSA_DATASET_DIR (default /usr/share/datasets/fashion-mnist)
+  --client-dir DIR     FEDTSA_CLIENT_DIR: the built browser client (default apps/browser-client/dist)
   --demo               create a demo run if there is none
   --virtual-clients N  start N virtual clients on the demo run
   --log-level L        FEDTSA_LOG_LEVEL (default info)`;
@@ -47,7 +52,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): CoordinatorC
     args: argv,
     options: {
       host: { type: 'string' }, port: { type: 'string' }, 'data-dir': { type: 'string' }, 'admin-token': { type: 'string' },
-      generator: { type: 'string' }, 'dataset-dir': { type: 'string' }, demo: { type: 'boolean' }, 'virtual-clients': { type: 'string' },
+      generator: { type: 'string' }, 'dataset-dir': { type: 'string' }, 'client-dir': { type: 'string' }, demo: { type: 'boolean' }, 'virtual-clients': { type: 'string' },
       'log-level': { type: 'string' }, help: { type: 'boolean' },
     },
   });
@@ -68,6 +73,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): CoordinatorC
     adminToken: values['admin-token'] ?? env.FEDTSA_ADMIN_TOKEN,
     generatorDir: values.generator ?? env.FEDTSA_GENERATOR_DIR ?? DEFAULT_CONFIG.generatorDir,
     datasetDir: values['dataset-dir'] ?? env.FEDTSA_DATASET_DIR,
+    clientDir: values['client-dir'] ?? env.FEDTSA_CLIENT_DIR ?? DEFAULT_CONFIG.clientDir,
     demo: values.demo ?? DEFAULT_CONFIG.demo,
     virtualClients: int('--virtual-clients', values['virtual-clients'], DEFAULT_CONFIG.virtualClients),
     logLevel: values['log-level'] ?? env.FEDTSA_LOG_LEVEL ?? DEFAULT_CONFIG.logLevel,

@@ -38,6 +38,13 @@ export function getFlatWeights(model: tfl.LayersModel): Float32Array {
   return joinFlat(values, manifest);
 }
 
+/** getFlatWeights with asynchronous reads (WebGPU in a worker cannot read synchronously). */
+export async function getFlatWeightsAsync(model: tfl.LayersModel): Promise<Float32Array> {
+  const weights = model.getWeights();
+  const values = await Promise.all(weights.map((w) => w.data() as Promise<Float32Array>));
+  return joinFlat(values, weights.map((w, i) => ({ name: String(i), shape: w.shape })));
+}
+
 /** Loads a flat vector (manifest order) into the model; shapes are checked against the spec. */
 export function setFlatWeights(model: tfl.LayersModel, weights: Float32Array, manifest: Manifest): void {
   const current = model.getWeights();

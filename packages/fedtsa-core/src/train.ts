@@ -65,11 +65,21 @@ export function makeBatch(data: LabelledImages, indices: ArrayLike<number>): { x
   };
 }
 
+/** One batch's step, handed to the driver: it reads `cost` (sync or async), disposes it and sends the value back. */
+export interface PendingStep {
+  cost: tf.Scalar;
+  epoch: number;
+  batch: number;
+  batchesPerEpoch: number;
+  samples: number;
+}
+
 /**
- * The training loop as a generator: one yield per batch, so a caller can run it straight
- * through (trainLocal) or pause and yield to its event loop between batches (trainLocalAsync).
+ * The training loop as a generator: one yield per batch, with the loss left on the device so
+ * that the driver decides how to read it. trainLocal reads synchronously; trainLocalAsync
+ * awaits the read (WebGPU in a worker cannot read synchronously) and its own hook.
  */
-export function* trainingSteps(model: tfl.LayersModel, data: LabelledImages, options: TrainOptions): Generator<BatchProgress, TrainResult> {
+export function* trainingSteps(model: tfl.LayersModel, data: LabelledImages, options: TrainOptions): Generator<PendingStep, TrainResult, number> {
   const { epochs, batchSize } = options;
   if (!(Number.isInteger(epochs) && epochs >= 1)) throw new Error(`trainLocal: epochs must be a positive integer, got ${epochs}`);
   if (!(Number.isInteger(batchSize) && batchSize >= 1)) throw new Error(`trainLocal: batchSize must be a positive integer, got ${batchSize}`);
@@ -90,14 +100,12 @@ export function* trainingSteps(model: tfl.LayersModel, data: LabelledImages, opt
         const cost = optimizer.minimize(() => {
           const logits = model.apply(x, { training: true }) as tf.Tensor2D;
           return tf.losses.softmaxCrossEntropy(y, logits) as tf.Scalar;
-        }, true, vars);
-        const loss = (cost as tf.Scalar).dataSync()[0] as number;
-        tf.dispose([x, y, cost as tf.Scalar]);
+        }, true, vars) as tf.Scalar;
+        tf.dispose([x, y]);
+        const loss: number = yield { cost, epoch, batch: b, batchesPerEpoch, samples: idx.length };
         lossSum += loss * idx.length;
         samplesSeen += idx.length;
-        const progress = { epoch, batch: b, batchesPerEpoch, loss, samplesSeen };
-        options.onBatch?.(progress);
-        yield progress;
+        options.onBatch?.({ epoch, batch: b, batchesPerEpoch, loss, samplesSeen });
       }
       lastEpochLoss = lossSum / data.count;
     }
@@ -109,22 +117,28 @@ export function* trainingSteps(model: tfl.LayersModel, data: LabelledImages, opt
 
 export function trainLocal(model: tfl.LayersModel, data: LabelledImages, options: TrainOptions): TrainResult {
   const steps = trainingSteps(model, data, options);
-  for (;;) {
-    const next = steps.next();
-    if (next.done) return next.value;
+  let next = steps.next();
+  while (!next.done) {
+    const loss = next.value.cost.dataSync()[0] as number;
+    next.value.cost.dispose();
+    next = steps.next(loss);
   }
+  return next.value;
 }
 
-/** trainLocal that awaits `between` after every batch (pause, or let messages in). */
+/** trainLocal with asynchronous reads that awaits `between` after every batch (pause, or let messages in). */
 export async function trainLocalAsync(
   model: tfl.LayersModel, data: LabelledImages, options: TrainOptions, between: () => Promise<void>,
 ): Promise<TrainResult> {
   const steps = trainingSteps(model, data, options);
-  for (;;) {
-    const next = steps.next();
-    if (next.done) return next.value;
+  let next = steps.next();
+  while (!next.done) {
+    const loss = (await next.value.cost.data())[0] as number;
+    next.value.cost.dispose();
     await between();
+    next = steps.next(loss);
   }
+  return next.value;
 }
 
 export interface Evaluation {

@@ -1,0 +1,19 @@
+import { defineConfig } from '@playwright/test';
+
+// Debian's chromium (apt), never a downloaded browser. One worker: the machine has 2 cores
+// and every page trains a model.
+export default defineConfig({
+  testDir: 'e2e',
+  timeout: 180_000,
+  workers: 1,
+  retries: 0,
+  reporter: [['list']],
+  outputDir: 'test-results',
+  use: {
+    launchOptions: {
+      executablePath: process.env.FEDTSA_CHROMIUM ?? '/usr/bin/chromium',
+      args: ['--no-sandbox', '--enable-unsafe-webgpu', '--enable-unsafe-swiftshader', '--disable-background-networking', '--disable-component-update',
+        '--disable-sync', '--no-first-run', '--disable-quic'],
+    },
+  },
+});
