@@ -28,8 +28,9 @@ test('joins, benchmarks, trains three rounds and uploads, with flat tensor memor
   expect(state.rounds[2]!.numTensors).toBe(state.rounds[0]!.numTensors);
   await expect(page.locator('#backend')).not.toHaveText('measuring…');
   await expect(page.locator('#cluster')).toContainText('1 of 1');
-  const rounds = await coordinator.api<{ updatesAccepted: number }[]>('GET', `/api/runs/${run.id}/rounds`);
-  expect(rounds.map((r) => r.updatesAccepted)).toEqual([1, 1, 1]);
+  // The page hears "accepted" before the coordinator has aggregated and saved the round.
+  await expect.poll(async () => (await coordinator.api<{ updatesAccepted: number }[]>('GET', `/api/runs/${run.id}/rounds`)).map((r) => r.updatesAccepted),
+    { timeout: 60_000 }).toEqual([1, 1, 1]);
 });
 
 for (const backend of ['webgpu', 'webgl', 'wasm', 'cpu']) {
