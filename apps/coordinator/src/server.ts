@@ -42,6 +42,7 @@ if (config.demo) {
   if (engine.record.state !== 'running') engine.start();
   const run = engine.record;
   console.log(`  Demo run ${run.id}: join token ${run.joinToken}`);
+  console.log(`  Join from a browser: ${address}/?run=${run.id}&token=${run.joinToken}`);
   console.log(`  API: ${address}  (metrics: ${address}/api/runs/${run.id}/metrics with the admin token)\n`);
   const tiers = [{ label: 'fast', speed: 1500 }, { label: 'slow', speed: 40 }];
   tiers.forEach((tier, i) => {
