@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { defineConfig } from 'vite';
 
 // The page is served by the coordinator in production (apps/browser-client/dist) and by
@@ -5,7 +6,10 @@ import { defineConfig } from 'vite';
 export default defineConfig({
   root: __dirname,
   base: './',
-  build: { outDir: 'dist', emptyOutDir: true, target: 'es2022', chunkSizeWarningLimit: 4000 },
+  build: {
+    outDir: 'dist', emptyOutDir: true, target: 'es2022', chunkSizeWarningLimit: 4000,
+    rollupOptions: { input: { main: resolve(__dirname, 'index.html'), bench: resolve(__dirname, 'bench.html') } },
+  },
   worker: { format: 'es' },
   server: {
     proxy: {
