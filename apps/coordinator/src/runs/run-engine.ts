@@ -187,9 +187,8 @@ export class RunEngine {
     const index = this.run.completedRound + 1;
     if (membershipChanged(this.clustering, ready.map((c) => c.id))) {
       const next = clusterClients(ready.map((c) => ({ id: c.id, samplesPerSec: c.samplesPerSec, numSamples: s.expectedSamplesPerClient })), s, this.clustering);
-      this.models = this.models.length === 0
-        ? next.clusters.map((c) => carryOverModels(this.spec, this.initialWeights, [], { ...next, clusters: [c] })[0] as ClusterModel)
-        : carryOverModels(this.spec, this.initialWeights, this.models, next);
+      // With no models yet, every cluster starts from the run's initial weights at its width.
+      this.models = carryOverModels(this.spec, this.initialWeights, this.models, next);
       this.clustering = next;
       for (const c of ready) {
         const cluster = next.clusters.find((x) => x.memberIds.includes(c.id));

@@ -86,16 +86,17 @@ class SmallStrategy implements Strategy {
   readonly name = 'fedavg-small' as const;
   private weights: Float32Array;
   private readonly widthRatio: number;
+  private readonly membership: Map<string, number>;
 
   constructor(private readonly ctx: StrategyContext) {
+    this.membership = clusterOf(ctx.setup);
     this.widthRatio = Math.min(...ctx.setup.clusters.map((c) => c.widthRatio));
     this.weights = extractSubmodel(ctx.initialWeights, ctx.spec, this.widthRatio);
   }
 
   tasks(participantIds: readonly string[]): TrainingTask[] {
-    const membership = clusterOf(this.ctx.setup);
     return participantIds.map((clientId) => ({
-      clientId, clusterIndex: requireCluster(membership, clientId, 'tasks'), widthRatio: this.widthRatio, weights: this.weights,
+      clientId, clusterIndex: requireCluster(this.membership, clientId, 'tasks'), widthRatio: this.widthRatio, weights: this.weights,
     }));
   }
 
