@@ -30,7 +30,8 @@ const USAGE = `usage: npm run simulate -- [options]
   --eval test|validation   evaluate on the test set (default) or, for tuning, the validation split
   --optimizer sgd|adam  --batch N
   Stage 2 ('fedtsa'): --generator DIR (checkpoint, default checkpoints/fmnist-ddpm)
-  --pool-size N  --ml-steps N  --temperature T  --lambda L  --ml-lr X`;
+  --pool-size N  --refresh F  --ml-steps N  --temperature T  --lambda L  --ml-lr X  --ml-optimizer sgd|adam
+  --pool-cache DIR|off  where generated samples are kept across runs (default .cache/synthetic)`;
 
 function parseCli(argv: string[]): { config: SimulationConfig; compare: boolean; out?: string; evalSplit: 'test' | 'validation'; seeds?: number[] } {
   const { values } = parseArgs({
@@ -41,7 +42,7 @@ function parseCli(argv: string[]): { config: SimulationConfig; compare: boolean;
       epochs: { type: 'string' }, lr: { type: 'string' }, workers: { type: 'string' }, out: { type: 'string' }, help: { type: 'boolean' },
       optimizer: { type: 'string' }, batch: { type: 'string' },
       seeds: { type: 'string' },
-      generator: { type: 'string' }, eval: { type: 'string', default: 'test' }, 'pool-size': { type: 'string' }, 'ml-steps': { type: 'string' }, temperature: { type: 'string' },
+      generator: { type: 'string' }, eval: { type: 'string', default: 'test' }, 'pool-size': { type: 'string' }, refresh: { type: 'string' }, 'ml-optimizer': { type: 'string' }, 'pool-cache': { type: 'string' }, 'ml-steps': { type: 'string' }, temperature: { type: 'string' },
       lambda: { type: 'string' }, 'ml-lr': { type: 'string' },
     },
   });
@@ -69,7 +70,14 @@ function parseCli(argv: string[]): { config: SimulationConfig; compare: boolean;
   config.stage2 = { ...config.stage2, mutualLearning: { ...config.stage2.mutualLearning } };
   if (values.generator !== undefined) config.stage2.generatorDir = values.generator;
   config.stage2.poolSize = num('pool-size', values['pool-size']) ?? config.stage2.poolSize;
+  config.stage2.refreshFraction = num('refresh', values.refresh) ?? config.stage2.refreshFraction;
+  if (values['pool-cache'] !== undefined) config.stage2.cacheDir = values['pool-cache'] === 'off' ? undefined : values['pool-cache'];
   const ml = config.stage2.mutualLearning;
+  const mlOptimizer = values['ml-optimizer'];
+  if (mlOptimizer !== undefined) {
+    if (mlOptimizer !== 'sgd' && mlOptimizer !== 'adam') throw new Error(`--ml-optimizer must be sgd or adam, got '${mlOptimizer}'`);
+    ml.optimizer = mlOptimizer;
+  }
   for (const [flag, key] of [['ml-steps', 'steps'], ['temperature', 'temperature'], ['lambda', 'lambda'], ['ml-lr', 'learningRate']] as const) {
     const v = num(flag, values[flag]);
     if (v !== undefined) ml[key] = v;
@@ -108,12 +116,9 @@ async function runComparison(config: SimulationConfig, data: TrainTest, evalSpli
     const central = config.centralised ? runCentralised(config, exp, pool, log) : undefined;
     const results: StrategyResult[] = [];
     for (const name of config.strategies) {
-      const stage2 = name === 'fedtsa' ? createSimulationStage2(config.stage2, exp.spec, config.seed) : undefined;
-      try {
-        results.push(await runStrategy(name, config, exp, pool, log, stage2?.step));
-      } finally {
-        stage2?.dispose();
-      }
+      const stage2 = name === 'fedtsa' ? createSimulationStage2(config.stage2, exp.spec, config.seed, pool) : undefined;
+      results.push(await runStrategy(name, config, exp, pool, log, stage2?.step));
+      if (stage2) log(`fedtsa synthetic samples: ${stage2.source.stats.generated} generated, ${stage2.source.stats.cached} read from ${config.stage2.cacheDir ?? '(no cache)'}`);
     }
     if (central) results.push(await central);
     log(`seed ${config.seed} done in ${((performance.now() - started) / 1000).toFixed(0)} s`);

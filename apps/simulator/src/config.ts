@@ -59,15 +59,18 @@ export interface Stage2Config {
   sampleSteps: number;
   guidance: number;
   mutualLearning: Partial<MutualLearningOptions>;
+  /** Folder where generated chunks are kept across runs (see stage2-setup.ts); undefined = no cache. */
+  cacheDir?: string;
 }
 
 export const DEFAULT_STAGE2: Stage2Config = {
   generatorDir: 'checkpoints/fmnist-ddpm',
-  poolSize: 1000,
+  poolSize: 500,
   refreshFraction: 0.1,
   sampleSteps: 25,
   guidance: 3,
   mutualLearning: {},
+  cacheDir: '.cache/synthetic',
 };
 
 /** Phones, laptops, desktops: throughputs about 10x apart, as measured browsers differ. */

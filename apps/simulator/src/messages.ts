@@ -35,10 +35,21 @@ export interface EvaluateJob {
   weights: Float32Array;
 }
 
-export type Job = TrainJob | EvaluateJob;
+/** Stage 2 generation on an otherwise idle worker: DDIM samples from a generator checkpoint. */
+export interface SampleJob {
+  kind: 'sample';
+  generatorDir: string;
+  steps: number;
+  guidance: number;
+  labels: Uint8Array;
+  seed: number;
+}
+
+export type Job = TrainJob | EvaluateJob | SampleJob;
 
 export interface TrainOutcome { kind: 'train'; weights: Float32Array; numSamples: number; loss: number; elapsedMs: number }
 export interface EvaluateOutcome { kind: 'evaluate'; accuracy: number; loss: number; count: number; elapsedMs: number }
-export type Outcome = TrainOutcome | EvaluateOutcome;
+export interface SampleOutcome { kind: 'sample'; images: Float32Array; elapsedMs: number }
+export type Outcome = TrainOutcome | EvaluateOutcome | SampleOutcome;
 
 export type WorkerReply = { id: number; ok: true; outcome: Outcome } | { id: number; ok: false; error: string };

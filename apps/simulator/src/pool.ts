@@ -3,7 +3,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { LabelledImages } from '@fedtsa/core/data/dataset';
 import type { ModelSpec } from '@fedtsa/core/architecture';
-import type { EvaluateJob, EvaluateOutcome, Job, Outcome, SharedSplit, TrainJob, TrainOutcome, WorkerInit, WorkerReply } from './messages.ts';
+import type { EvaluateJob, EvaluateOutcome, Job, Outcome, SampleJob, SampleOutcome, SharedSplit, TrainJob, TrainOutcome, WorkerInit, WorkerReply } from './messages.ts';
 
 export function shareSplit(data: LabelledImages): SharedSplit {
   const images = new SharedArrayBuffer(data.images.byteLength);
@@ -94,6 +94,10 @@ export class WorkerPool {
 
   evaluate(job: Omit<EvaluateJob, 'kind'>): Promise<EvaluateOutcome> {
     return this.submit({ kind: 'evaluate', ...job }) as Promise<EvaluateOutcome>;
+  }
+
+  sample(job: Omit<SampleJob, 'kind'>): Promise<SampleOutcome> {
+    return this.submit({ kind: 'sample', ...job }) as Promise<SampleOutcome>;
   }
 
   async close(): Promise<void> {

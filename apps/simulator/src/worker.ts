@@ -7,7 +7,9 @@ import { buildModel, getFlatWeights, setFlatWeights } from '@fedtsa/core/model';
 import { createRng } from '@fedtsa/core/rng';
 import { evaluate, trainLocal } from '@fedtsa/core/train';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import type { Job, Outcome, SharedSplit, WorkerInit, WorkerReply } from './messages.ts';
+import { DiffusionGenerator } from '@fedtsa/core/diffusion/generator';
+import { readCheckpoint } from '@fedtsa/node-io/checkpoint-files';
+import type { Job, Outcome, SampleJob, SharedSplit, WorkerInit, WorkerReply } from './messages.ts';
 
 const init = workerData as WorkerInit;
 const [height, width, channels] = init.spec.inputShape;
@@ -29,8 +31,26 @@ function modelFor(widthRatio: number, weights: Float32Array): tfl.LayersModel {
   return model;
 }
 
-function run(job: Job): Outcome {
+/** Generators stay loaded between rounds; a run uses one, a sweep at most a few. */
+const generators = new Map<string, DiffusionGenerator>();
+
+function generatorFor(job: SampleJob): DiffusionGenerator {
+  const key = `${job.generatorDir}|${job.steps}|${job.guidance}`;
+  let generator = generators.get(key);
+  if (!generator) {
+    const checkpoint = readCheckpoint(job.generatorDir);
+    if (!checkpoint) throw new Error(`no generator checkpoint in ${job.generatorDir}`);
+    generators.set(key, (generator = DiffusionGenerator.fromCheckpoint(checkpoint, { steps: job.steps, guidance: job.guidance })));
+  }
+  return generator;
+}
+
+async function run(job: Job): Promise<Outcome> {
   const t0 = performance.now();
+  if (job.kind === 'sample') {
+    const out = await generatorFor(job).sample(job.labels, job.seed);
+    return { kind: 'sample', images: out.images, elapsedMs: performance.now() - t0 };
+  }
   if (job.kind === 'train') {
     const data = subset(splits.train, job.indices);
     const model = modelFor(job.widthRatio, job.weights);
@@ -45,14 +65,15 @@ function run(job: Job): Outcome {
 }
 
 await useBackend('wasm');
-parentPort?.on('message', ({ id, job }: { id: number; job: Job }) => {
+parentPort?.on('message', async ({ id, job }: { id: number; job: Job }) => {
   let reply: WorkerReply;
   try {
-    reply = { id, ok: true, outcome: run(job) };
+    reply = { id, ok: true, outcome: await run(job) };
   } catch (err) {
     reply = { id, ok: false, error: err instanceof Error ? err.stack ?? err.message : String(err) };
   }
-  const transfer = reply.ok && reply.outcome.kind === 'train' ? [reply.outcome.weights.buffer as ArrayBuffer] : [];
+  const transfer = !reply.ok ? [] : reply.outcome.kind === 'train' ? [reply.outcome.weights.buffer as ArrayBuffer]
+    : reply.outcome.kind === 'sample' ? [reply.outcome.images.buffer as ArrayBuffer] : [];
   parentPort?.postMessage(reply, transfer);
 });
 parentPort?.postMessage({ ready: true });
