@@ -33,6 +33,7 @@ const state = {
   widthRatio: undefined as number | undefined,
   rounds: [] as { round: number; accepted: boolean; numTensors: number; loss: number }[],
   errors: [] as string[],
+  trainingThread: 'worker' as 'worker' | 'page',
 };
 (window as unknown as { __fedtsa: typeof state }).__fedtsa = state;
 
@@ -48,8 +49,30 @@ function clearMessage(): void {
   $('message').hidden = true;
 }
 
-const worker = new Worker(new URL('./train-worker.ts', import.meta.url), { type: 'module' });
-const toWorker = (msg: ToWorker, transfer: Transferable[] = []) => worker.postMessage(msg, transfer);
+/**
+ * Training runs in a module worker. Where there is none (old browsers), or with ?worker=off,
+ * the same trainer runs on the page's thread: the page is less responsive while training,
+ * and CDP CPU throttling (which cannot reach workers) applies to it, as the e2e suite uses.
+ */
+const inPage = params.get('worker') === 'off' || typeof Worker === 'undefined';
+state.trainingThread = inPage ? 'page' : 'worker';
+let toWorker: (msg: ToWorker, transfer?: Transferable[]) => void;
+if (inPage) {
+  // Asynchronous both ways, like postMessage, so neither side runs inside the other's call.
+  // Messages sent before the trainer module has loaded wait for it, in order.
+  let handle: ((msg: ToWorker) => Promise<void>) | undefined;
+  const early: ToWorker[] = [];
+  const deliver = (msg: ToWorker) => setTimeout(() => void handle?.(msg), 0);
+  toWorker = (msg) => (handle ? deliver(msg) : early.push(msg));
+  void import('./trainer.ts').then(({ startTrainer }) => {
+    handle = startTrainer((msg) => setTimeout(() => onTrainerMessage(msg), 0));
+    for (const msg of early.splice(0)) deliver(msg);
+  }, (err: Error) => message(`Could not load the trainer: ${err.message}`, 'error'));
+} else {
+  const worker = new Worker(new URL('./train-worker.ts', import.meta.url), { type: 'module' });
+  worker.onmessage = (event: MessageEvent<FromWorker>) => onTrainerMessage(event.data);
+  toWorker = (msg, transfer = []) => worker.postMessage(msg, transfer);
+}
 const waiters: ((msg: FromWorker) => boolean)[] = [];
 function nextFromWorker<K extends FromWorker['kind']>(kind: K): Promise<Extract<FromWorker, { kind: K }>> {
   return new Promise((resolve, reject) => waiters.push((msg) => {
@@ -58,8 +81,7 @@ function nextFromWorker<K extends FromWorker['kind']>(kind: K): Promise<Extract<
     return false;
   }));
 }
-worker.onmessage = (event: MessageEvent<FromWorker>) => {
-  const msg = event.data;
+function onTrainerMessage(msg: FromWorker): void {
   if (msg.kind === 'progress') {
     const done = (msg.epoch * msg.batchesPerEpoch + msg.batch + 1) / (msg.epochs * msg.batchesPerEpoch);
     $<HTMLProgressElement>('progress').value = done;
@@ -70,7 +92,7 @@ worker.onmessage = (event: MessageEvent<FromWorker>) => {
   const i = waiters.findIndex((w) => w(msg));
   if (i >= 0) waiters.splice(i, 1);
   else if (msg.kind === 'error') message(`Training failed: ${msg.message}`, 'error');
-};
+}
 
 async function benchmark(again = false): Promise<BenchmarkResult> {
   state.phase = 'benchmarking';

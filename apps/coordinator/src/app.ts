@@ -71,6 +71,12 @@ export async function buildCoordinator(options: AppOptions): Promise<Coordinator
   } else {
     app.log.warn(`no browser client in ${config.clientDir} (npm run build makes it); serving the API only`);
   }
+  if (existsSync(config.dashboardDir)) {
+    await app.register(fastifyStatic, { root: config.dashboardDir, prefix: '/dashboard/', decorateReply: false });
+    app.get('/dashboard', async (_req, reply) => reply.redirect('/dashboard/'));
+  } else {
+    app.log.warn(`no dashboard in ${config.dashboardDir} (npm run build makes it)`);
+  }
   await app.register(async (admin_) => {
     admin_.addHook('onRequest', async (req, reply) => {
       if (!admin.check(bearer(req.headers.authorization))) return reply.code(401).send(protocolError('FEDTSA_ERR_UNAUTHORIZED'));

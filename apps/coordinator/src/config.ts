@@ -17,6 +17,8 @@ export interface CoordinatorConfig {
   datasetDir?: string;
   /** FEDTSA_CLIENT_DIR: the built browser client served at /. Default apps/browser-client/dist */
   clientDir: string;
+  /** FEDTSA_DASHBOARD_DIR: the built dashboard served at /dashboard/. Default apps/dashboard/dist */
+  dashboardDir: string;
   /** Create a demo run on start when there is none (--demo). */
   demo: boolean;
   /** Start this many virtual clients against the demo run (--virtual-clients). */
@@ -31,7 +33,8 @@ export interface CoordinatorConfig {
 
 export const DEFAULT_CONFIG: CoordinatorConfig = {
   host: '127.0.0.1', port: 8080, dataDir: '.data', generatorDir: 'checkpoints/fmnist-ddpm', demo: false,
-  clientDir: fileURLToPath(new URL('../../browser-client/dist', import.meta.url)), virtualClients: 0,
+  clientDir: fileURLToPath(new URL('../../browser-client/dist', import.meta.url)),
+  dashboardDir: fileURLToPath(new URL('../../dashboard/dist', import.meta.url)), virtualClients: 0,
   logLevel: 'info', eventsPerSecond: 20, httpPerMinute: 300,
 };
 
@@ -43,6 +46,7 @@ export const USAGE = `usage: fedtsa-coordinator [options]
   --generator DIR      FEDTSA_GENERATOR_DIR (default checkpoints/fmnist-ddpm)
   --dataset-dir DIR    FEDTSA_DATASET_DIR (default /usr/share/datasets/fashion-mnist)
   --client-dir DIR     FEDTSA_CLIENT_DIR: the built browser client (default apps/browser-client/dist)
+  --dashboard-dir DIR  FEDTSA_DASHBOARD_DIR: the built dashboard (default apps/dashboard/dist)
   --demo               create a demo run if there is none
   --virtual-clients N  start N virtual clients on the demo run
   --log-level L        FEDTSA_LOG_LEVEL (default info)`;
@@ -52,7 +56,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): CoordinatorC
     args: argv,
     options: {
       host: { type: 'string' }, port: { type: 'string' }, 'data-dir': { type: 'string' }, 'admin-token': { type: 'string' },
-      generator: { type: 'string' }, 'dataset-dir': { type: 'string' }, 'client-dir': { type: 'string' }, demo: { type: 'boolean' }, 'virtual-clients': { type: 'string' },
+      generator: { type: 'string' }, 'dataset-dir': { type: 'string' }, 'client-dir': { type: 'string' }, 'dashboard-dir': { type: 'string' }, demo: { type: 'boolean' }, 'virtual-clients': { type: 'string' },
       'log-level': { type: 'string' }, help: { type: 'boolean' },
     },
   });
@@ -74,6 +78,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): CoordinatorC
     generatorDir: values.generator ?? env.FEDTSA_GENERATOR_DIR ?? DEFAULT_CONFIG.generatorDir,
     datasetDir: values['dataset-dir'] ?? env.FEDTSA_DATASET_DIR,
     clientDir: values['client-dir'] ?? env.FEDTSA_CLIENT_DIR ?? DEFAULT_CONFIG.clientDir,
+    dashboardDir: values['dashboard-dir'] ?? env.FEDTSA_DASHBOARD_DIR ?? DEFAULT_CONFIG.dashboardDir,
     demo: values.demo ?? DEFAULT_CONFIG.demo,
     virtualClients: int('--virtual-clients', values['virtual-clients'], DEFAULT_CONFIG.virtualClients),
     logLevel: values['log-level'] ?? env.FEDTSA_LOG_LEVEL ?? DEFAULT_CONFIG.logLevel,

@@ -5,11 +5,13 @@
  *   npm run coordinator -- --demo --virtual-clients 6
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadFashionMnist } from '@fedtsa/node-io/fashion-mnist';
 import { buildCoordinator } from './app.ts';
 import { loadConfig, USAGE } from './config.ts';
+import { randomToken } from './runs/run-registry.ts';
 
 let config;
 try {
@@ -17,6 +19,16 @@ try {
 } catch (err) {
   console.error(`${(err as Error).message}\n${USAGE}`);
   process.exit(2);
+}
+if (config.demo && !config.adminToken) {
+  // The demo keeps its admin token in the data folder (0600) so that every start can print
+  // the dashboard link. A real deployment passes FEDTSA_ADMIN_TOKEN, or keeps only a hash.
+  const file = join(config.dataDir, 'demo-admin-token');
+  if (!existsSync(file)) {
+    mkdirSync(config.dataDir, { recursive: true });
+    writeFileSync(file, randomToken(24), { mode: 0o600 });
+  }
+  config.adminToken = readFileSync(file, 'utf8').trim();
 }
 const { train, test } = loadFashionMnist(config.datasetDir);
 const coordinator = await buildCoordinator({ config, data: { train, test } });
@@ -45,6 +57,7 @@ if (config.demo) {
   const run = engine.record;
   console.log(`  Demo run ${run.id}: join token ${run.joinToken}`);
   console.log(`  Join from a browser: ${address}/?run=${run.id}&token=${run.joinToken}`);
+  console.log(`  Dashboard: ${address}/dashboard/#token=${config.adminToken ?? '(the admin token)'}`);
   console.log(`  API: ${address}  (metrics: ${address}/api/runs/${run.id}/metrics with the admin token)\n`);
   const tiers = [{ label: 'fast', speed: 1500 }, { label: 'slow', speed: 40 }];
   tiers.forEach((tier, i) => {

@@ -2,8 +2,10 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { protocolError, type ErrorCode } from '@fedtsa/protocol/errors';
+import type { RunSummary } from '@fedtsa/protocol/dashboard';
 import type { RunEngine } from '../runs/run-engine.ts';
 import type { RunRegistry } from '../runs/run-registry.ts';
+import { RunSettings } from '../runs/settings.ts';
 import type { RunStore } from '../store/types.ts';
 
 const RunParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
@@ -18,7 +20,7 @@ export function refuse(reply: FastifyReply, status: number, code: ErrorCode, det
   return reply.code(status).send(protocolError(code, detail));
 }
 
-export function describeRun(engine: RunEngine, store: RunStore) {
+export function describeRun(engine: RunEngine, store: RunStore): RunSummary {
   const run = engine.record;
   return {
     id: run.id, name: run.name, state: run.state, joinToken: run.joinToken, settings: run.settings,
@@ -47,6 +49,9 @@ export function registerRunRoutes(app: FastifyInstance, registry: RunRegistry, s
   };
 
   app.get('/api/runs', async () => registry.list().map((e) => describeRun(e, store)));
+
+  // The settings' JSON schema (types, bounds, defaults, descriptions): the dashboard builds its form from it.
+  app.get('/api/settings-schema', async () => RunSettings);
 
   app.post('/api/runs', { schema: { body: CreateRunBody } }, async (req, reply) => {
     const body = req.body as { name?: string; settings?: Record<string, unknown>; start?: boolean };

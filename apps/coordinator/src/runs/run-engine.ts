@@ -253,6 +253,9 @@ export class RunEngine {
     clearTimeout(open.timer);
     const updates = [...open.updates.values()];
     try {
+      // Round 1 also scores the models it started from, so every curve has its round 0.
+      const start = open.index === 1 ? await this.aggregator.evaluate(this.models, this.run.settings.evalSamples) : undefined;
+      if (this.open !== open) return; // stopped meanwhile
       const result = await this.aggregator.aggregate({
         runId: this.run.id, round: open.index, seed: deriveSeed(this.run.settings.seed, 12), models: this.models, updates,
         stage2: this.run.settings.stage2, evalSamples: this.run.settings.evalSamples,
@@ -270,6 +273,7 @@ export class RunEngine {
           clusterIndex: m.clusterIndex, widthRatio: m.widthRatio, members: m.memberIds.length,
           updates: updates.filter((u) => u.clusterIndex === m.clusterIndex).length,
           accuracy: metric?.accuracy ?? 0, loss: metric?.loss ?? 0,
+          ...startMetric(start?.metrics, m.clusterIndex),
         };
       });
       const members = clusters.reduce((s, c) => s + c.members, 0);
@@ -298,4 +302,9 @@ export class RunEngine {
     if (this.open) clearTimeout(this.open.timer);
     this.open = undefined;
   }
+}
+
+function startMetric(metrics: { clusterIndex: number; accuracy: number; loss: number }[] | undefined, clusterIndex: number): { startAccuracy?: number; startLoss?: number } {
+  const m = metrics?.find((x) => x.clusterIndex === clusterIndex);
+  return m ? { startAccuracy: m.accuracy, startLoss: m.loss } : {};
 }

@@ -3,17 +3,14 @@
  * its clients, rounds or state change (coalesced to at most one push per run per 250 ms).
  */
 import type { Namespace } from 'socket.io';
+import type { DashboardRun, DashboardServerEvents } from '@fedtsa/protocol/dashboard';
 import { protocolError } from '@fedtsa/protocol/errors';
 import type { AdminAuth } from '../admin-token.ts';
 import type { RunRegistry } from '../runs/run-registry.ts';
 import { describeRun } from '../routes/runs.ts';
 import type { RunStore } from '../store/types.ts';
 
-export interface DashboardServerEvents {
-  run: (summary: ReturnType<typeof describeRun> & { rounds: ReturnType<RunStore['listRounds']> }) => void;
-}
-
-export function attachDashboardNamespace(ns: Namespace, admin: AdminAuth, registry: RunRegistry, store: RunStore) {
+export function attachDashboardNamespace(ns: Namespace<Record<string, never>, DashboardServerEvents>, admin: AdminAuth, registry: RunRegistry, store: RunStore) {
   ns.use((socket, next) => {
     const token = (socket.handshake.auth as { adminToken?: unknown }).adminToken;
     if (typeof token === 'string' && admin.check(token)) return next();
@@ -21,9 +18,10 @@ export function attachDashboardNamespace(ns: Namespace, admin: AdminAuth, regist
     err.data = { code: 'FEDTSA_ERR_UNAUTHORIZED' };
     next(err);
   });
-  const summary = (runId: string) => {
+  const summary = (runId: string): DashboardRun | undefined => {
     const engine = registry.get(runId);
-    return engine && { ...describeRun(engine, store), rounds: store.listRounds(runId) };
+    // Rounds go out without their clustering snapshots: the run carries the current one.
+    return engine && { ...describeRun(engine, store), rounds: store.listRounds(runId).map(({ clustering: _c, runId: _r, ...r }) => r) };
   };
   ns.on('connection', (socket) => {
     for (const engine of registry.list()) {

@@ -42,6 +42,9 @@ export interface ClusterMetric {
   updates: number;
   accuracy: number;
   loss: number;
+  /** Round 1 only: the accuracy and loss of the model the cluster started from, before any training. */
+  startAccuracy?: number;
+  startLoss?: number;
 }
 
 export interface RoundRecord {

@@ -1,0 +1,157 @@
+/**
+ * The capability benchmark and every round's local training. Normally it runs in a Web
+ * Worker (train-worker.ts) so the page stays responsive; where module workers are missing,
+ * or with ?worker=off, the page runs it in its own thread (main.ts). Tensors are disposed
+ * after every round; the page reads tf.memory().numTensors from each 'trained' message.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { modelManifest, type ModelSpec } from '@fedtsa/core/architecture';
+import type { BackendName } from '@fedtsa/core/backend';
+import type { LabelledImages } from '@fedtsa/core/data/dataset';
+import { buildModel, getFlatWeightsAsync, setFlatWeights } from '@fedtsa/core/model';
+import { createRng, deriveSeed } from '@fedtsa/core/rng';
+import { trainLocalAsync } from '@fedtsa/core/train';
+import { decodeWeights } from '@fedtsa/protocol/codec';
+import type { TrainingTask } from '@fedtsa/protocol/events';
+import { BACKEND_ORDER, useBackend } from './backends.ts';
+import type { BackendTrial, FromWorker, ToWorker } from './worker-messages.ts';
+
+const SPEC: ModelSpec = { inputShape: [28, 28, 1], numClasses: 10 };
+let data: LabelledImages | undefined;
+let paused = false;
+export type Post = (msg: FromWorker, transfer?: Transferable[]) => void;
+let post: Post = () => { throw new Error('trainer: startTrainer() was not called'); };
+
+/**
+ * A backend that runs but computes wrong numbers is worse than a slow one (seen: WebGPU on a
+ * software rasteriser returning zeros). Checks a matmul and a conv gradient against values
+ * computed by hand.
+ */
+async function checkArithmetic(backend: BackendName): Promise<void> {
+  const [productT, gradT] = tf.tidy(() => {
+    const a = tf.tensor2d([1, 2, 3, 4, 5, 6], [2, 3]);
+    const b = tf.tensor2d([1, 0, -1, 2, 0.5, 1], [3, 2]);
+    const x = tf.ones([1, 4, 4, 1]) as tf.Tensor4D;
+    const g = tf.grad((w: tf.Tensor) => tf.sum(tf.conv2d(x, w as tf.Tensor4D, 1, 'same')))(tf.ones([3, 3, 1, 1]));
+    return [tf.matMul(a, b), g];
+  });
+  // Asynchronous reads: synchronous ones return zeros on WebGPU in a worker.
+  const product = Array.from(await productT.data()) as number[];
+  const grad = Array.from(await gradT.data()) as number[];
+  tf.dispose([productT, gradT]);
+  // [[1-2+... ]]: row 0 = [1*1 + 2*(-1) + 3*0.5, 1*0 + 2*2 + 3*1] = [0.5, 7]; row 1 = [4 - 5 + 3, 0 + 10 + 6] = [2, 16]
+  const expected = [0.5, 7, 2, 16];
+  const productOk = expected.every((v, i) => Math.abs((product[i] as number) - v) < 1e-3);
+  // the centre tap of a 3x3 'same' conv over a 4x4 image of ones sees 16 pixels, a corner tap 9
+  const gradOk = Math.abs((grad[4] as number) - 16) < 1e-3 && Math.abs((grad[0] as number) - 9) < 1e-3;
+  if (!productOk || !gradOk) {
+    throw new Error(`${backend} computes wrong results (matmul ${product.map((v) => v.toFixed(2)).join(',')}; conv gradient ${grad[4]}, ${grad[0]})`);
+  }
+}
+
+/** Samples/s of the width-1 reference model's training step on one backend, within ~budgetMs. */
+async function measure(backend: BackendName, budgetMs: number): Promise<number> {
+  await useBackend(backend);
+  await checkArithmetic(backend);
+  const model = buildModel(SPEC, 1, 1);
+  const batch = 16;
+  const fake: LabelledImages = {
+    images: new Float32Array(batch * 784).map((_, i) => (i % 7) / 7), labels: Uint8Array.from({ length: batch }, (_, i) => i % 10),
+    count: batch, height: 28, width: 28, channels: 1, numClasses: 10,
+  };
+  const options = { epochs: 1, batchSize: batch, learningRate: 0.01, optimizer: 'sgd' as const, rng: createRng(1) };
+  const noWait = async () => {};
+  try {
+    await trainLocalAsync(model, fake, options, noWait); // warm-up: shader compilation, wasm setup
+    let steps = 0;
+    const start = performance.now();
+    while (steps < 20 && (steps < 2 || performance.now() - start < budgetMs)) {
+      await trainLocalAsync(model, fake, options, noWait);
+      steps++;
+    }
+    return (steps * batch * 1000) / (performance.now() - start);
+  } finally {
+    model.dispose();
+  }
+}
+
+async function benchmark(forced: BackendName | undefined, budgetMs: number): Promise<void> {
+  const started = performance.now();
+  const candidates = forced ? [forced] : BACKEND_ORDER;
+  const trials: BackendTrial[] = [];
+  for (const backend of candidates) {
+    try {
+      trials.push({ backend, samplesPerSec: await measure(backend, budgetMs / candidates.length) });
+    } catch (err) {
+      trials.push({ backend, error: err instanceof Error ? err.message : String(err) });
+    }
+  }
+  const ok = trials.filter((t) => t.samplesPerSec !== undefined).sort((a, b) => (b.samplesPerSec as number) - (a.samplesPerSec as number));
+  const best = ok[0];
+  if (!best) {
+    post({ kind: 'error', message: `no backend could train here: ${trials.map((t) => `${t.backend}: ${t.error}`).join('; ')}` });
+    return;
+  }
+  await useBackend(best.backend);
+  post({ kind: 'benchmark', result: { backend: best.backend, samplesPerSec: best.samplesPerSec as number, trials, durationMs: performance.now() - started } });
+}
+
+async function train(task: TrainingTask): Promise<void> {
+  if (!data) throw new Error('no local data yet');
+  const started = performance.now();
+  const model = buildModel(SPEC, task.widthRatio);
+  let lastPost = 0;
+  try {
+    setFlatWeights(model, decodeWeights(task.weights), modelManifest(SPEC, task.widthRatio));
+    const result = await trainLocalAsync(model, data, {
+      epochs: task.epochs, batchSize: task.batchSize, learningRate: task.learningRate, optimizer: task.optimizer,
+      rng: createRng(deriveSeed(task.round, data.count)),
+      onBatch: (p) => {
+        const now = performance.now();
+        if (now - lastPost < 100 && p.batch !== p.batchesPerEpoch - 1) return;
+        lastPost = now;
+        post({
+          kind: 'progress', round: task.round, epoch: p.epoch, epochs: task.epochs, batch: p.batch, batchesPerEpoch: p.batchesPerEpoch,
+          loss: p.loss, samplesPerSec: (p.samplesSeen * 1000) / (now - started),
+        });
+      },
+    }, async () => {
+      // Let 'pause' messages in between batches, and wait while paused.
+      await new Promise((r) => setTimeout(r, 0));
+      while (paused) await new Promise((r) => setTimeout(r, 200));
+    });
+    const weights = await getFlatWeightsAsync(model);
+    model.dispose();
+    post({
+      kind: 'trained', round: task.round, weights, numSamples: data.count, loss: result.loss,
+      numTensors: tf.memory().numTensors, elapsedMs: performance.now() - started,
+    }, [weights.buffer]);
+  } catch (err) {
+    model.dispose();
+    throw err;
+  }
+}
+
+/** Wires the trainer to its page; returns the handler for the page's messages. One trainer per realm. */
+export function startTrainer(send: Post): (msg: ToWorker) => Promise<void> {
+  post = send;
+  return handle;
+}
+
+async function handle(msg: ToWorker): Promise<void> {
+  try {
+    if (msg.kind === 'benchmark') await benchmark(msg.forced, msg.budgetMs);
+    else if (msg.kind === 'use-backend') {
+      await useBackend(msg.backend);
+      post({ kind: 'backend-ready', backend: msg.backend });
+    } else if (msg.kind === 'data') {
+      data = {
+        images: Float32Array.from(msg.images, (p) => p / 255), labels: msg.labels, count: msg.count,
+        height: 28, width: 28, channels: 1, numClasses: 10,
+      };
+    } else if (msg.kind === 'train') await train(msg.task);
+    else if (msg.kind === 'pause') paused = msg.paused;
+  } catch (err) {
+    post({ kind: 'error', message: err instanceof Error ? err.message : String(err) });
+  }
+};

@@ -1,0 +1,130 @@
+/** The dashboard's four charts (Chart.js), updated in place as the run's summary changes. */
+import {
+  BarController, BarElement, CategoryScale, Chart, Filler, Legend, LinearScale, LineController, LineElement,
+  LogarithmicScale, PointElement, ScatterController, Tooltip, type ChartDataset,
+} from 'chart.js';
+import type { DashboardRun } from '@fedtsa/protocol/dashboard';
+
+Chart.register(BarController, BarElement, CategoryScale, Filler, Legend, LinearScale, LineController, LineElement, LogarithmicScale, PointElement, ScatterController, Tooltip);
+
+const PALETTE = ['#2f6fdb', '#d9480f', '#2b8a3e', '#9c36b5', '#e8590c', '#0b7285', '#5c940d', '#c2255c'];
+export const clusterColor = (k: number): string => PALETTE[k % PALETTE.length] as string;
+
+type XY = { x: number; y: number };
+
+const common = {
+  responsive: true, maintainAspectRatio: false, animation: false as const,
+  plugins: { legend: { position: 'bottom' as const, labels: { boxWidth: 12 } } },
+};
+
+export class RunCharts {
+  private readonly density: Chart<'scatter', XY[]>;
+  private readonly accuracy: Chart<'line', XY[]>;
+  private readonly loss: Chart<'line', XY[]>;
+  private readonly timeline: Chart<'bar', number[], string>;
+
+  constructor(canvases: { density: HTMLCanvasElement; accuracy: HTMLCanvasElement; loss: HTMLCanvasElement; timeline: HTMLCanvasElement }) {
+    this.density = new Chart(canvases.density, {
+      type: 'scatter', data: { datasets: [] },
+      options: {
+        ...common,
+        scales: {
+          x: { type: 'logarithmic', title: { display: true, text: 'training speed (samples/s)' } },
+          y: { beginAtZero: true, title: { display: true, text: 'density' } },
+        },
+      },
+    });
+    const perRound = (title: string, yMax?: number) => ({
+      ...common,
+      scales: {
+        x: { type: 'linear' as const, title: { display: true, text: 'round' }, ticks: { precision: 0 } },
+        y: { title: { display: true, text: title }, beginAtZero: yMax !== undefined, ...(yMax !== undefined ? { max: yMax } : {}) },
+      },
+    });
+    this.accuracy = new Chart(canvases.accuracy, { type: 'line', data: { datasets: [] }, options: perRound('test accuracy (%)', 100) });
+    this.loss = new Chart(canvases.loss, { type: 'line', data: { datasets: [] }, options: perRound('test loss') });
+    this.timeline = new Chart(canvases.timeline, {
+      type: 'bar', data: { labels: [], datasets: [] },
+      options: { ...common, scales: { x: { stacked: true, title: { display: true, text: 'round' } }, y: { stacked: true, title: { display: true, text: 'seconds' } } } },
+    });
+  }
+
+  update(run: DashboardRun): void {
+    this.updateDensity(run);
+    this.updatePerRound(run);
+    this.updateTimeline(run);
+  }
+
+  private updateDensity(run: DashboardRun): void {
+    const c = run.clustering;
+    const datasets: ChartDataset<'scatter', XY[]>[] = [];
+    if (c) {
+      const peak = Math.max(...c.grid.density, 1e-9);
+      datasets.push({
+        label: 'density', data: c.grid.x.map((x, i) => ({ x, y: c.grid.density[i] as number })),
+        showLine: true, pointRadius: 0, borderColor: '#4a5566', backgroundColor: 'rgba(74, 85, 102, 0.12)', fill: 'origin', borderWidth: 1.5,
+      });
+      c.boundaries.forEach((b, i) => datasets.push({
+        label: i === 0 ? 'boundary' : '', data: [{ x: b, y: 0 }, { x: b, y: peak * 1.05 }],
+        showLine: true, pointRadius: 0, borderColor: '#1c2430', borderDash: [5, 4], borderWidth: 1.5,
+      }));
+      for (const cl of c.clusters) {
+        const members = new Set(cl.memberIds);
+        const points = run.clients.filter((x) => members.has(x.id) && x.samplesPerSec > 0);
+        // Members sit along the bottom, spread a little vertically so equal scores stay visible.
+        datasets.push({
+          label: `cluster ${cl.index} (w ${cl.widthRatio})`,
+          data: points.map((p, i) => ({ x: p.samplesPerSec, y: peak * (0.03 + 0.05 * (i % 4)) })),
+          pointRadius: 5, backgroundColor: clusterColor(cl.index), borderColor: '#fff', borderWidth: 1,
+        });
+      }
+    }
+    const unclustered = run.clients.filter((x) => x.clusterIndex === null && x.samplesPerSec > 0 && x.status !== 'left');
+    if (unclustered.length > 0) {
+      datasets.push({ label: 'waiting', data: unclustered.map((p) => ({ x: p.samplesPerSec, y: 0 })), pointRadius: 5, backgroundColor: '#adb5bd' });
+    }
+    this.density.data.datasets = datasets;
+    this.density.options.plugins = { ...this.density.options.plugins, legend: { position: 'bottom', labels: { boxWidth: 12, filter: (item) => item.text !== '' } } };
+    this.density.update('none');
+  }
+
+  private updatePerRound(run: DashboardRun): void {
+    const clusters = new Map<number, { width: number; acc: XY[]; loss: XY[] }>();
+    for (const r of run.rounds) {
+      for (const m of r.clusters) {
+        let s = clusters.get(m.clusterIndex);
+        if (!s) clusters.set(m.clusterIndex, (s = { width: m.widthRatio, acc: [], loss: [] }));
+        s.width = m.widthRatio;
+        if (m.startAccuracy !== undefined && m.startLoss !== undefined) {
+          s.acc.push({ x: r.round - 1, y: m.startAccuracy * 100 });
+          s.loss.push({ x: r.round - 1, y: m.startLoss });
+        }
+        s.acc.push({ x: r.round, y: m.accuracy * 100 });
+        s.loss.push({ x: r.round, y: m.loss });
+      }
+    }
+    const line = (k: number, width: number, data: XY[]): ChartDataset<'line', XY[]> => ({
+      label: `cluster ${k} (w ${width})`, data, borderColor: clusterColor(k), backgroundColor: clusterColor(k), pointRadius: 3, tension: 0.15,
+    });
+    const sorted = [...clusters.entries()].sort((a, b) => a[0] - b[0]);
+    this.accuracy.data.datasets = [
+      ...sorted.map(([k, s]) => line(k, s.width, s.acc)),
+      { label: 'member-weighted mean', data: run.rounds.map((r) => ({ x: r.round, y: r.meanAccuracy * 100 })), borderColor: '#1c2430', borderDash: [6, 4], pointRadius: 0 },
+    ];
+    this.loss.data.datasets = sorted.map(([k, s]) => line(k, s.width, s.loss));
+    this.accuracy.update('none');
+    this.loss.update('none');
+  }
+
+  private updateTimeline(run: DashboardRun): void {
+    const rounds = run.rounds;
+    this.timeline.data.labels = rounds.map((r) => String(r.round));
+    const s = (ms: number) => Math.max(0, ms) / 1000;
+    this.timeline.data.datasets = [
+      { label: 'clients + evaluation', data: rounds.map((r) => s(r.closedAt - r.startedAt - r.stage1Ms - r.stage2Ms)), backgroundColor: '#adb5bd' },
+      { label: 'Stage 1', data: rounds.map((r) => s(r.stage1Ms)), backgroundColor: '#2f6fdb' },
+      { label: 'Stage 2', data: rounds.map((r) => s(r.stage2Ms)), backgroundColor: '#d9480f' },
+    ];
+    this.timeline.update('none');
+  }
+}

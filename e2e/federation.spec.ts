@@ -1,0 +1,196 @@
+/**
+ * Whole runs with several real browsers of different speeds: each page in its own context
+ * (its own IndexedDB identity), slowed through CDP and forced onto wasm, a backend that the
+ * throttle slows. The dashboard watches in another browser context.
+ *
+ * CDP's CPU throttling reaches only a page's own thread ("Operation is only supported for
+ * pages, not workers", measured here), so the throttled pages train in-page (?worker=off,
+ * the client's fallback for browsers without module workers). Measured that way, wasm
+ * benchmark scores at rates 1, 2, 4, 8, 16 were 708, 278, 184, 78, 30 samples/s; in a
+ * worker they did not follow the rate at all.
+ */
+import { expect, test, type Browser, type BrowserContext, type Page } from '@playwright/test';
+import { ADMIN, startCoordinator, type CoordinatorProcess } from './coordinator-process.ts';
+
+let coordinator: CoordinatorProcess;
+test.beforeAll(async () => { coordinator = await startCoordinator(); });
+test.afterAll(async () => { await coordinator?.stop(); });
+
+interface Cluster { index: number; widthRatio: number; memberIds: string[] }
+interface RunInfo { id: string; state: string; completedRound: number; clustering: { clusters: Cluster[] } | null }
+interface Round { round: number; startedAt: number; closedAt: number; participants: number; updatesAccepted: number;
+  clusters: { clusterIndex: number; widthRatio: number; accuracy: number; startAccuracy?: number }[] }
+interface PageState { phase: string; clientId?: string; samplesPerSec?: number; rounds: { round: number; accepted: boolean }[]; errors: string[] }
+
+const pageState = (page: Page) => page.evaluate(() => (window as unknown as { __fedtsa: PageState }).__fedtsa);
+
+/** A fresh context per device, its CPU slowed `rate` times before the page measures anything. */
+async function throttledDevice(browser: Browser, rate: number): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const cdp = await context.newCDPSession(page);
+  await cdp.send('Emulation.setCPUThrottlingRate', { rate });
+  return { context, page };
+}
+
+/** Joins and waits until the page is ready to train, so that devices never benchmark at the same time. */
+async function join(page: Page, run: { id: string; joinToken: string }): Promise<void> {
+  await page.goto(`${coordinator.url}/?run=${run.id}&token=${run.joinToken}&backend=wasm&worker=off`);
+  await page.getByRole('button', { name: 'I agree, join' }).click();
+  await expect.poll(async () => ['ready', 'training'].includes((await pageState(page)).phase), { timeout: 120_000 }).toBe(true);
+}
+
+async function openDashboard(browser: Browser, viewport = { width: 1280, height: 1000 }): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await browser.newContext({ viewport });
+  const page = await context.newPage();
+  await page.goto(`${coordinator.url}/dashboard/#token=${ADMIN}`);
+  return { context, page };
+}
+
+test('four browsers throttled 1x, 1x, 8x, 8x form two clusters, the fast one wider, and both learn over three rounds', async ({ browser }, testInfo) => {
+  test.setTimeout(600_000);
+  const run = await coordinator.createRun({
+    rounds: 3, roundDeadlineMs: 240_000, minClientsToStart: 4, minClientsPerCluster: 2, localEpochs: 1, learningRate: 0.05, batchSize: 32,
+  });
+  const dashboard = await openDashboard(browser);
+  const rates = [1, 1, 8, 8];
+  const devices = [];
+  for (const rate of rates) {
+    const device = await throttledDevice(browser, rate);
+    await join(device.page, run);
+    devices.push({ ...device, rate });
+  }
+  await expect.poll(async () => (await coordinator.api<RunInfo>('GET', `/api/runs/${run.id}`)).state, { timeout: 540_000, intervals: [2000] }).toBe('completed');
+
+  const ids = await Promise.all(devices.map(async (d) => (await pageState(d.page)).clientId as string));
+  for (const d of devices) expect((await pageState(d.page)).errors).toEqual([]);
+  const info = await coordinator.api<RunInfo>('GET', `/api/runs/${run.id}`);
+  const clusters = info.clustering?.clusters ?? [];
+  expect(clusters).toHaveLength(2);
+  const clusterOf = (id: string) => clusters.find((c) => c.memberIds.includes(id)) as Cluster;
+  const fast = clusterOf(ids[0] as string);
+  const slow = clusterOf(ids[2] as string);
+  expect(clusterOf(ids[1] as string).index).toBe(fast.index);
+  expect(clusterOf(ids[3] as string).index).toBe(slow.index);
+  expect(fast.index).not.toBe(slow.index);
+  expect(fast.widthRatio).toBeGreaterThan(slow.widthRatio);
+
+  const rounds = await coordinator.api<Round[]>('GET', `/api/runs/${run.id}/rounds`);
+  expect(rounds.map((r) => r.round)).toEqual([1, 2, 3]);
+  for (const c of clusters) {
+    const before = rounds[0]?.clusters.find((m) => m.clusterIndex === c.index)?.startAccuracy;
+    const after = rounds[2]?.clusters.find((m) => m.clusterIndex === c.index)?.accuracy;
+    expect(before, `cluster ${c.index} start accuracy`).toBeDefined();
+    expect(after as number, `cluster ${c.index}: accuracy after round 3 against before round 1`).toBeGreaterThan(before as number);
+  }
+
+  // The dashboard followed the run live: clients, clusters and the accuracy curve.
+  const page = dashboard.page;
+  await expect(page.locator('#run-state')).toHaveText('completed', { timeout: 30_000 });
+  await expect(page.locator('#clients tbody tr')).toHaveCount(4);
+  for (const id of ids) await expect(page.locator(`#clients tbody tr[data-client-id="${id}"]`)).toBeVisible();
+  const seen = await page.evaluate((runId) => {
+    const s = (window as unknown as { __dashboard: { runs: Record<string, { clustering: { clusters: unknown[] } | null; rounds: { meanAccuracy: number }[] }> } }).__dashboard;
+    const r = s.runs[runId];
+    return { clusters: r?.clustering?.clusters.length ?? 0, accuracy: r?.rounds.map((x) => x.meanAccuracy) ?? [] };
+  }, run.id);
+  expect(seen.clusters).toBe(2);
+  expect(seen.accuracy).toHaveLength(3);
+  expect(seen.accuracy[2] as number).toBeGreaterThan(Math.min(...rounds[0]!.clusters.map((c) => c.startAccuracy as number)));
+  await expect(page.locator('#downloads button')).toHaveCount(3); // two models and the CSV
+  await page.screenshot({ path: testInfo.outputPath('dashboard.png'), fullPage: true });
+  for (const d of devices) await d.context.close();
+  await dashboard.context.close();
+});
+
+test('a page closed in the middle of a round does not hold the round past its deadline, and the next round runs', async ({ browser }) => {
+  test.setTimeout(300_000);
+  const deadlineMs = 30_000;
+  // Created stopped, started once all three have joined; two are enough for the next round.
+  const run = await coordinator.api<{ id: string; joinToken: string }>('POST', '/api/runs', {
+    name: 'e2e-vanish', start: false,
+    settings: { rounds: 2, roundDeadlineMs: deadlineMs, minClientsToStart: 2, minClientsPerCluster: 3, localEpochs: 4, learningRate: 0.05, stage2: { enabled: false } },
+  });
+  const devices = [];
+  // The victim is slowed 16x so that it is surely still training when its page closes.
+  for (const rate of [1, 1, 16]) {
+    const device = await throttledDevice(browser, rate);
+    await join(device.page, run);
+    devices.push(device);
+  }
+  await coordinator.api('POST', `/api/runs/${run.id}/start`);
+  const victim = devices[2] as { context: BrowserContext; page: Page };
+  await expect.poll(async () => (await pageState(victim.page)).phase, { timeout: 120_000 }).toBe('training');
+  await victim.context.close();
+  await expect.poll(async () => (await coordinator.api<RunInfo>('GET', `/api/runs/${run.id}`)).state, { timeout: 200_000, intervals: [1000] }).toBe('completed');
+  const rounds = await coordinator.api<Round[]>('GET', `/api/runs/${run.id}/rounds`);
+  expect(rounds.map((r) => r.round)).toEqual([1, 2]);
+  const first = rounds[0] as Round;
+  expect(first.participants).toBe(3);
+  expect(first.updatesAccepted).toBe(2);
+  // Closed at the deadline plus aggregation and evaluation, not later.
+  expect(first.closedAt - first.startedAt).toBeLessThan(deadlineMs + 15_000);
+  // The next round went on with the two pages left.
+  expect(rounds[1]!.updatesAccepted).toBe(2);
+  for (const d of devices.slice(0, 2)) await d.context.close();
+});
+
+test('the dashboard without the admin token shows a sign-in, refuses a wrong one, and the control routes answer 401', async ({ browser }) => {
+  const run = await coordinator.createRun({ rounds: 1 });
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(`${coordinator.url}/dashboard/`);
+  await expect(page.locator('#login')).toBeVisible();
+  await expect(page.locator('#app')).toBeHidden();
+  await page.locator('#token').fill('not-the-admin-token');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page.locator('#login-error')).toContainText('FEDTSA_ERR_UNAUTHORIZED');
+  await expect(page.locator('#app')).toBeHidden();
+
+  for (const [method, path] of [
+    ['GET', '/api/runs'], ['POST', '/api/runs'], ['GET', `/api/runs/${run.id}`], ['POST', `/api/runs/${run.id}/pause`],
+    ['POST', `/api/runs/${run.id}/stop`], ['GET', `/api/runs/${run.id}/metrics.csv`], ['GET', `/api/runs/${run.id}/clusters/0/model.json`],
+    ['GET', '/api/settings-schema'],
+  ] as const) {
+    const anonymous = await page.request.fetch(`${coordinator.url}${path}`, { method, data: method === 'POST' ? {} : undefined });
+    expect(anonymous.status(), `${method} ${path} without a token`).toBe(401);
+    expect((await anonymous.json()).code).toBe('FEDTSA_ERR_UNAUTHORIZED');
+    const wrong = await page.request.fetch(`${coordinator.url}${path}`, { method, headers: { authorization: 'Bearer nope' }, data: method === 'POST' ? {} : undefined });
+    expect(wrong.status(), `${method} ${path} with a wrong token`).toBe(401);
+  }
+  // The run is untouched by all of that.
+  expect((await coordinator.api<RunInfo>('GET', `/api/runs/${run.id}`)).state).not.toBe('stopped');
+
+  // With the token: signed in, and a run can be created and controlled from the page.
+  await page.locator('#token').fill(ADMIN);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page.locator('#app')).toBeVisible();
+  await page.locator('#new-run summary').click();
+  await page.locator('#run-name-input').fill('from-the-dashboard');
+  await page.locator('#setting-rounds').fill('2');
+  await page.locator('#start-now').uncheck();
+  await page.getByRole('button', { name: 'Create run' }).click();
+  await expect(page.locator('#run-name')).toHaveText('from-the-dashboard');
+  await expect(page.locator('#run-state')).toHaveText('created');
+  await page.locator('#ctl-start').click();
+  await expect(page.locator('#run-state')).toHaveText('running');
+  await page.locator('#ctl-pause').click();
+  await expect(page.locator('#run-state')).toHaveText('paused');
+  const runs = await coordinator.api<{ name: string; state: string; settings: { rounds: number } }[]>('GET', '/api/runs');
+  const created = runs.find((r) => r.name === 'from-the-dashboard');
+  expect(created?.settings.rounds).toBe(2);
+  expect(created?.state).toBe('paused');
+  await expect(page.locator('#join-link')).toHaveValue(/\?run=.+&token=.+/);
+  await context.close();
+});
+
+test('the dashboard is readable on a 360x640 phone', async ({ browser }, testInfo) => {
+  const run = await coordinator.createRun({ rounds: 1 });
+  const { context, page } = await openDashboard(browser, { width: 360, height: 640 });
+  await page.locator('#run-select').selectOption(run.id);
+  await expect(page.locator('#run-name')).toHaveText('e2e');
+  const { scrollWidth, clientWidth } = await page.evaluate(() => ({ scrollWidth: document.documentElement.scrollWidth, clientWidth: document.documentElement.clientWidth }));
+  expect(scrollWidth).toBeLessThanOrEqual(clientWidth);
+  await page.screenshot({ path: testInfo.outputPath('dashboard-phone.png'), fullPage: true });
+  await context.close();
+});

@@ -1,0 +1,75 @@
+/**
+ * What the dashboard receives: REST bodies of /api/runs and the '/dashboard' namespace's
+ * 'run' event share these shapes, so the coordinator and the dashboard page cannot drift.
+ */
+import type { RunState } from './events.ts';
+
+export interface ClientSummary {
+  id: string;
+  samplesPerSec: number;
+  backend: string;
+  label: string;
+  clusterIndex: number | null;
+  widthRatio: number | null;
+  demoShard: number | null;
+  status: 'connected' | 'training' | 'disconnected' | 'left';
+  lastSeen: number;
+  joinedAt: number;
+}
+
+export interface ClusteringSummary {
+  /** Capability (samples/s) at the valleys between clusters. */
+  boundaries: number[];
+  /** The KDE curve: x in samples/s (log-spaced), density over ln(samples/s). */
+  grid: { x: number[]; density: number[] };
+  clusters: { index: number; widthRatio: number; memberIds: string[] }[];
+}
+
+export interface ClusterRoundMetric {
+  clusterIndex: number;
+  widthRatio: number;
+  members: number;
+  updates: number;
+  accuracy: number;
+  loss: number;
+  /** Round 1 only: the starting model's accuracy and loss (the curve's round 0). */
+  startAccuracy?: number;
+  startLoss?: number;
+}
+
+export interface RoundSummary {
+  round: number;
+  startedAt: number;
+  closedAt: number;
+  stage1Ms: number;
+  stage2Ms: number;
+  stage2Stats: Record<string, number>;
+  participants: number;
+  updatesAccepted: number;
+  updatesRefused: number;
+  clusters: ClusterRoundMetric[];
+  meanAccuracy: number;
+}
+
+export interface RunSummary {
+  id: string;
+  name: string;
+  state: RunState;
+  joinToken: string;
+  settings: Record<string, unknown> & { rounds: number; roundDeadlineMs: number };
+  completedRound: number;
+  currentRound: number;
+  roundDeadline: number | null;
+  createdAt: number;
+  clustering: ClusteringSummary | null;
+  clients: ClientSummary[];
+}
+
+/** The dashboard namespace pushes a run's summary with its rounds whenever either changes. */
+export interface DashboardRun extends RunSummary {
+  rounds: RoundSummary[];
+}
+
+export interface DashboardServerEvents {
+  run: (run: DashboardRun) => void;
+}
