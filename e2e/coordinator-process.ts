@@ -23,11 +23,13 @@ export interface CoordinatorProcess {
   stop(): Promise<void>;
 }
 
-export async function startCoordinator(): Promise<CoordinatorProcess> {
+/** `demoAlpha`: label skew of the demo shards (the coordinator's default is 0.5, strongly non-IID). */
+export async function startCoordinator(options: { demoAlpha?: number } = {}): Promise<CoordinatorProcess> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'apps/coordinator/src/server.ts', '--port', String(port),
-    '--data-dir', mkdtempSync(join(tmpdir(), 'fedtsa-e2e-')), '--log-level', 'warn'], {
+    '--data-dir', mkdtempSync(join(tmpdir(), 'fedtsa-e2e-')), '--log-level', 'warn',
+    ...(options.demoAlpha === undefined ? [] : ['--demo-alpha', String(options.demoAlpha)])], {
     env: { ...process.env, FEDTSA_ADMIN_TOKEN: ADMIN, FEDTSA_GENERATOR_DIR: '/nonexistent' }, stdio: ['ignore', 'ignore', 'inherit'],
   });
   const deadline = Date.now() + 60_000;

@@ -13,7 +13,9 @@ import { expect, test, type Browser, type BrowserContext, type Page } from '@pla
 import { ADMIN, startCoordinator, type CoordinatorProcess } from './coordinator-process.ts';
 
 let coordinator: CoordinatorProcess;
-test.beforeAll(async () => { coordinator = await startCoordinator(); });
+// Nearly IID demo shards: with two devices per cluster, strongly skewed shards can leave a
+// cluster's model knowing two classes, and "accuracy rises" would test the dice, not the system.
+test.beforeAll(async () => { coordinator = await startCoordinator({ demoAlpha: 100 }); });
 test.afterAll(async () => { await coordinator?.stop(); });
 
 interface Cluster { index: number; widthRatio: number; memberIds: string[] }
@@ -47,13 +49,13 @@ async function openDashboard(browser: Browser, viewport = { width: 1280, height:
   return { context, page };
 }
 
-test('four browsers throttled 1x, 1x, 8x, 8x form two clusters, the fast one wider, and both learn over three rounds', async ({ browser }, testInfo) => {
+test('four browsers throttled 1x, 1x, 16x, 16x form two clusters, the fast one wider, and both learn over three rounds', async ({ browser }, testInfo) => {
   test.setTimeout(600_000);
   const run = await coordinator.createRun({
-    rounds: 3, roundDeadlineMs: 240_000, minClientsToStart: 4, minClientsPerCluster: 2, localEpochs: 1, learningRate: 0.05, batchSize: 32,
+    rounds: 3, roundDeadlineMs: 240_000, minClientsToStart: 4, minClientsPerCluster: 2, localEpochs: 2, learningRate: 0.05, batchSize: 32,
   });
   const dashboard = await openDashboard(browser);
-  const rates = [1, 1, 8, 8];
+  const rates = [1, 1, 16, 16];
   const devices = [];
   for (const rate of rates) {
     const device = await throttledDevice(browser, rate);
@@ -64,6 +66,11 @@ test('four browsers throttled 1x, 1x, 8x, 8x form two clusters, the fast one wid
 
   const ids = await Promise.all(devices.map(async (d) => (await pageState(d.page)).clientId as string));
   for (const d of devices) expect((await pageState(d.page)).errors).toEqual([]);
+  const rounds = await coordinator.api<Round[]>('GET', `/api/runs/${run.id}/rounds`);
+  const clients = await coordinator.api<{ id: string; samplesPerSec: number; clusterIndex: number; widthRatio: number }[]>('GET', `/api/runs/${run.id}/clients`);
+  testInfo.annotations.push({ type: 'scores', description: devices.map((d, i) => `rate ${d.rate}: ${clients.find((c) => c.id === ids[i])?.samplesPerSec.toFixed(0)} samples/s`).join(', ') });
+  testInfo.annotations.push({ type: 'accuracy', description: rounds.map((r) => `round ${r.round}: ${r.clusters.map((c) => `#${c.clusterIndex} w${c.widthRatio} ${(c.startAccuracy !== undefined ? `${(c.startAccuracy * 100).toFixed(1)}->` : '')}${(c.accuracy * 100).toFixed(1)}% (${r.updatesAccepted}/${r.participants})`).join(' ')}`).join('; ') });
+  console.log(testInfo.annotations.map((a) => `${a.type}: ${a.description}`).join('\n'));
   const info = await coordinator.api<RunInfo>('GET', `/api/runs/${run.id}`);
   const clusters = info.clustering?.clusters ?? [];
   expect(clusters).toHaveLength(2);
@@ -75,7 +82,6 @@ test('four browsers throttled 1x, 1x, 8x, 8x form two clusters, the fast one wid
   expect(fast.index).not.toBe(slow.index);
   expect(fast.widthRatio).toBeGreaterThan(slow.widthRatio);
 
-  const rounds = await coordinator.api<Round[]>('GET', `/api/runs/${run.id}/rounds`);
   expect(rounds.map((r) => r.round)).toEqual([1, 2, 3]);
   for (const c of clusters) {
     const before = rounds[0]?.clusters.find((m) => m.clusterIndex === c.index)?.startAccuracy;
@@ -86,6 +92,8 @@ test('four browsers throttled 1x, 1x, 8x, 8x form two clusters, the fast one wid
 
   // The dashboard followed the run live: clients, clusters and the accuracy curve.
   const page = dashboard.page;
+  const dashboardError = await page.evaluate(() => (window as unknown as { __dashboard: { lastError: string | null } }).__dashboard.lastError);
+  expect(dashboardError, 'the dashboard stayed connected').toBeNull();
   await expect(page.locator('#run-state')).toHaveText('completed', { timeout: 30_000 });
   await expect(page.locator('#clients tbody tr')).toHaveCount(4);
   for (const id of ids) await expect(page.locator(`#clients tbody tr[data-client-id="${id}"]`)).toBeVisible();

@@ -49,7 +49,7 @@ export async function buildCoordinator(options: AppOptions): Promise<Coordinator
   const store = new SqliteStore(config.dataDir);
   const admin = setUpAdminToken(config.dataDir, config.adminToken);
   const aggregator = await Aggregator.start(SPEC, options.data.test, config.generatorDir);
-  const demo = new DemoData(options.data.train, options.data.test, options.demo ?? { shards: 24, samplesPerShard: 300, alpha: 0.5, seed: 1 });
+  const demo = new DemoData(options.data.train, options.data.test, options.demo ?? { shards: 24, samplesPerShard: 300, alpha: config.demoAlpha, seed: 1 });
 
   let notifyDashboard: (runId: string) => void = () => {};
   const registry = new RunRegistry(store, aggregator, SPEC, {

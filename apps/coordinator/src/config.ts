@@ -19,6 +19,8 @@ export interface CoordinatorConfig {
   clientDir: string;
   /** FEDTSA_DASHBOARD_DIR: the built dashboard served at /dashboard/. Default apps/dashboard/dist */
   dashboardDir: string;
+  /** FEDTSA_DEMO_ALPHA: Dirichlet concentration of the demo shards' labels; small = very non-IID. Default 0.5 */
+  demoAlpha: number;
   /** Create a demo run on start when there is none (--demo). */
   demo: boolean;
   /** Start this many virtual clients against the demo run (--virtual-clients). */
@@ -35,7 +37,7 @@ export const DEFAULT_CONFIG: CoordinatorConfig = {
   host: '127.0.0.1', port: 8080, dataDir: '.data', generatorDir: 'checkpoints/fmnist-ddpm', demo: false,
   clientDir: fileURLToPath(new URL('../../browser-client/dist', import.meta.url)),
   dashboardDir: fileURLToPath(new URL('../../dashboard/dist', import.meta.url)), virtualClients: 0,
-  logLevel: 'info', eventsPerSecond: 20, httpPerMinute: 300,
+  logLevel: 'info', eventsPerSecond: 20, httpPerMinute: 300, demoAlpha: 0.5,
 };
 
 export const USAGE = `usage: fedtsa-coordinator [options]
@@ -47,6 +49,7 @@ export const USAGE = `usage: fedtsa-coordinator [options]
   --dataset-dir DIR    FEDTSA_DATASET_DIR (default /usr/share/datasets/fashion-mnist)
   --client-dir DIR     FEDTSA_CLIENT_DIR: the built browser client (default apps/browser-client/dist)
   --dashboard-dir DIR  FEDTSA_DASHBOARD_DIR: the built dashboard (default apps/dashboard/dist)
+  --demo-alpha A       FEDTSA_DEMO_ALPHA: label skew of the demo shards (Dirichlet; default 0.5, 100 = nearly IID)
   --demo               create a demo run if there is none
   --virtual-clients N  start N virtual clients on the demo run
   --log-level L        FEDTSA_LOG_LEVEL (default info)`;
@@ -56,7 +59,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): CoordinatorC
     args: argv,
     options: {
       host: { type: 'string' }, port: { type: 'string' }, 'data-dir': { type: 'string' }, 'admin-token': { type: 'string' },
-      generator: { type: 'string' }, 'dataset-dir': { type: 'string' }, 'client-dir': { type: 'string' }, 'dashboard-dir': { type: 'string' }, demo: { type: 'boolean' }, 'virtual-clients': { type: 'string' },
+      generator: { type: 'string' }, 'dataset-dir': { type: 'string' }, 'client-dir': { type: 'string' }, 'dashboard-dir': { type: 'string' }, 'demo-alpha': { type: 'string' }, demo: { type: 'boolean' }, 'virtual-clients': { type: 'string' },
       'log-level': { type: 'string' }, help: { type: 'boolean' },
     },
   });
@@ -70,6 +73,12 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): CoordinatorC
     if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, got '${v}'`);
     return n;
   };
+  const positive = (name: string, v: string | undefined, fallback: number): number => {
+    if (v === undefined || v === '') return fallback;
+    const n = Number(v);
+    if (!(Number.isFinite(n) && n > 0)) throw new Error(`${name} must be a positive number, got '${v}'`);
+    return n;
+  };
   return {
     host: values.host ?? env.FEDTSA_HOST ?? DEFAULT_CONFIG.host,
     port: int('--port', values.port ?? env.FEDTSA_PORT, DEFAULT_CONFIG.port),
@@ -79,6 +88,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): CoordinatorC
     datasetDir: values['dataset-dir'] ?? env.FEDTSA_DATASET_DIR,
     clientDir: values['client-dir'] ?? env.FEDTSA_CLIENT_DIR ?? DEFAULT_CONFIG.clientDir,
     dashboardDir: values['dashboard-dir'] ?? env.FEDTSA_DASHBOARD_DIR ?? DEFAULT_CONFIG.dashboardDir,
+    demoAlpha: positive('--demo-alpha', values['demo-alpha'] ?? env.FEDTSA_DEMO_ALPHA, DEFAULT_CONFIG.demoAlpha),
     demo: values.demo ?? DEFAULT_CONFIG.demo,
     virtualClients: int('--virtual-clients', values['virtual-clients'], DEFAULT_CONFIG.virtualClients),
     logLevel: values['log-level'] ?? env.FEDTSA_LOG_LEVEL ?? DEFAULT_CONFIG.logLevel,

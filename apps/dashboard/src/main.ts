@@ -100,13 +100,17 @@ function connect(token: string): void {
     setConn(true);
     showMessage(null);
   });
-  socket.on('disconnect', () => setConn(false, 'reconnecting'));
+  socket.on('disconnect', (reason) => {
+    state.lastError = `disconnected: ${reason}`;
+    setConn(false, 'reconnecting');
+  });
   socket.on('connect_error', (err: Error & { data?: { code?: string } }) => {
     if (err.data?.code === 'FEDTSA_ERR_UNAUTHORIZED') {
       sessionStorage.removeItem(TOKEN_KEY);
       showLogin('That token was refused (FEDTSA_ERR_UNAUTHORIZED).');
       return;
     }
+    state.lastError = `connect error: ${err.message}`;
     setConn(false, 'reconnecting');
   });
   socket.on('run', (run) => {
