@@ -38,7 +38,7 @@ function stage2For(req: AggregateRequest): ServerStep | undefined {
     const pool = new SyntheticPool(generator, { size: s.poolSize, refreshFraction: s.refreshFraction });
     const step = createStage2Step({
       spec: init.spec, pool, seed: req.seed,
-      mutualLearning: { steps: s.steps, batchSize: s.batchSize, temperature: s.temperature, lambda: s.lambda, learningRate: s.learningRate },
+      mutualLearning: { steps: s.steps, batchSize: s.batchSize, temperature: s.temperature, lambda: s.lambda, learningRate: s.learningRate, optimizer: s.optimizer },
     });
     stage2ByRun.set(req.runId, (entry = { step, generator }));
   }

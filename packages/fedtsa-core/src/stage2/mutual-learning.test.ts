@@ -179,6 +179,6 @@ describe('deep mutual learning', () => {
     await expect(runMutualLearning([], { ...spec, numClasses: 3 }, pool, {}, 1)).rejects.toThrow(/runMutualLearning/);
     expect(() => resolveMutualLearningOptions({ temperature: 0 })).toThrow(/temperature must be > 0/);
     expect(() => resolveMutualLearningOptions({ steps: 1.5 })).toThrow(/steps/);
-    expect(resolveMutualLearningOptions()).toMatchObject({ temperature: 3, lambda: 0.5, steps: 50, batchSize: 64, optimizer: 'adam', learningRate: 1e-3 });
+    expect(resolveMutualLearningOptions()).toMatchObject({ temperature: 3, lambda: 0.5, steps: 50, batchSize: 64, optimizer: 'sgd', learningRate: 3e-3 });
   });
 });
