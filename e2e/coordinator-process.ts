@@ -18,6 +18,7 @@ async function freePort(): Promise<number> {
 
 export interface CoordinatorProcess {
   url: string;
+  pid: number;
   api<T = Record<string, unknown>>(method: string, path: string, body?: unknown): Promise<T>;
   createRun(settings: Record<string, unknown>): Promise<{ id: string; joinToken: string }>;
   stop(): Promise<void>;
@@ -46,6 +47,7 @@ export async function startCoordinator(options: { demoAlpha?: number } = {}): Pr
   };
   return {
     url,
+    pid: child.pid as number,
     api,
     createRun: (settings) => api('POST', '/api/runs', { name: 'e2e', settings: { stage2: { enabled: false }, ...settings }, start: true }),
     stop: async () => {

@@ -34,6 +34,8 @@ const state = {
   rounds: [] as { round: number; accepted: boolean; numTensors: number; loss: number }[],
   errors: [] as string[],
   trainingThread: 'worker' as 'worker' | 'page',
+  /** The capability benchmark's result (score and how long it took), once measured. */
+  benchmark: undefined as { samplesPerSec: number; durationMs: number; remembered: boolean } | undefined,
 };
 (window as unknown as { __fedtsa: typeof state }).__fedtsa = state;
 
@@ -115,6 +117,7 @@ async function benchmark(again = false): Promise<BenchmarkResult> {
   note.textContent = failed.map((t) => `${t.backend} is not usable here (${t.error}); using ${result.backend}.`).join(' ');
   state.backend = result.backend;
   state.samplesPerSec = result.samplesPerSec;
+  state.benchmark = { samplesPerSec: result.samplesPerSec, durationMs: result.durationMs, remembered: cached !== undefined };
   $('backend').textContent = result.backend;
   $('score').textContent = `${result.samplesPerSec.toFixed(0)} samples/s${cached ? ' (remembered)' : ''}`;
   return result;

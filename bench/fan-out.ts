@@ -1,0 +1,107 @@
+/**
+ * Fan-out: one coordinator process with N connected lightweight virtual clients (sockets that
+ * report a capability and echo the model back, no training), P of them selected per round.
+ * Reports the time from a round's close until every participant of the next round has its
+ * model (median and 95th percentile over participants, rounds 2 and 3), against the same
+ * latency with a single participant measured in the same run, and the coordinator's
+ * resident memory per connected client.
+ *   node --import tsx bench/fan-out.ts [--clients 1000] [--participants 200] [--samples-per-sec S]
+ */
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { io, type Socket } from 'socket.io-client';
+import type { ClientToServerEvents, ServerToClientEvents, TrainingTask } from '@fedtsa/protocol/events';
+import { CLIENT_NAMESPACE } from '@fedtsa/protocol/events';
+import { PROTOCOL_VERSION } from '@fedtsa/protocol/messages';
+import { startCoordinator, type CoordinatorProcess } from '../e2e/coordinator-process.ts';
+import { fmt, percentile, table } from './lib.ts';
+
+const { values } = parseArgs({ options: { clients: { type: 'string' }, participants: { type: 'string' }, 'samples-per-sec': { type: 'string' } } });
+const N = Number(values.clients ?? 1000);
+const P = Number(values.participants ?? 200);
+const SPEED = Number(values['samples-per-sec'] ?? 5000);
+
+function rssBytes(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return Number(m?.[1] ?? 0) * 1024;
+}
+
+type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
+interface Light { socket: ClientSocket; received: Map<number, number>; width?: number }
+
+/** A client that joins, reports a speed, and returns the model it was sent, unchanged. */
+function lightClient(url: string, run: { id: string; joinToken: string }): Promise<Light> {
+  const auth: Record<string, unknown> = { protocolVersion: PROTOCOL_VERSION, runId: run.id, joinToken: run.joinToken };
+  const socket: ClientSocket = io(`${url}${CLIENT_NAMESPACE}`, { auth, transports: ['websocket'], forceNew: true, reconnection: false });
+  const light: Light = { socket, received: new Map() };
+  socket.on('task', (task: TrainingTask) => {
+    light.received.set(task.round, Date.now());
+    light.width = task.widthRatio;
+    socket.emit('update', { runId: task.runId, round: task.round, clusterIndex: task.clusterIndex, numSamples: 100, trainLoss: 1, weights: task.weights }, (res) => {
+      if (!res.ok) console.error(`update refused: ${res.error.code} ${res.error.message}`);
+    });
+  });
+  return new Promise((resolve, reject) => {
+    socket.once('connect_error', reject);
+    socket.once('welcome', () => {
+      socket.timeout(60_000).emitWithAck('capability', { samplesPerSec: SPEED, backend: 'node', label: 'light' }).then((res) => {
+        if (res.ok) resolve(light);
+        else reject(new Error(`capability refused: ${res.error.code} ${res.error.message}`));
+      }, reject);
+    });
+  });
+}
+
+interface Round { round: number; startedAt: number; closedAt: number; participants: number; updatesAccepted: number }
+
+async function measure(coordinator: CoordinatorProcess, clients: number, participants: number): Promise<{ latencies: number[]; fanOut: number[]; rssPerClient: number; width: number }> {
+  const run = await coordinator.api<{ id: string; joinToken: string }>('POST', '/api/runs', {
+    name: `fan-out-${clients}`, start: true,
+    settings: { rounds: 3, participantsPerCluster: participants, minClientsToStart: clients, minClientsPerCluster: clients, roundDeadlineMs: 300_000, evalSamples: 100, stage2: { enabled: false } },
+  });
+  const before = rssBytes(coordinator.pid);
+  const lights: Light[] = [];
+  for (let i = 0; i < clients; i += 50) {
+    lights.push(...await Promise.all(Array.from({ length: Math.min(50, clients - i) }, () => lightClient(coordinator.url, run))));
+  }
+  const deadline = Date.now() + 600_000;
+  let rounds: Round[] = [];
+  while ((rounds = await coordinator.api<Round[]>('GET', `/api/runs/${run.id}/rounds`)).length < 3) {
+    if (Date.now() > deadline) throw new Error(`run ${run.id}: only ${rounds.length} rounds after 10 minutes`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  const rssPerClient = (rssBytes(coordinator.pid) - before) / clients;
+  const latencies: number[] = [];
+  const fanOut: number[] = [];
+  for (const r of [2, 3]) {
+    const prev = rounds.find((x) => x.round === r - 1) as Round;
+    const cur = rounds.find((x) => x.round === r) as Round;
+    for (const l of lights) {
+      const t = l.received.get(r);
+      if (t === undefined) continue;
+      latencies.push(t - prev.closedAt);
+      fanOut.push(t - cur.startedAt);
+    }
+  }
+  const width = lights.find((l) => l.width !== undefined)?.width ?? Number.NaN;
+  for (const l of lights) l.socket.disconnect();
+  await coordinator.api('POST', `/api/runs/${run.id}/stop`).catch(() => undefined);
+  return { latencies, fanOut, rssPerClient, width };
+}
+
+const coordinator = await startCoordinator();
+try {
+  const idle = rssBytes(coordinator.pid);
+  const single = await measure(coordinator, 1, 1);
+  const many = await measure(coordinator, N, P);
+  const base = percentile(single.latencies, 50);
+  console.log(`One coordinator process (wasm, Stage 2 off), lightweight clients in one other process reporting ${SPEED} samples/s (model width ${many.width}); ` +
+    `coordinator RSS when idle ${(idle / 2 ** 20).toFixed(0)} MiB. Latency = a participant's receipt of its task minus the previous round's close (includes Stage 1, evaluation and saving); fan-out = receipt minus the round's start.\n`);
+  console.log(table(['connected', 'per round', 'latency median (ms)', 'latency p95 (ms)', 'fan-out p95 (ms)', 'p95 / single-client median', 'RSS per connected client (KiB)'], [
+    [1, 1, fmt(base, 0), fmt(percentile(single.latencies, 95), 0), fmt(percentile(single.fanOut, 95), 0), '1.00 (baseline)', '-'],
+    [N, P, fmt(percentile(many.latencies, 50), 0), fmt(percentile(many.latencies, 95), 0), fmt(percentile(many.fanOut, 95), 0), fmt(percentile(many.latencies, 95) / base), fmt(many.rssPerClient / 1024, 1)],
+  ]));
+  console.log(`\n${many.latencies.length} participant receipts measured (rounds 2 and 3).`);
+} finally {
+  await coordinator.stop();
+}

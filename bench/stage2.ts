@@ -1,0 +1,72 @@
+/**
+ * Stage 2 costs on the wasm backend, one core:
+ *  - generation: samples/s of the committed generator (25 guided DDIM steps), against the
+ *    ideal of 25 bare U-Net forward passes over the doubled (guided) batch;
+ *  - mutual learning: time per step by cluster count (widths 1, 1/2, 1/4, 1/8 added in
+ *    turn), against one plain cross-entropy SGD step of each of the same models on the
+ *    same batch.
+ *   node --import tsx bench/stage2.ts [checkpointDir]
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { useBackend } from '@fedtsa/core/backend';
+import { DiffusionGenerator } from '@fedtsa/core/diffusion/generator';
+import { unetForward, unetParamShapes } from '@fedtsa/core/diffusion/unet';
+import { buildModel } from '@fedtsa/core/model';
+import { mutualLearningStep } from '@fedtsa/core/stage2/mutual-learning';
+import { createToySource } from '@fedtsa/core/stage2/toy-source';
+import { createOptimizer } from '@fedtsa/core/train';
+import { readCheckpoint } from '@fedtsa/node-io/checkpoint-files';
+import { fmt, medianMs, table } from './lib.ts';
+
+await useBackend('wasm');
+const dir = process.argv[2] ?? 'checkpoints/fmnist-ddpm';
+const checkpoint = readCheckpoint(dir);
+if (!checkpoint) throw new Error(`no generator checkpoint in ${dir}`);
+
+// Generation.
+const n = 25;
+const steps = 25;
+const generator = DiffusionGenerator.fromCheckpoint(checkpoint, { steps, guidance: 3, batchSize: n });
+const labels = Uint8Array.from({ length: n }, (_, i) => i % 10);
+let seed = 1;
+const sampleMs = await medianMs(() => generator.sample(labels, seed++), 3, 1);
+generator.dispose();
+const params = new Map([...checkpoint.tensors].filter(([k]) => k.startsWith('ema/')).map(([k, v]) => [k.slice(4), tf.tensor(v.values, v.shape)]));
+if (params.size !== unetParamShapes(checkpoint.config).length) throw new Error('checkpoint lacks EMA weights');
+const [h, w, c] = checkpoint.config.imageShape;
+const forwardMs = await medianMs(() => tf.tidy(() => {
+  const x = tf.randomNormal([2 * n, h, w, c]) as tf.Tensor4D;
+  const out = unetForward(params, checkpoint.config, x, tf.fill([2 * n], 500) as tf.Tensor1D, tf.tensor1d(Array.from({ length: 2 * n }, (_, i) => (i < n ? i % 10 : 10))));
+  out.dataSync();
+}), 5, 1);
+for (const t of params.values()) t.dispose();
+const ideal = steps * forwardMs;
+console.log(`Generation with ${dir} (step ${checkpoint.step}), ${n} images per call, ${steps} DDIM steps, guidance 3; median of 3 calls.\n`);
+console.log(table(['images/s', 'ms per call', 'ideal: 25 forwards of batch 50 (ms)', 'ratio to ideal'],
+  [[fmt(n / (sampleMs / 1000)), fmt(sampleMs, 0), fmt(ideal, 0), fmt(sampleMs / ideal)]]));
+
+// Mutual learning by cluster count.
+const spec = { inputShape: [28, 28, 1] as const, numClasses: 10 };
+const source = createToySource([28, 28, 1], 10);
+const batch = await source.sample(Uint8Array.from({ length: 64 }, (_, i) => i % 10), 3);
+const x = tf.tensor4d(batch.images, [64, 28, 28, 1]);
+const y = tf.oneHot(tf.tensor1d(batch.labels, 'int32'), 10) as tf.Tensor2D;
+const widths = [1, 0.5, 0.25, 0.125];
+const rows: (string | number)[][] = [];
+for (let k = 1; k <= widths.length; k++) {
+  const models: tfl.LayersModel[] = widths.slice(0, k).map((wr, i) => buildModel(spec, wr, i + 1));
+  const optimizers = models.map(() => createOptimizer('sgd', 3e-3));
+  const mlMs = await medianMs(() => mutualLearningStep(models, optimizers, x, y, { temperature: 3, lambda: 0.5 }), 10, 2);
+  const plainMs = await medianMs(() => {
+    for (const [i, m] of models.entries()) {
+      (optimizers[i] as tf.Optimizer).minimize(() => tf.losses.softmaxCrossEntropy(y, m.apply(x, { training: true }) as tf.Tensor2D) as tf.Scalar);
+    }
+  }, 10, 2);
+  rows.push([k, widths.slice(0, k).join(', '), fmt(mlMs, 1), fmt(plainMs, 1), fmt(mlMs / plainMs)]);
+  for (const o of optimizers) o.dispose();
+  for (const m of models) m.dispose();
+}
+tf.dispose([x, y]);
+console.log('\nMutual learning, batch 64, SGD with momentum; median of 10 steps.\n');
+console.log(table(['clusters', 'widths', 'mutual-learning step (ms)', 'plain CE steps of the same models (ms)', 'ratio'], rows));
