@@ -93,11 +93,15 @@ export function attachClientNamespace(
     });
 
     const limiter = new RateLimiter(limits.eventsPerSecond, limits.eventsPerSecond * 2);
-    const guarded = <A extends unknown[]>(handler: (...args: A) => void) => (...args: A) => {
-      const ack = args[args.length - 1];
+    // Every handler sees (payload, ack): the ack is the last argument when it is a function,
+    // whatever else the client sent, so a reply never goes to a payload slot and is lost.
+    const guarded = (handler: (payload: unknown, ack: unknown) => void) => (...args: unknown[]) => {
+      const last = args[args.length - 1];
+      const ack = typeof last === 'function' ? last : undefined;
+      const payload = typeof args[0] === 'function' ? undefined : args[0];
       if (!limiter.take()) return answer(socket, ack, { ok: false, error: protocolError('FEDTSA_ERR_RATE_LIMITED') });
       try {
-        handler(...args);
+        handler(payload, ack);
       } catch (err) {
         const error = err instanceof Refusal ? protocolError(err.code, err.message) : protocolError('FEDTSA_ERR_INTERNAL', (err as Error).message);
         answer(socket, ack, { ok: false, error });
