@@ -14,12 +14,14 @@ import type { ClientToServerEvents, ServerToClientEvents, TrainingTask } from '@
 import { CLIENT_NAMESPACE } from '@fedtsa/protocol/events';
 import { PROTOCOL_VERSION } from '@fedtsa/protocol/messages';
 import { startCoordinator, type CoordinatorProcess } from '../e2e/coordinator-process.ts';
+import { modelManifest, parameterCount } from '@fedtsa/core/architecture';
 import { fmt, percentile, table } from './lib.ts';
 
 const { values } = parseArgs({ options: { clients: { type: 'string' }, participants: { type: 'string' }, 'samples-per-sec': { type: 'string' } } });
 const N = Number(values.clients ?? 1000);
 const P = Number(values.participants ?? 200);
-const SPEED = Number(values['samples-per-sec'] ?? 5000);
+// 5000 samples/s gets the width-1 model (206,922 parameters), 50 the width-1/2 one (52,138): the two bracket 100k.
+const SPEEDS = (values['samples-per-sec'] ?? '5000,50').split(',').map(Number);
 
 function rssBytes(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -30,7 +32,7 @@ type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 interface Light { socket: ClientSocket; received: Map<number, number>; width?: number }
 
 /** A client that joins, reports a speed, and returns the model it was sent, unchanged. */
-function lightClient(url: string, run: { id: string; joinToken: string }): Promise<Light> {
+function lightClient(url: string, run: { id: string; joinToken: string }, speed: number): Promise<Light> {
   const auth: Record<string, unknown> = { protocolVersion: PROTOCOL_VERSION, runId: run.id, joinToken: run.joinToken };
   const socket: ClientSocket = io(`${url}${CLIENT_NAMESPACE}`, { auth, transports: ['websocket'], forceNew: true, reconnection: false });
   const light: Light = { socket, received: new Map() };
@@ -44,7 +46,7 @@ function lightClient(url: string, run: { id: string; joinToken: string }): Promi
   return new Promise((resolve, reject) => {
     socket.once('connect_error', reject);
     socket.once('welcome', () => {
-      socket.timeout(60_000).emitWithAck('capability', { samplesPerSec: SPEED, backend: 'node', label: 'light' }).then((res) => {
+      socket.timeout(60_000).emitWithAck('capability', { samplesPerSec: speed, backend: 'node', label: 'light' }).then((res) => {
         if (res.ok) resolve(light);
         else reject(new Error(`capability refused: ${res.error.code} ${res.error.message}`));
       }, reject);
@@ -54,7 +56,7 @@ function lightClient(url: string, run: { id: string; joinToken: string }): Promi
 
 interface Round { round: number; startedAt: number; closedAt: number; participants: number; updatesAccepted: number }
 
-async function measure(coordinator: CoordinatorProcess, clients: number, participants: number): Promise<{ latencies: number[]; fanOut: number[]; rssPerClient: number; width: number }> {
+async function measure(coordinator: CoordinatorProcess, clients: number, participants: number, speed: number): Promise<{ latencies: number[]; fanOut: number[]; rssPerClient: number; width: number }> {
   const run = await coordinator.api<{ id: string; joinToken: string }>('POST', '/api/runs', {
     name: `fan-out-${clients}`, start: true,
     settings: { rounds: 3, participantsPerCluster: participants, minClientsToStart: clients, minClientsPerCluster: clients, roundDeadlineMs: 300_000, evalSamples: 100, stage2: { enabled: false } },
@@ -62,7 +64,7 @@ async function measure(coordinator: CoordinatorProcess, clients: number, partici
   const before = rssBytes(coordinator.pid);
   const lights: Light[] = [];
   for (let i = 0; i < clients; i += 50) {
-    lights.push(...await Promise.all(Array.from({ length: Math.min(50, clients - i) }, () => lightClient(coordinator.url, run))));
+    lights.push(...await Promise.all(Array.from({ length: Math.min(50, clients - i) }, () => lightClient(coordinator.url, run, speed))));
   }
   const deadline = Date.now() + 600_000;
   let rounds: Round[] = [];
@@ -92,16 +94,23 @@ async function measure(coordinator: CoordinatorProcess, clients: number, partici
 const coordinator = await startCoordinator();
 try {
   const idle = rssBytes(coordinator.pid);
-  const single = await measure(coordinator, 1, 1);
-  const many = await measure(coordinator, N, P);
-  const base = percentile(single.latencies, 50);
-  console.log(`One coordinator process (wasm, Stage 2 off), lightweight clients in one other process reporting ${SPEED} samples/s (model width ${many.width}); ` +
-    `coordinator RSS when idle ${(idle / 2 ** 20).toFixed(0)} MiB. Latency = a participant's receipt of its task minus the previous round's close (includes Stage 1, evaluation and saving); fan-out = receipt minus the round's start.\n`);
-  console.log(table(['connected', 'per round', 'latency median (ms)', 'latency p95 (ms)', 'fan-out p95 (ms)', 'p95 / single-client median', 'RSS per connected client (KiB)'], [
-    [1, 1, fmt(base, 0), fmt(percentile(single.latencies, 95), 0), fmt(percentile(single.fanOut, 95), 0), '1.00 (baseline)', '-'],
-    [N, P, fmt(percentile(many.latencies, 50), 0), fmt(percentile(many.latencies, 95), 0), fmt(percentile(many.fanOut, 95), 0), fmt(percentile(many.latencies, 95) / base), fmt(many.rssPerClient / 1024, 1)],
-  ]));
-  console.log(`\n${many.latencies.length} participant receipts measured (rounds 2 and 3).`);
+  const rows: (string | number)[][] = [];
+  let receipts = 0;
+  for (const speed of SPEEDS) {
+    const single = await measure(coordinator, 1, 1, speed);
+    const many = await measure(coordinator, N, P, speed);
+    const base = percentile(single.latencies, 50);
+    const params = parameterCount(modelManifest({ inputShape: [28, 28, 1], numClasses: 10 }, many.width)).toLocaleString('en');
+    rows.push([params, 1, 1, fmt(base, 0), fmt(percentile(single.latencies, 95), 0), fmt(percentile(single.fanOut, 95), 0), '1.00 (baseline)', '-']);
+    rows.push([params, N, P, fmt(percentile(many.latencies, 50), 0), fmt(percentile(many.latencies, 95), 0), fmt(percentile(many.fanOut, 95), 0),
+      fmt(percentile(many.latencies, 95) / base), fmt(many.rssPerClient / 1024, 1)]);
+    receipts += many.latencies.length;
+  }
+  console.log(`One coordinator process (wasm, Stage 2 off, float32 downlink), lightweight clients in one other process; coordinator RSS when idle ${(idle / 2 ** 20).toFixed(0)} MiB. ` +
+    `Latency = a participant's receipt of its task minus the previous round's close (the round record is closed after Stage 1, evaluation and saving); fan-out = receipt minus the round's start. ` +
+    `The two model sizes bracket 100k parameters (the coordinator's model is fixed at the reference CNN).\n`);
+  console.log(table(['model parameters', 'connected', 'per round', 'latency median (ms)', 'latency p95 (ms)', 'fan-out p95 (ms)', 'p95 / single-client median', 'RSS per connected client (KiB)'], rows));
+  console.log(`\n${receipts} participant receipts measured (rounds 2 and 3 of each run).`);
 } finally {
   await coordinator.stop();
 }
