@@ -10,7 +10,7 @@
 import { modelManifest, type ModelSpec } from '@fedtsa/core/architecture';
 import { createRng, deriveSeed, shuffleInPlace } from '@fedtsa/core/rng';
 import type { ClientUpdate, ClusterModel } from '@fedtsa/core/strategy/types';
-import { decodeWeights, encodeWeights } from '@fedtsa/protocol/codec';
+import { decodeWeights, encodeWeights, type EncodedWeights } from '@fedtsa/protocol/codec';
 import { protocolError, type Ack } from '@fedtsa/protocol/errors';
 import type { Assignment, RunState, TrainingTask } from '@fedtsa/protocol/events';
 import type { CapabilityReport, UpdatePayload } from '@fedtsa/protocol/messages';
@@ -40,6 +40,8 @@ interface OpenRound {
   /** clientId -> cluster index it trains this round. */
   selected: Map<string, number>;
   sent: Map<number, Float32Array>;
+  /** Each cluster's model encoded once per round and shared by every participant's task (never mutated). */
+  encoded: Map<number, EncodedWeights>;
   updates: Map<string, ClientUpdate>;
   distances: Map<number, number[]>;
   refused: number;
@@ -161,8 +163,17 @@ export class RunEngine {
     return {
       runId: this.run.id, round: open.index, clusterIndex, widthRatio: model.widthRatio, deadline: open.deadline,
       epochs: s.localEpochs, batchSize: s.batchSize, learningRate: s.learningRate, optimizer: s.optimizer,
-      weights: encodeWeights(open.sent.get(clusterIndex) as Float32Array, modelManifest(this.spec, model.widthRatio), s.downlinkDtype),
+      weights: this.encodedFor(open, clusterIndex, model.widthRatio),
     };
+  }
+
+  private encodedFor(open: OpenRound, clusterIndex: number, widthRatio: number): EncodedWeights {
+    let encoded = open.encoded.get(clusterIndex);
+    if (!encoded) {
+      encoded = encodeWeights(open.sent.get(clusterIndex) as Float32Array, modelManifest(this.spec, widthRatio), this.run.settings.downlinkDtype);
+      open.encoded.set(clusterIndex, encoded);
+    }
+    return encoded;
   }
 
   /** Starts the next round when the run is running, no round is open and enough clients are ready. */
@@ -210,7 +221,7 @@ export class RunEngine {
       index, startedAt, deadline: startedAt + s.roundDeadlineMs, selected,
       // What the clients actually receive: with a float16 downlink, the rounded weights.
       sent: new Map(this.models.map((m) => [m.clusterIndex, s.downlinkDtype === 'float16' ? decodeWeights(encodeWeights(m.weights, modelManifest(this.spec, m.widthRatio), 'float16')) : m.weights])),
-      updates: new Map(), distances: new Map(), refused: 0, closing: false,
+      encoded: new Map(), updates: new Map(), distances: new Map(), refused: 0, closing: false,
       timer: setTimeout(() => void this.closeRound('deadline'), s.roundDeadlineMs),
     };
     this.events.log('info', `run ${this.run.id} round ${index} started`, { participants: selected.size, clusters: clustering.clusters.length });
