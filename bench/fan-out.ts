@@ -66,13 +66,14 @@ async function measure(coordinator: CoordinatorProcess, clients: number, partici
   for (let i = 0; i < clients; i += 50) {
     lights.push(...await Promise.all(Array.from({ length: Math.min(50, clients - i) }, () => lightClient(coordinator.url, run, speed))));
   }
+  // Measured once everyone is connected, before round traffic grows the process's buffers.
+  const rssPerClient = (rssBytes(coordinator.pid) - before) / clients;
   const deadline = Date.now() + 600_000;
   let rounds: Round[] = [];
   while ((rounds = await coordinator.api<Round[]>('GET', `/api/runs/${run.id}/rounds`)).length < 3) {
     if (Date.now() > deadline) throw new Error(`run ${run.id}: only ${rounds.length} rounds after 10 minutes`);
     await new Promise((r) => setTimeout(r, 500));
   }
-  const rssPerClient = (rssBytes(coordinator.pid) - before) / clients;
   const latencies: number[] = [];
   const fanOut: number[] = [];
   for (const r of [2, 3]) {
@@ -91,26 +92,30 @@ async function measure(coordinator: CoordinatorProcess, clients: number, partici
   return { latencies, fanOut, rssPerClient, width };
 }
 
-const coordinator = await startCoordinator();
-try {
-  const idle = rssBytes(coordinator.pid);
-  const rows: (string | number)[][] = [];
-  let receipts = 0;
-  for (const speed of SPEEDS) {
-    const single = await measure(coordinator, 1, 1, speed);
+const rows: (string | number)[][] = [];
+let receipts = 0;
+let idle = 0;
+for (const speed of SPEEDS) {
+  // A fresh process per model size: memory freed after one run's disconnects is not returned to
+  // the OS, so a second run's RSS delta in the same process would be meaningless.
+  const coordinator = await startCoordinator();
+  try {
+    idle = Math.max(idle, rssBytes(coordinator.pid));
     const many = await measure(coordinator, N, P, speed);
+    const single = await measure(coordinator, 1, 1, speed);
     const base = percentile(single.latencies, 50);
     const params = parameterCount(modelManifest({ inputShape: [28, 28, 1], numClasses: 10 }, many.width)).toLocaleString('en');
     rows.push([params, 1, 1, fmt(base, 0), fmt(percentile(single.latencies, 95), 0), fmt(percentile(single.fanOut, 95), 0), '1.00 (baseline)', '-']);
     rows.push([params, N, P, fmt(percentile(many.latencies, 50), 0), fmt(percentile(many.latencies, 95), 0), fmt(percentile(many.fanOut, 95), 0),
       fmt(percentile(many.latencies, 95) / base), fmt(many.rssPerClient / 1024, 1)]);
     receipts += many.latencies.length;
+  } finally {
+    await coordinator.stop();
   }
-  console.log(`One coordinator process (wasm, Stage 2 off, float32 downlink), lightweight clients in one other process; coordinator RSS when idle ${(idle / 2 ** 20).toFixed(0)} MiB. ` +
-    `Latency = a participant's receipt of its task minus the previous round's close (the round record is closed after Stage 1, evaluation and saving); fan-out = receipt minus the round's start. ` +
-    `The two model sizes bracket 100k parameters (the coordinator's model is fixed at the reference CNN).\n`);
-  console.log(table(['model parameters', 'connected', 'per round', 'latency median (ms)', 'latency p95 (ms)', 'fan-out p95 (ms)', 'p95 / single-client median', 'RSS per connected client (KiB)'], rows));
-  console.log(`\n${receipts} participant receipts measured (rounds 2 and 3 of each run).`);
-} finally {
-  await coordinator.stop();
 }
+console.log(`One coordinator process (wasm, Stage 2 off, float32 downlink), lightweight clients in one other process; a fresh coordinator per model size, RSS when idle ${(idle / 2 ** 20).toFixed(0)} MiB; memory per client is the RSS growth once all are connected, before the first round's traffic. ` +
+  `Latency = a participant's receipt of its task minus the previous round's close (the round record is closed after Stage 1, evaluation and saving); fan-out = receipt minus the round's start. ` +
+  `The two model sizes bracket 100k parameters (the coordinator's model is fixed at the reference CNN).\n`);
+console.log(table(['model parameters', 'connected', 'per round', 'latency median (ms)', 'latency p95 (ms)', 'fan-out p95 (ms)', 'p95 / single-client median', 'RSS per connected client (KiB)'], rows));
+console.log(`\n${receipts} participant receipts measured (rounds 2 and 3 of each run).`);
+

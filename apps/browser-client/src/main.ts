@@ -225,6 +225,7 @@ function connect(result: BenchmarkResult): void {
     s.on('task', (task) => { tasks = tasks.then(() => onTask(s, task)).catch((err: Error) => message(`Round failed: ${err.message}`, 'error')); });
     s.on('run-state', (r) => { if (r.state === 'completed' || r.state === 'stopped') $('status').textContent = `the run is ${r.state}; thank you`; });
     s.on('refused', (e) => message(`Refused: ${e.message}`, 'error'));
+    s.on('round-closed', (r) => { if (r.refusal) message(`Round ${r.round}: the update was left out (${r.refusal.message})`, 'error'); });
   });
 }
 

@@ -61,6 +61,11 @@ export interface RoundClosed {
   round: number;
   /** Whether this client's update made it into the round. */
   accepted: boolean;
+  /**
+   * Set when an update acknowledged on arrival was dropped when the round closed: the update
+   * check compares every update with the median of the others once they are all in.
+   */
+  refusal?: { code: string; message: string };
 }
 
 export interface ClientToServerEvents {

@@ -12,7 +12,7 @@ import { createRng, deriveSeed, shuffleInPlace } from '@fedtsa/core/rng';
 import type { ClientUpdate, ClusterModel } from '@fedtsa/core/strategy/types';
 import { decodeWeights, encodeWeights, type EncodedWeights } from '@fedtsa/protocol/codec';
 import { protocolError, type Ack } from '@fedtsa/protocol/errors';
-import type { Assignment, RunState, TrainingTask } from '@fedtsa/protocol/events';
+import type { Assignment, RoundClosed, RunState, TrainingTask } from '@fedtsa/protocol/events';
 import type { CapabilityReport, UpdatePayload } from '@fedtsa/protocol/messages';
 import type { ClientRecord, ClusteringSnapshot, RoundRecord, RunRecord, RunStore } from '../store/types.ts';
 import type { Aggregator } from './aggregator.ts';
@@ -22,7 +22,7 @@ import { checkUpdate, median } from './update-check.ts';
 export interface ClientChannel {
   assignment(a: Assignment): void;
   task(t: TrainingTask): void;
-  roundClosed(info: { runId: string; round: number; accepted: boolean }): void;
+  roundClosed(info: RoundClosed): void;
   runState(s: { runId: string; state: RunState; round: number }): void;
 }
 
@@ -43,7 +43,10 @@ interface OpenRound {
   /** Each cluster's model encoded once per round and shared by every participant's task (never mutated). */
   encoded: Map<number, EncodedWeights>;
   updates: Map<string, ClientUpdate>;
-  distances: Map<number, number[]>;
+  /** clientId -> distance of its accepted update from the model it was sent. */
+  distances: Map<string, number>;
+  /** Updates acknowledged on arrival and dropped at the close by the leave-one-out check. */
+  dropped: Map<string, { code: string; message: string }>;
   refused: number;
   closing: boolean;
 }
@@ -70,6 +73,8 @@ export class RunEngine {
     if (run.completedRound > 0 && last) {
       this.models = store.loadModels(run.id, run.completedRound) ?? [];
       this.clustering = last.clustering;
+      // The update check's references survive a restart, so the first round after it is checked too.
+      for (const c of last.clusters) if (c.medianDistance !== undefined) this.medians.set(c.clusterIndex, c.medianDistance);
     }
   }
 
@@ -200,6 +205,10 @@ export class RunEngine {
       const next = clusterClients(ready.map((c) => ({ id: c.id, samplesPerSec: c.samplesPerSec, numSamples: s.expectedSamplesPerClient })), s, this.clustering);
       // With no models yet, every cluster starts from the run's initial weights at its width.
       this.models = carryOverModels(this.spec, this.initialWeights, this.models, next);
+      // A cluster whose width changed moves by a different distance per round: its reference starts over.
+      for (const c of next.clusters) {
+        if (this.clustering?.clusters.find((x) => x.index === c.index)?.widthRatio !== c.widthRatio) this.medians.delete(c.index);
+      }
       this.clustering = next;
       for (const c of ready) {
         const cluster = next.clusters.find((x) => x.memberIds.includes(c.id));
@@ -221,7 +230,7 @@ export class RunEngine {
       index, startedAt, deadline: startedAt + s.roundDeadlineMs, selected,
       // What the clients actually receive: with a float16 downlink, the rounded weights.
       sent: new Map(this.models.map((m) => [m.clusterIndex, s.downlinkDtype === 'float16' ? decodeWeights(encodeWeights(m.weights, modelManifest(this.spec, m.widthRatio), 'float16')) : m.weights])),
-      encoded: new Map(), updates: new Map(), distances: new Map(), refused: 0, closing: false,
+      encoded: new Map(), updates: new Map(), distances: new Map(), dropped: new Map(), refused: 0, closing: false,
       timer: setTimeout(() => void this.closeRound('deadline'), s.roundDeadlineMs),
     };
     this.events.log('info', `run ${this.run.id} round ${index} started`, { participants: selected.size, clusters: clustering.clusters.length });
@@ -238,7 +247,7 @@ export class RunEngine {
     if (clusterIndex === undefined) return { ok: false, error: protocolError('FEDTSA_ERR_NOT_SELECTED') };
     if (open.updates.has(clientId)) return { ok: false, error: protocolError('FEDTSA_ERR_DUPLICATE_UPDATE') };
     const model = this.models.find((m) => m.clusterIndex === clusterIndex) as ClusterModel;
-    const sameRound = open.distances.get(clusterIndex) ?? [];
+    const sameRound = [...open.updates.values()].filter((u) => u.clusterIndex === clusterIndex).map((u) => open.distances.get(u.clientId) as number);
     const check = checkUpdate(payload, {
       runId: this.run.id, round: open.index, clusterIndex, manifest: modelManifest(this.spec, model.widthRatio),
       sent: open.sent.get(clusterIndex) as Float32Array,
@@ -251,7 +260,7 @@ export class RunEngine {
       return check;
     }
     open.updates.set(clientId, { clientId, clusterIndex, widthRatio: model.widthRatio, weights: check.weights, numSamples: payload.numSamples });
-    open.distances.set(clusterIndex, [...sameRound, check.distance]);
+    open.distances.set(clientId, check.distance);
     this.events.changed(this.run.id, 'clients');
     if (open.updates.size === open.selected.size) queueMicrotask(() => void this.closeRound('complete'));
     return { ok: true, value: { accepted: true, round: open.index } };
@@ -262,7 +271,10 @@ export class RunEngine {
     if (!open || open.closing) return;
     open.closing = true;
     clearTimeout(open.timer);
-    const updates = [...open.updates.values()];
+    this.dropOutliers(open);
+    // Stage 1 sums in the round's seeded selection order, not arrival order, so a round's result does not depend on network timing.
+    const order = [...open.selected.keys()];
+    const updates = [...open.updates.values()].sort((a, b) => order.indexOf(a.clientId) - order.indexOf(b.clientId));
     try {
       // Round 1 also scores the models it started from, so every curve has its round 0.
       const start = open.index === 1 ? await this.aggregator.evaluate(this.models, this.run.settings.evalSamples) : undefined;
@@ -273,9 +285,9 @@ export class RunEngine {
       });
       if (this.open !== open) return; // stopped meanwhile
       this.models = result.models;
-      for (const [k, ds] of open.distances) {
-        const m = median(ds);
-        if (m !== undefined) this.medians.set(k, m);
+      for (const m of result.models) {
+        const md = median(updates.filter((u) => u.clusterIndex === m.clusterIndex).map((u) => open.distances.get(u.clientId) as number));
+        if (md !== undefined) this.medians.set(m.clusterIndex, md);
       }
       const clustering = this.clustering as ClusteringSnapshot;
       const clusters = result.models.map((m) => {
@@ -285,6 +297,7 @@ export class RunEngine {
           updates: updates.filter((u) => u.clusterIndex === m.clusterIndex).length,
           accuracy: metric?.accuracy ?? 0, loss: metric?.loss ?? 0,
           ...startMetric(start?.metrics, m.clusterIndex),
+          ...(this.medians.has(m.clusterIndex) ? { medianDistance: this.medians.get(m.clusterIndex) } : {}),
         };
       });
       const members = clusters.reduce((s, c) => s + c.members, 0);
@@ -300,13 +313,44 @@ export class RunEngine {
       this.events.log('info', `run ${this.run.id} round ${record.round} closed (${reason})`, {
         accepted: updates.length, participants: open.selected.size, meanAccuracy: record.meanAccuracy,
       });
-      for (const [id] of open.selected) this.channels.get(id)?.roundClosed({ runId: this.run.id, round: record.round, accepted: open.updates.has(id) });
+      for (const [id] of open.selected) {
+        const refusal = open.dropped.get(id);
+        this.channels.get(id)?.roundClosed({ runId: this.run.id, round: record.round, accepted: open.updates.has(id), ...(refusal ? { refusal } : {}) });
+      }
       this.events.changed(this.run.id, 'round');
     } catch (err) {
       this.events.log('error', `run ${this.run.id} round ${open.index} failed to close: ${(err as Error).message}`);
       this.open = undefined; // the round is redone from the last completed one
     }
     this.maybeStartRound();
+  }
+
+  /**
+   * The arrival check has no reference for a cluster's first updates of a run (no previous round,
+   * fewer than two in this one), so an attacker who uploads first would pass it. Once the round
+   * is in, every update is compared with the median distance of the other updates of its cluster
+   * (leave-one-out, so one outlier cannot raise its own bar), and dropped beyond normMultiple x it.
+   * A cluster with a single update has nothing to compare with and keeps it.
+   */
+  private dropOutliers(open: OpenRound): void {
+    const multiple = this.run.settings.normMultiple;
+    const byCluster = new Map<number, string[]>();
+    for (const u of open.updates.values()) byCluster.set(u.clusterIndex, [...(byCluster.get(u.clusterIndex) ?? []), u.clientId]);
+    for (const ids of byCluster.values()) {
+      if (ids.length < 2) continue;
+      const outliers = ids.filter((id) => {
+        const others = median(ids.filter((x) => x !== id).map((x) => open.distances.get(x) as number)) as number;
+        const d = open.distances.get(id) as number;
+        if (!(others > 0 && d > multiple * others)) return false;
+        open.dropped.set(id, protocolError('FEDTSA_ERR_NORM_TOO_LARGE', `distance ${d.toExponential(3)} > ${multiple} x the median of the round's other updates ${others.toExponential(3)}`));
+        return true;
+      });
+      for (const id of outliers) {
+        open.updates.delete(id);
+        open.refused++;
+        this.events.log('warn', `dropped update from ${id} at the close: FEDTSA_ERR_NORM_TOO_LARGE`, { round: open.index });
+      }
+    }
   }
 
   dispose(): void {

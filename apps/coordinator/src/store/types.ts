@@ -45,6 +45,8 @@ export interface ClusterMetric {
   /** Round 1 only: the accuracy and loss of the model the cluster started from, before any training. */
   startAccuracy?: number;
   startLoss?: number;
+  /** Median distance of this round's accepted updates from the model sent: the next round's reference (and after a restart). */
+  medianDistance?: number;
 }
 
 export interface RoundRecord {

@@ -54,10 +54,17 @@ export class VirtualClient {
       this.spec = { inputShape: w.spec.inputShape, numClasses: w.spec.numClasses };
       // Reconnects (network loss, coordinator restart) resume this identity.
       Object.assign(auth, { clientId: w.clientId, clientSecret: w.clientSecret });
-      void this.join();
+      // A disconnect during the handshake rejects its acks; the next welcome joins again.
+      this.join().catch((err: Error) => this.options.log?.(`join failed: ${err.message}`));
     });
     this.socket.on('task', (task) => { this.busy = this.busy.then(() => this.train(task)); });
     this.socket.on('refused', (e) => { this.refusals.push(e.code); this.events.onRefused?.(e.code, e.message); });
+    // An update acknowledged on arrival can still be dropped when its round closes.
+    this.socket.on('round-closed', (info) => {
+      if (!info.refusal) return;
+      this.refusals.push(info.refusal.code);
+      this.events.onRefused?.(info.refusal.code, info.refusal.message);
+    });
     this.socket.on('connect_error', (err) => this.options.log?.(`connect error: ${err.message}`));
     this.heartbeat = setInterval(() => {
       if (this.socket.connected) this.socket.emit('heartbeat', { status: this.training ? 'training' : 'idle' });

@@ -114,7 +114,7 @@ describe('deep mutual learning', () => {
     const w1 = initialWeights(spec4, 6);
     const inputs = [1, 0.5].map((r) => ({ widthRatio: r, weights: extractSubmodel(w1, spec4, r) }));
     const { weights, stats } = await runMutualLearning(inputs, spec4, pool,
-      { temperature: 8, lambda: 1, steps: 60, batchSize: 32, learningRate: 1e-2 }, 7);
+      { temperature: 8, lambda: 1, steps: 60, batchSize: 32, optimizer: 'adam', learningRate: 1e-2 }, 7);
     expect(stats.steps).toBe(60);
     weights.forEach((w, k) => {
       const m = buildModel(spec4, inputs[k]!.widthRatio);
