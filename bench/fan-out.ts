@@ -28,6 +28,13 @@ function rssBytes(pid: number): number {
   return Number(m?.[1] ?? 0) * 1024;
 }
 
+/** V8 heap plus memory held outside it (buffers), after a full collection in the coordinator. */
+async function liveBytes(coordinator: CoordinatorProcess): Promise<number> {
+  const p = await coordinator.api<{ memory: NodeJS.MemoryUsage; gcCollected: boolean }>('GET', '/api/process?gc=1');
+  if (!p.gcCollected) throw new Error('the coordinator did not collect garbage (started without --expose-gc?)');
+  return p.memory.heapUsed + p.memory.external;
+}
+
 type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 interface Light { socket: ClientSocket; received: Map<number, number>; width?: number }
 
@@ -56,18 +63,19 @@ function lightClient(url: string, run: { id: string; joinToken: string }, speed:
 
 interface Round { round: number; startedAt: number; closedAt: number; participants: number; updatesAccepted: number }
 
-async function measure(coordinator: CoordinatorProcess, clients: number, participants: number, speed: number): Promise<{ latencies: number[]; fanOut: number[]; rssPerClient: number; width: number }> {
+async function measure(coordinator: CoordinatorProcess, clients: number, participants: number, speed: number): Promise<{ latencies: number[]; fanOut: number[]; bytesPerClient: number; width: number }> {
   const run = await coordinator.api<{ id: string; joinToken: string }>('POST', '/api/runs', {
-    name: `fan-out-${clients}`, start: true,
+    name: `fan-out-${clients}`, start: false,
     settings: { rounds: 3, participantsPerCluster: participants, minClientsToStart: clients, minClientsPerCluster: clients, roundDeadlineMs: 300_000, evalSamples: 100, stage2: { enabled: false } },
   });
-  const before = rssBytes(coordinator.pid);
+  const before = await liveBytes(coordinator);
   const lights: Light[] = [];
   for (let i = 0; i < clients; i += 50) {
     lights.push(...await Promise.all(Array.from({ length: Math.min(50, clients - i) }, () => lightClient(coordinator.url, run, speed))));
   }
-  // Measured once everyone is connected, before round traffic grows the process's buffers.
-  const rssPerClient = (rssBytes(coordinator.pid) - before) / clients;
+  // Measured once everyone is connected and joined, after a full collection.
+  const bytesPerClient = (await liveBytes(coordinator) - before) / clients;
+  await coordinator.api('POST', `/api/runs/${run.id}/start`);
   const deadline = Date.now() + 600_000;
   let rounds: Round[] = [];
   while ((rounds = await coordinator.api<Round[]>('GET', `/api/runs/${run.id}/rounds`)).length < 3) {
@@ -89,16 +97,15 @@ async function measure(coordinator: CoordinatorProcess, clients: number, partici
   const width = lights.find((l) => l.width !== undefined)?.width ?? Number.NaN;
   for (const l of lights) l.socket.disconnect();
   await coordinator.api('POST', `/api/runs/${run.id}/stop`).catch(() => undefined);
-  return { latencies, fanOut, rssPerClient, width };
+  return { latencies, fanOut, bytesPerClient, width };
 }
 
 const rows: (string | number)[][] = [];
 let receipts = 0;
 let idle = 0;
 for (const speed of SPEEDS) {
-  // A fresh process per model size: memory freed after one run's disconnects is not returned to
-  // the OS, so a second run's RSS delta in the same process would be meaningless.
-  const coordinator = await startCoordinator();
+  // A fresh process per model size, so one run's leftovers do not blur the next one's figures.
+  const coordinator = await startCoordinator({ nodeArgs: ['--expose-gc'] });
   try {
     idle = Math.max(idle, rssBytes(coordinator.pid));
     const many = await measure(coordinator, N, P, speed);
@@ -107,15 +114,15 @@ for (const speed of SPEEDS) {
     const params = parameterCount(modelManifest({ inputShape: [28, 28, 1], numClasses: 10 }, many.width)).toLocaleString('en');
     rows.push([params, 1, 1, fmt(base, 0), fmt(percentile(single.latencies, 95), 0), fmt(percentile(single.fanOut, 95), 0), '1.00 (baseline)', '-']);
     rows.push([params, N, P, fmt(percentile(many.latencies, 50), 0), fmt(percentile(many.latencies, 95), 0), fmt(percentile(many.fanOut, 95), 0),
-      fmt(percentile(many.latencies, 95) / base), fmt(many.rssPerClient / 1024, 1)]);
+      fmt(percentile(many.latencies, 95) / base), fmt(many.bytesPerClient / 1024, 1)]);
     receipts += many.latencies.length;
   } finally {
     await coordinator.stop();
   }
 }
-console.log(`One coordinator process (wasm, Stage 2 off, float32 downlink), lightweight clients in one other process; a fresh coordinator per model size, RSS when idle ${(idle / 2 ** 20).toFixed(0)} MiB; memory per client is the RSS growth once all are connected, before the first round's traffic. ` +
+console.log(`One coordinator process (wasm, Stage 2 off, float32 downlink), lightweight clients in one other process; a fresh coordinator per model size, RSS when idle ${(idle / 2 ** 20).toFixed(0)} MiB; memory per client is the growth of V8 heap plus external memory (after a full GC in the coordinator) from before the first client connects to when all have joined, before the run starts. ` +
   `Latency = a participant's receipt of its task minus the previous round's close (the round record is closed after Stage 1, evaluation and saving); fan-out = receipt minus the round's start. ` +
   `The two model sizes bracket 100k parameters (the coordinator's model is fixed at the reference CNN).\n`);
-console.log(table(['model parameters', 'connected', 'per round', 'latency median (ms)', 'latency p95 (ms)', 'fan-out p95 (ms)', 'p95 / single-client median', 'RSS per connected client (KiB)'], rows));
+console.log(table(['model parameters', 'connected', 'per round', 'latency median (ms)', 'latency p95 (ms)', 'fan-out p95 (ms)', 'p95 / single-client median', 'memory per connected client (KiB)'], rows));
 console.log(`\n${receipts} participant receipts measured (rounds 2 and 3 of each run).`);
 

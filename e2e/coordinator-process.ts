@@ -25,10 +25,11 @@ export interface CoordinatorProcess {
 }
 
 /** `demoAlpha`: label skew of the demo shards (the coordinator's default is 0.5, strongly non-IID). */
-export async function startCoordinator(options: { demoAlpha?: number } = {}): Promise<CoordinatorProcess> {
+/** `nodeArgs`: extra flags for node (the fan-out benchmark passes --expose-gc). */
+export async function startCoordinator(options: { demoAlpha?: number; nodeArgs?: string[] } = {}): Promise<CoordinatorProcess> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'apps/coordinator/src/server.ts', '--port', String(port),
+  const child: ChildProcess = spawn(process.execPath, [...(options.nodeArgs ?? []), '--import', 'tsx', 'apps/coordinator/src/server.ts', '--port', String(port),
     '--data-dir', mkdtempSync(join(tmpdir(), 'fedtsa-e2e-')), '--log-level', 'warn',
     ...(options.demoAlpha === undefined ? [] : ['--demo-alpha', String(options.demoAlpha)])], {
     env: { ...process.env, FEDTSA_ADMIN_TOKEN: ADMIN, FEDTSA_GENERATOR_DIR: '/nonexistent' }, stdio: ['ignore', 'ignore', 'inherit'],

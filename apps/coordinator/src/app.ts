@@ -59,6 +59,7 @@ export async function buildCoordinator(options: AppOptions): Promise<Coordinator
   const demo = new DemoData(options.data.train, options.data.test, options.demo ?? { shards: 24, samplesPerShard: 300, alpha: config.demoAlpha, seed: 1 });
 
   let notifyDashboard: (runId: string) => void = () => {};
+  let connectedClients = (): number => 0;
   const registry = new RunRegistry(store, aggregator, SPEC, {
     changed: (runId) => notifyDashboard(runId),
     log: (level, message, extra) => app.log[level](extra ?? {}, message),
@@ -92,6 +93,14 @@ export async function buildCoordinator(options: AppOptions): Promise<Coordinator
     });
     registerRunRoutes(admin_, registry, store);
     registerModelRoutes(admin_, registry, SPEC);
+    // The process's footprint, for operators and the fan-out benchmark. `?gc=1` collects garbage
+    // first when node runs with --expose-gc, so that heap figures compare across moments.
+    admin_.get('/api/process', async (req) => {
+      const gc = (globalThis as { gc?: () => void }).gc;
+      const collected = (req.query as { gc?: string }).gc === '1' && gc !== undefined;
+      if (collected) gc();
+      return { memory: process.memoryUsage(), gcCollected: collected, uptimeSec: process.uptime(), connectedClients: connectedClients() };
+    });
   });
 
   // Large enough for the widest model in float32 plus framing; anything bigger is refused.
@@ -99,6 +108,7 @@ export async function buildCoordinator(options: AppOptions): Promise<Coordinator
   const io = new Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, ClientSocketData>(app.server, {
     maxHttpBufferSize, cors: { origin: true },
   });
+  connectedClients = () => io.of(CLIENT_NAMESPACE).sockets.size;
   attachClientNamespace(io.of(CLIENT_NAMESPACE) as ClientNamespace, registry, store, demo, { eventsPerSecond: config.eventsPerSecond });
   const dashboard = attachDashboardNamespace(io.of(DASHBOARD_NAMESPACE), admin, registry, store);
   notifyDashboard = (runId) => dashboard.changed(runId);

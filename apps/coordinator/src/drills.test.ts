@@ -648,7 +648,7 @@ describe('fault drills', () => {
       ['GET', '/api/runs'], ['POST', '/api/runs', { name: 'intruder', start: true }], ['GET', `/api/runs/${id}`],
       ['POST', `/api/runs/${id}/start`], ['POST', `/api/runs/${id}/pause`], ['POST', `/api/runs/${id}/resume`], ['POST', `/api/runs/${id}/stop`],
       ['GET', `/api/runs/${id}/rounds`], ['GET', `/api/runs/${id}/clients`], ['GET', `/api/runs/${id}/metrics`], ['GET', `/api/runs/${id}/metrics.csv`],
-      ['GET', '/api/settings-schema'], ['GET', `/api/runs/${id}/clusters/0/model.json`], ['GET', `/api/runs/${id}/clusters/0/weights.bin`],
+      ['GET', '/api/settings-schema'], ['GET', '/api/process'], ['GET', `/api/runs/${id}/clusters/0/model.json`], ['GET', `/api/runs/${id}/clusters/0/weights.bin`],
     ];
     const authorizations: [string, string | undefined][] = [
       ['none', undefined], ['wrong token', 'Bearer not-the-admin-token'], ['token with a suffix', `Bearer ${ADMIN}x`], ['no token after the scheme', 'Bearer'],
