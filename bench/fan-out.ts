@@ -7,7 +7,6 @@
  * resident memory per connected client.
  *   node --import tsx bench/fan-out.ts [--clients 1000] [--participants 200] [--samples-per-sec S]
  */
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { io, type Socket } from 'socket.io-client';
 import type { ClientToServerEvents, ServerToClientEvents, TrainingTask } from '@fedtsa/protocol/events';
@@ -22,11 +21,6 @@ const N = Number(values.clients ?? 1000);
 const P = Number(values.participants ?? 200);
 // 5000 samples/s gets the width-1 model (206,922 parameters), 50 the width-1/2 one (52,138): the two bracket 100k.
 const SPEEDS = (values['samples-per-sec'] ?? '5000,50').split(',').map(Number);
-
-function rssBytes(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return Number(m?.[1] ?? 0) * 1024;
-}
 
 /** V8 heap plus memory held outside it (buffers), after a full collection in the coordinator. */
 async function liveBytes(coordinator: CoordinatorProcess): Promise<number> {
@@ -122,7 +116,7 @@ for (const speed of SPEEDS) {
   // A fresh process per model size, so one run's leftovers do not blur the next one's figures.
   const coordinator = await startCoordinator({ nodeArgs: ['--expose-gc'] });
   try {
-    idle = Math.max(idle, rssBytes(coordinator.pid));
+    idle = Math.max(idle, (await coordinator.api<{ memory: NodeJS.MemoryUsage }>('GET', '/api/process')).memory.rss);
     const many = await measure(coordinator, N, P, speed);
     const single = await measure(coordinator, 1, 1, speed);
     const base = percentile(single.latencies, 50);

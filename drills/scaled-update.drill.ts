@@ -30,16 +30,12 @@
  *
  *   npx vitest run --config vitest.drills.config.ts drills/scaled-update.drill.ts
  */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { useBackend } from '@fedtsa/core/backend';
 import { decodeWeights } from '@fedtsa/protocol/codec';
-import { buildCoordinator, type Coordinator } from '../apps/coordinator/src/app.ts';
-import { DEFAULT_CONFIG } from '../apps/coordinator/src/config.ts';
+import type { Coordinator } from '../apps/coordinator/src/app.ts';
 import type { RoundRecord } from '../apps/coordinator/src/store/types.ts';
-import { ADMIN, FAST_SETTINGS, testData, until } from '../apps/coordinator/src/test-helpers.ts';
+import { ADMIN, FAST_SETTINGS, startCoordinator, until } from '../apps/coordinator/src/test-helpers.ts';
 import { VirtualClient } from '../apps/coordinator/src/virtual-client/virtual-client.ts';
 
 const CLIENTS = 6;
@@ -54,21 +50,6 @@ const SETTINGS = {
   ...FAST_SETTINGS, rounds: ROUNDS, minClientsToStart: CLIENTS, expectedSamplesPerClient: SHARD, roundBudgetSec: 5, roundDeadlineMs: 12_000,
   learningRate: 0.05, evalSamples: 2000, seed: 7, stage2: { enabled: false },
 };
-
-/** startCoordinator (test-helpers.ts) with 300-image demo shards: 60-image ones learn too erratically to compare accuracies to a point. */
-async function startDrillCoordinator(): Promise<{ coordinator: Coordinator; url: string }> {
-  const { train, test } = testData();
-  const coordinator = await buildCoordinator({
-    config: {
-      ...DEFAULT_CONFIG, port: 0, logLevel: 'warn', adminToken: ADMIN, eventsPerSecond: 1000, httpPerMinute: 10_000,
-      dataDir: mkdtempSync(join(tmpdir(), 'fedtsa-scaled-')), generatorDir: '/nonexistent',
-    },
-    data: { train, test },
-    demo: { shards: 12, samplesPerShard: SHARD, alpha: 0.5, seed: 1 },
-  });
-  const url = await coordinator.app.listen({ host: '127.0.0.1', port: 0 });
-  return { coordinator, url };
-}
 
 type Scenario = 'baseline' | 'fast attacker' | 'paced attacker' | 'control';
 
@@ -101,7 +82,8 @@ describe('scaled-update drill', () => {
 
   it(`refuses a client that scales its update by ${SCALE}, and accuracy stays within a point of the run without it`, async () => {
     await useBackend('wasm');
-    const started = await startDrillCoordinator();
+    // 300-image demo shards: 60-image ones learn too erratically to compare accuracies to a point.
+    const started = await startCoordinator({ samplesPerShard: SHARD });
     coordinator = started.coordinator;
     const url = started.url;
     const api = async <T>(method: string, path: string, body?: unknown): Promise<T> => {

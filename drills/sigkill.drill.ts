@@ -26,7 +26,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, statSync, watch, type FSWatcher } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -38,6 +37,7 @@ import { createRng } from '@fedtsa/core/rng';
 import { SPEC } from '../apps/coordinator/src/app.ts';
 import type { RoundRecord } from '../apps/coordinator/src/store/types.ts';
 import { ADMIN, FAST_SETTINGS } from '../apps/coordinator/src/test-helpers.ts';
+import { freePort } from '../e2e/coordinator-process.ts';
 
 const SERVER = fileURLToPath(new URL('../apps/coordinator/src/server.ts', import.meta.url));
 const CLIENT_CLI = fileURLToPath(new URL('../apps/coordinator/src/virtual-client/cli.ts', import.meta.url));
@@ -52,15 +52,6 @@ const ROUND_DEADLINE_MS = FAST_SETTINGS.roundDeadlineMs;
 /** Two slow and two fast clients (cli.ts spreads each tier's speed by +-5%): two clusters, two model widths. */
 const TIERS = [{ label: 'slow', speed: 42, count: 2 }, { label: 'fast', speed: 310, count: 2 }];
 const CLIENTS = TIERS.reduce((n, t) => n + t.count, 0);
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const roundDir = (dataDir: string, runId: string, round: number) => join(dataDir, 'runs', runId, `round-${String(round).padStart(5, '0')}`);

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 
 export const ADMIN = 'e2e-admin-token';
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   return new Promise((resolve) => {
     const s = createServer().listen(0, '127.0.0.1', () => {
       const port = (s.address() as { port: number }).port;

@@ -28,7 +28,8 @@ export async function tinyGenerator(): Promise<string> {
 
 export const ADMIN = 'test-admin-token';
 
-export async function startCoordinator(options: { generatorDir?: string; dataDir?: string } = {}): Promise<{ coordinator: Coordinator; url: string }> {
+/** `samplesPerShard`: size of the demo shards (60 by default: fast, but erratic learners). */
+export async function startCoordinator(options: { generatorDir?: string; dataDir?: string; samplesPerShard?: number } = {}): Promise<{ coordinator: Coordinator; url: string }> {
   const { train, test } = testData();
   const coordinator = await buildCoordinator({
     config: {
@@ -36,7 +37,7 @@ export async function startCoordinator(options: { generatorDir?: string; dataDir
       dataDir: options.dataDir ?? mkdtempSync(join(tmpdir(), 'fedtsa-data-')), generatorDir: options.generatorDir ?? '/nonexistent',
     },
     data: { train, test },
-    demo: { shards: 12, samplesPerShard: 60, alpha: 0.5, seed: 1 },
+    demo: { shards: 12, samplesPerShard: options.samplesPerShard ?? 60, alpha: 0.5, seed: 1 },
   });
   const url = await coordinator.app.listen({ host: '127.0.0.1', port: 0 });
   return { coordinator, url };

@@ -247,7 +247,7 @@ export class RunEngine {
     if (clusterIndex === undefined) return { ok: false, error: protocolError('FEDTSA_ERR_NOT_SELECTED') };
     if (open.updates.has(clientId)) return { ok: false, error: protocolError('FEDTSA_ERR_DUPLICATE_UPDATE') };
     const model = this.models.find((m) => m.clusterIndex === clusterIndex) as ClusterModel;
-    const sameRound = [...open.updates.values()].filter((u) => u.clusterIndex === clusterIndex).map((u) => open.distances.get(u.clientId) as number);
+    const sameRound = clusterDistances(open, [...open.updates.values()], clusterIndex);
     const check = checkUpdate(payload, {
       runId: this.run.id, round: open.index, clusterIndex, manifest: modelManifest(this.spec, model.widthRatio),
       sent: open.sent.get(clusterIndex) as Float32Array,
@@ -273,8 +273,7 @@ export class RunEngine {
     clearTimeout(open.timer);
     this.dropOutliers(open);
     // Stage 1 sums in the round's seeded selection order, not arrival order, so a round's result does not depend on network timing.
-    const order = [...open.selected.keys()];
-    const updates = [...open.updates.values()].sort((a, b) => order.indexOf(a.clientId) - order.indexOf(b.clientId));
+    const updates = [...open.selected.keys()].flatMap((id) => open.updates.get(id) ?? []);
     try {
       // Round 1 also scores the models it started from, so every curve has its round 0.
       const start = open.index === 1 ? await this.aggregator.evaluate(this.models, this.run.settings.evalSamples) : undefined;
@@ -286,7 +285,7 @@ export class RunEngine {
       if (this.open !== open) return; // stopped meanwhile
       this.models = result.models;
       for (const m of result.models) {
-        const md = median(updates.filter((u) => u.clusterIndex === m.clusterIndex).map((u) => open.distances.get(u.clientId) as number));
+        const md = median(clusterDistances(open, updates, m.clusterIndex));
         if (md !== undefined) this.medians.set(m.clusterIndex, md);
       }
       const clustering = this.clustering as ClusteringSnapshot;
@@ -357,6 +356,11 @@ export class RunEngine {
     if (this.open) clearTimeout(this.open.timer);
     this.open = undefined;
   }
+}
+
+/** The distances from the model sent of those `updates` that belong to the cluster. */
+function clusterDistances(open: OpenRound, updates: readonly ClientUpdate[], clusterIndex: number): number[] {
+  return updates.filter((u) => u.clusterIndex === clusterIndex).map((u) => open.distances.get(u.clientId) as number);
 }
 
 function startMetric(metrics: { clusterIndex: number; accuracy: number; loss: number }[] | undefined, clusterIndex: number): { startAccuracy?: number; startLoss?: number } {
