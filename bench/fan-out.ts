@@ -55,7 +55,7 @@ function lightClient(url: string, run: { id: string; joinToken: string }, speed:
   socket.on('task', (task: TrainingTask) => {
     light.received.set(task.round, Date.now());
     light.width = task.widthRatio;
-    socket.emit('update', { runId: task.runId, round: task.round, clusterIndex: task.clusterIndex, numSamples: 100, trainLoss: 1, weights: task.weights }, (res) => {
+    socket.emit('update', { runId: task.runId, round: task.round, clusterIndex: task.clusterIndex, taskId: task.taskId, numSamples: 100, trainLoss: 1, weights: task.weights }, (res) => {
       if (!res.ok) console.error(`update refused: ${res.error.code} ${res.error.message}`);
     });
   });

@@ -156,7 +156,7 @@ async function onTask(s: Socket<ServerToClientEvents, ClientToServerEvents>, tas
   const trained = await nextFromWorker('trained');
   await wakeLock?.release().catch(() => undefined);
   const res = (await s.timeout(60_000).emitWithAck('update', {
-    runId: task.runId, round: task.round, clusterIndex: task.clusterIndex, numSamples: trained.numSamples, trainLoss: trained.loss,
+    runId: task.runId, round: task.round, clusterIndex: task.clusterIndex, taskId: task.taskId, numSamples: trained.numSamples, trainLoss: trained.loss,
     weights: encodeWeights(trained.weights, modelManifest({ inputShape: [28, 28, 1], numClasses: 10 }, task.widthRatio)),
   }).catch((err: Error) => ({ ok: false as const, error: { code: 'TIMEOUT', message: err.message } }))) as Ack<{ accepted: true; round: number }>;
   state.rounds.push({ round: task.round, accepted: res.ok, numTensors: trained.numTensors, loss: trained.loss });

@@ -102,7 +102,7 @@ describe('coordinator', () => {
     const good = decodeWeights(task.weights);
     const manifest = modelManifest(SPEC, task.widthRatio);
     const send = async (payload: unknown) => ((await raw.timeout(5000).emitWithAck('update', payload as never)) as Ack<unknown>);
-    const base = { runId: id, round: task.round, clusterIndex: task.clusterIndex, numSamples: 60, trainLoss: 0.5 };
+    const base = { runId: id, round: task.round, clusterIndex: task.clusterIndex, taskId: task.taskId, numSamples: 60, trainLoss: 0.5 };
     const refusedCode = (a: Ack<unknown>) => (a.ok ? 'accepted' : a.error.code);
 
     expect(refusedCode(await send({ ...base, weights: { manifest, dtype: 'float32', data: [1, 2, 3] } }))).toBe('FEDTSA_ERR_INVALID_PAYLOAD');

@@ -72,7 +72,7 @@ function vanish(s: Socket): void {
 /** The weights the client was sent, returned unchanged: a well-formed update with distance 0. */
 function echoUpdate(task: TrainingTask) {
   const manifest = modelManifest(SPEC, task.widthRatio);
-  return { runId: task.runId, round: task.round, clusterIndex: task.clusterIndex, numSamples: 60, trainLoss: 0.5, weights: encodeWeights(decodeWeights(task.weights), manifest) };
+  return { runId: task.runId, round: task.round, clusterIndex: task.clusterIndex, taskId: task.taskId, numSamples: 60, trainLoss: 0.5, weights: encodeWeights(decodeWeights(task.weights), manifest) };
 }
 
 const sha = (bytes: Uint8Array | Float32Array) => createHash('sha256').update(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)).digest('hex');

@@ -37,6 +37,22 @@ export interface ClusterRoundMetric {
   startLoss?: number;
 }
 
+/**
+ * Something the round's safeguards did: an update refused or dropped, a client's averaging
+ * weight capped, a cluster model kept out of Stage 2's teachers, or a step rolled back because
+ * its result broke an invariant. The dashboard lists them; the log has the same at warn level.
+ */
+export interface RoundIncident {
+  kind: 'update-refused' | 'update-dropped' | 'weight-capped' | 'teacher-excluded' | 'stage1-rolled-back' | 'stage2-rolled-back';
+  clusterIndex: number;
+  clientId?: string;
+  /** The refusal's code, for refused and dropped updates. */
+  code?: string;
+  message: string;
+  /** The measured figures behind the decision (distance, limit, accuracy, ...). */
+  numbers?: Record<string, number>;
+}
+
 export interface RoundSummary {
   round: number;
   startedAt: number;
@@ -49,6 +65,8 @@ export interface RoundSummary {
   updatesRefused: number;
   clusters: ClusterRoundMetric[];
   meanAccuracy: number;
+  /** What the safeguards refused, capped, excluded or rolled back this round (absent in rounds saved before they existed). */
+  incidents?: RoundIncident[];
 }
 
 export interface RunSummary {

@@ -19,6 +19,11 @@ export const ERROR_CODES = {
   FEDTSA_ERR_NOT_JOINED: 'the client has not reported its capability yet',
   FEDTSA_ERR_RATE_LIMITED: 'too many requests',
   FEDTSA_ERR_TOO_LARGE: 'the message is larger than allowed',
+  FEDTSA_ERR_TASK_MISMATCH: 'the update does not name the task the client was given this round',
+  FEDTSA_ERR_BAD_CLAIM: "the update's sample count exceeds what the client holds",
+  FEDTSA_ERR_DIRECTION: "the update points away from the other updates of its cluster",
+  FEDTSA_ERR_IDENTITY_LIMIT: 'too many new identities from this address; try again later',
+  FEDTSA_ERR_NOT_FOUND: 'no such resource or route',
   FEDTSA_ERR_INTERNAL: 'the coordinator failed; the request may be retried',
 } as const;
 

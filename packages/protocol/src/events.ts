@@ -38,6 +38,8 @@ export interface Assignment {
 export interface TrainingTask {
   runId: string;
   round: number;
+  /** A nonce for this client and round; the update must carry it back. */
+  taskId: string;
   clusterIndex: number;
   widthRatio: number;
   /** Wall-clock deadline (ms since epoch) by which the update must arrive. */

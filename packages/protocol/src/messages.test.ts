@@ -9,7 +9,7 @@ describe('message guards', () => {
     expect(isCapabilityReport({ samplesPerSec: 120.5, backend: 'webgl', cores: 8 })).toBe(true);
     expect(isHeartbeat({ status: 'training', progress: 0.5 })).toBe(true);
     const weights = encodeWeights(new Float32Array(4), [{ name: 'w', shape: [4] }]);
-    expect(isUpdatePayload({ runId: 'r', round: 1, clusterIndex: 0, numSamples: 10, trainLoss: 0.3, weights })).toBe(true);
+    expect(isUpdatePayload({ runId: 'r', round: 1, clusterIndex: 0, taskId: 't', numSamples: 10, trainLoss: 0.3, weights })).toBe(true);
   });
 
   it('refuse malformed ones', () => {
@@ -19,7 +19,7 @@ describe('message guards', () => {
     expect(isCapabilityReport({ samplesPerSec: 10, backend: 'quantum' })).toBe(false);
     expect(isCapabilityReport(null)).toBe(false);
     expect(isHeartbeat({ status: 'training', progress: 2 })).toBe(false);
-    const meta = { runId: 'r', round: 1, clusterIndex: 0, numSamples: 10, trainLoss: 0.3 };
+    const meta = { runId: 'r', round: 1, clusterIndex: 0, taskId: 't', numSamples: 10, trainLoss: 0.3 };
     expect(isUpdatePayload({ ...meta, weights: { manifest: [], dtype: 'float32', data: [1, 2, 3] } })).toBe(false);
     expect(isUpdatePayload({ ...meta, weights: { manifest: [], dtype: 'float64', data: new Uint8Array(8) } })).toBe(false);
     expect(isUpdatePayload({ ...meta, round: -1, weights: { manifest: [], dtype: 'float32', data: new Uint8Array(0) } })).toBe(false);

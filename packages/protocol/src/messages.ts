@@ -6,7 +6,8 @@ import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import type { EncodedWeights } from './codec.ts';
 
-export const PROTOCOL_VERSION = 1;
+/** 2: tasks carry a `taskId` that the update must name. */
+export const PROTOCOL_VERSION = 2;
 
 const Backend = Type.Union([Type.Literal('webgpu'), Type.Literal('webgl'), Type.Literal('wasm'), Type.Literal('cpu'), Type.Literal('node')]);
 
@@ -43,6 +44,8 @@ export const UpdateMeta = Type.Object({
   runId: Type.String({ maxLength: 64 }),
   round: Type.Integer({ minimum: 0 }),
   clusterIndex: Type.Integer({ minimum: 0, maximum: 64 }),
+  /** The `taskId` of the task this update was trained from (binds the update to the model sent). */
+  taskId: Type.String({ minLength: 1, maxLength: 64 }),
   numSamples: Type.Integer({ minimum: 1, maximum: 1e8 }),
   trainLoss: Type.Number(),
   weights: Type.Object({

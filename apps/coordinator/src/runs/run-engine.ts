@@ -8,6 +8,7 @@
  * layer (and later socket.io's Redis adapter) stays outside it.
  */
 import { modelManifest, type ModelSpec } from '@fedtsa/core/architecture';
+import { randomBytes } from 'node:crypto';
 import { createRng, deriveSeed, shuffleInPlace } from '@fedtsa/core/rng';
 import type { ClientUpdate, ClusterModel } from '@fedtsa/core/strategy/types';
 import { decodeWeights, encodeWeights, type EncodedWeights } from '@fedtsa/protocol/codec';
@@ -39,6 +40,8 @@ interface OpenRound {
   timer: ReturnType<typeof setTimeout>;
   /** clientId -> cluster index it trains this round. */
   selected: Map<string, number>;
+  /** clientId -> the nonce of its task this round; its update must name it. */
+  taskIds: Map<string, string>;
   sent: Map<number, Float32Array>;
   /** Each cluster's model encoded once per round and shared by every participant's task (never mutated). */
   encoded: Map<number, EncodedWeights>;
@@ -130,7 +133,7 @@ export class RunEngine {
     if (cluster && client.samplesPerSec > 0) channel.assignment({ clusterIndex: cluster.index, widthRatio: cluster.widthRatio, clusters: this.clustering?.clusters.length ?? 0 });
     // A client that reconnects mid-round gets its task again.
     const selectedCluster = this.open?.selected.get(client.id);
-    if (this.open && selectedCluster !== undefined && !this.open.updates.has(client.id)) channel.task(this.taskFor(selectedCluster));
+    if (this.open && selectedCluster !== undefined && !this.open.updates.has(client.id)) channel.task(this.taskFor(client.id, selectedCluster));
     this.events.changed(this.run.id, 'clients');
     this.maybeStartRound();
   }
@@ -161,12 +164,14 @@ export class RunEngine {
     return this.store.listClients(this.run.id).filter((c) => this.channels.has(c.id) && c.samplesPerSec > 0);
   }
 
-  private taskFor(clusterIndex: number): TrainingTask {
+  private taskFor(clientId: string, clusterIndex: number): TrainingTask {
     const open = this.open as OpenRound;
+    let taskId = open.taskIds.get(clientId);
+    if (!taskId) open.taskIds.set(clientId, (taskId = randomBytes(12).toString('base64url')));
     const model = this.models.find((m) => m.clusterIndex === clusterIndex) as ClusterModel;
     const s = this.run.settings;
     return {
-      runId: this.run.id, round: open.index, clusterIndex, widthRatio: model.widthRatio, deadline: open.deadline,
+      runId: this.run.id, round: open.index, taskId, clusterIndex, widthRatio: model.widthRatio, deadline: open.deadline,
       epochs: s.localEpochs, batchSize: s.batchSize, learningRate: s.learningRate, optimizer: s.optimizer,
       weights: this.encodedFor(open, clusterIndex, model.widthRatio),
     };
@@ -227,14 +232,14 @@ export class RunEngine {
     }
     const startedAt = Date.now();
     this.open = {
-      index, startedAt, deadline: startedAt + s.roundDeadlineMs, selected,
+      index, startedAt, deadline: startedAt + s.roundDeadlineMs, selected, taskIds: new Map(),
       // What the clients actually receive: with a float16 downlink, the rounded weights.
       sent: new Map(this.models.map((m) => [m.clusterIndex, s.downlinkDtype === 'float16' ? decodeWeights(encodeWeights(m.weights, modelManifest(this.spec, m.widthRatio), 'float16')) : m.weights])),
       encoded: new Map(), updates: new Map(), distances: new Map(), dropped: new Map(), refused: 0, closing: false,
       timer: setTimeout(() => void this.closeRound('deadline'), s.roundDeadlineMs),
     };
     this.events.log('info', `run ${this.run.id} round ${index} started`, { participants: selected.size, clusters: clustering.clusters.length });
-    for (const [id, clusterIndex] of selected) this.channels.get(id)?.task(this.taskFor(clusterIndex));
+    for (const [id, clusterIndex] of selected) this.channels.get(id)?.task(this.taskFor(id, clusterIndex));
     this.events.changed(this.run.id, 'round');
   }
 
@@ -246,6 +251,7 @@ export class RunEngine {
     const clusterIndex = open.selected.get(clientId);
     if (clusterIndex === undefined) return { ok: false, error: protocolError('FEDTSA_ERR_NOT_SELECTED') };
     if (open.updates.has(clientId)) return { ok: false, error: protocolError('FEDTSA_ERR_DUPLICATE_UPDATE') };
+    if (payload.taskId !== open.taskIds.get(clientId)) return { ok: false, error: protocolError('FEDTSA_ERR_TASK_MISMATCH', `round ${open.index}`) };
     const model = this.models.find((m) => m.clusterIndex === clusterIndex) as ClusterModel;
     const sameRound = clusterDistances(open, [...open.updates.values()], clusterIndex);
     const check = checkUpdate(payload, {

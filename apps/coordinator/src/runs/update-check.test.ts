@@ -6,7 +6,7 @@ const manifest = [{ name: 'w', shape: [4] }];
 const sent = Float32Array.from([1, 1, 1, 1]);
 const expectation = { runId: 'r', round: 3, clusterIndex: 1, manifest, sent, medianDistance: 1, normMultiple: 10 };
 const payload = (weights: Float32Array, over: Record<string, unknown> = {}) => ({
-  runId: 'r', round: 3, clusterIndex: 1, numSamples: 5, trainLoss: 0.1, weights: encodeWeights(weights, manifest), ...over,
+  runId: 'r', round: 3, clusterIndex: 1, taskId: 't', numSamples: 5, trainLoss: 0.1, weights: encodeWeights(weights, manifest), ...over,
 });
 const code = (r: ReturnType<typeof checkUpdate>) => (r.ok ? 'ok' : r.error.code);
 

@@ -115,7 +115,7 @@ export class VirtualClient {
     }
     if (this.options.transformUpdate) weights = this.options.transformUpdate(weights, task);
     const res = (await this.socket.timeout(60_000).emitWithAck('update', {
-      runId: task.runId, round: task.round, clusterIndex: task.clusterIndex, numSamples: this.data.count, trainLoss: loss,
+      runId: task.runId, round: task.round, clusterIndex: task.clusterIndex, taskId: task.taskId, numSamples: this.data.count, trainLoss: loss,
       weights: encodeWeights(weights, modelManifest(this.spec, task.widthRatio), this.options.dtype ?? 'float32'),
     }).catch((err: Error) => ({ ok: false as const, error: { code: 'TIMEOUT', message: err.message } }))) as Ack<{ accepted: true; round: number }>;
     if (res.ok) {
