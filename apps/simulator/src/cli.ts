@@ -11,6 +11,7 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { useBackend } from '@fedtsa/core/backend';
+import { DEFAULT_TEACHER_RULE } from '@fedtsa/core/stage2/teachers';
 import { STRATEGY_NAMES, type StrategyName } from '@fedtsa/core/strategy/types';
 import { PRESETS, validateConfig, type SimulationConfig } from './config.ts';
 import { loadFashionMnist, type TrainTest } from '@fedtsa/node-io/fashion-mnist';
@@ -31,7 +32,9 @@ const USAGE = `usage: npm run simulate -- [options]
   --optimizer sgd|adam  --batch N
   Stage 2 ('fedtsa'): --generator DIR (checkpoint, default checkpoints/fmnist-ddpm)
   --pool-size N  --refresh F  --ml-steps N  --temperature T  --lambda L  --ml-lr X  --ml-optimizer sgd|adam
-  --pool-cache DIR|off  where generated samples are kept across runs (default .cache/synthetic)`;
+  --pool-cache DIR|off  where generated samples are kept across runs (default .cache/synthetic)
+  --teacher-rule on|off  Stage 2's teacher screen (stage2/teachers.ts; default on)
+  --teacher-max-logit X  --teacher-min-skill S  its thresholds (default 100, 0.05)`;
 
 function parseCli(argv: string[]): { config: SimulationConfig; compare: boolean; out?: string; evalSplit: 'test' | 'validation'; seeds?: number[] } {
   const { values } = parseArgs({
@@ -44,6 +47,7 @@ function parseCli(argv: string[]): { config: SimulationConfig; compare: boolean;
       seeds: { type: 'string' },
       generator: { type: 'string' }, eval: { type: 'string', default: 'test' }, 'pool-size': { type: 'string' }, refresh: { type: 'string' }, 'ml-optimizer': { type: 'string' }, 'pool-cache': { type: 'string' }, 'ml-steps': { type: 'string' }, temperature: { type: 'string' },
       lambda: { type: 'string' }, 'ml-lr': { type: 'string' },
+      'teacher-rule': { type: 'string' }, 'teacher-max-logit': { type: 'string' }, 'teacher-min-skill': { type: 'string' },
     },
   });
   if (values.help) { console.log(USAGE); process.exit(0); }
@@ -81,6 +85,16 @@ function parseCli(argv: string[]): { config: SimulationConfig; compare: boolean;
   for (const [flag, key] of [['ml-steps', 'steps'], ['temperature', 'temperature'], ['lambda', 'lambda'], ['ml-lr', 'learningRate']] as const) {
     const v = num(flag, values[flag]);
     if (v !== undefined) ml[key] = v;
+  }
+  const rule = values['teacher-rule'];
+  if (rule !== undefined && rule !== 'on' && rule !== 'off') throw new Error(`--teacher-rule must be on or off, got '${rule}'`);
+  if (rule === 'off') ml.teacherRule = null;
+  else {
+    const maxAbsLogit = num('teacher-max-logit', values['teacher-max-logit']);
+    const minSkill = num('teacher-min-skill', values['teacher-min-skill']);
+    if (maxAbsLogit !== undefined || minSkill !== undefined) {
+      ml.teacherRule = { ...DEFAULT_TEACHER_RULE, ...(maxAbsLogit !== undefined ? { maxAbsLogit } : {}), ...(minSkill !== undefined ? { minSkill } : {}) };
+    }
   }
   if (values.alpha !== undefined) config.alpha = values.alpha === 'iid' ? 'iid' : (num('alpha', values.alpha) as number);
   if (values.strategy !== undefined) {

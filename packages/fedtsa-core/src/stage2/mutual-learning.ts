@@ -11,6 +11,7 @@ import { buildModel, getFlatWeights, setFlatWeights } from '../model.ts';
 import { createRng } from '../rng.ts';
 import { createOptimizer, disposeOptimizer } from '../train.ts';
 import type { SyntheticPool } from './synthetic-pool.ts';
+import { DEFAULT_TEACHER_RULE, learnersOf, screenTeachers, validateTeacherRule, type TeacherRule, type TeacherScreen } from './teachers.ts';
 
 /**
  * Defaults chosen on the validation split (seed 1, default preset, the 95% generator; every
@@ -31,10 +32,12 @@ export interface MutualLearningOptions {
   optimizer: 'adam' | 'sgd';
   /** Default 3e-3. */
   learningRate: number;
+  /** Who may teach (teachers.ts); null = every model teaches and learns, as before the rule (for the paired comparison). */
+  teacherRule: TeacherRule | null;
 }
 
 export const DEFAULT_MUTUAL_LEARNING_OPTIONS: Readonly<MutualLearningOptions> = {
-  temperature: 3, lambda: 0.5, steps: 50, batchSize: 64, optimizer: 'sgd', learningRate: 3e-3,
+  temperature: 3, lambda: 0.5, steps: 50, batchSize: 64, optimizer: 'sgd', learningRate: 3e-3, teacherRule: DEFAULT_TEACHER_RULE,
 };
 
 /** Fills in defaults and rejects values that would silently train nothing or diverge. */
@@ -46,6 +49,7 @@ export function resolveMutualLearningOptions(partial: Partial<MutualLearningOpti
   if (!(Number.isInteger(o.batchSize) && o.batchSize >= 1)) throw new Error(`${fn}: batchSize must be a positive integer, got ${o.batchSize}`);
   if (o.optimizer !== 'adam' && o.optimizer !== 'sgd') throw new Error(`${fn}: unknown optimizer '${String(o.optimizer)}'`);
   if (!(Number.isFinite(o.learningRate) && o.learningRate > 0)) throw new Error(`${fn}: learningRate must be > 0, got ${o.learningRate}`);
+  if (o.teacherRule !== null) validateTeacherRule(o.teacherRule, fn);
   return o;
 }
 
@@ -63,13 +67,16 @@ function targetOf(logits: tf.Tensor2D[], temperature: number): { prob: tf.Tensor
   });
 }
 
-/** Each model's KL to the mean of all models' logits on `x` [b,h,w,c], at temperature T. */
-export function klToMean(models: readonly tfl.LayersModel[], x: tf.Tensor4D, temperature: number): number[] {
+/**
+ * Each model's KL to the mean of the teachers' logits on `x` [b,h,w,c], at temperature T.
+ * `teaches[k]` (default: every model) says whose logits enter the mean.
+ */
+export function klToMean(models: readonly tfl.LayersModel[], x: tf.Tensor4D, temperature: number, teaches?: readonly boolean[]): number[] {
   if (models.length === 0) throw new Error('klToMean: need at least one model');
   if (!(temperature > 0)) throw new Error(`klToMean: temperature must be > 0, got ${temperature}`);
   return tf.tidy(() => {
     const logits = models.map((m) => m.apply(x, { training: false }) as tf.Tensor2D);
-    const { prob, logProb } = targetOf(logits, temperature);
+    const { prob, logProb } = targetOf(teaches ? logits.filter((_, k) => teaches[k]) : logits, temperature);
     return Array.from(tf.stack(logits.map((z) => klFromTarget(prob, logProb, z, temperature))).dataSync());
   });
 }
@@ -79,11 +86,12 @@ const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / 
 /**
  * One batch of mutual learning. x [b,h,w,c], yOneHot [b,classes]. All models see the same
  * target, computed from the pre-update logits, so the update order does not matter.
- * Returns each model's KL (unscaled, at T) and cross-entropy measured before its update.
+ * `roles` (default: everyone teaches and learns) says whose logits enter the target and who is
+ * updated. Returns each model's KL (unscaled, at T) and cross-entropy measured before its update.
  */
 export function mutualLearningStep(
   models: readonly tfl.LayersModel[], optimizers: readonly tf.Optimizer[], x: tf.Tensor4D, yOneHot: tf.Tensor2D,
-  opts: { temperature: number; lambda: number },
+  opts: { temperature: number; lambda: number }, roles?: { teaches: readonly boolean[]; learns: readonly boolean[] },
 ): { klPerModel: number[]; cePerModel: number[] } {
   const fn = 'mutualLearningStep';
   const { temperature: T, lambda } = opts;
@@ -92,6 +100,7 @@ export function mutualLearningStep(
   if (!(Number.isFinite(T) && T > 0)) throw new Error(`${fn}: temperature must be > 0, got ${T}`);
   if (!(Number.isFinite(lambda) && lambda >= 0)) throw new Error(`${fn}: lambda must be >= 0, got ${lambda}`);
   if (x.shape[0] !== yOneHot.shape[0]) throw new Error(`${fn}: x has ${x.shape[0]} samples, yOneHot has ${yOneHot.shape[0]}`);
+  if (roles && !roles.teaches.some(Boolean)) throw new Error(`${fn}: no model teaches`);
 
   // The target lives outside every gradient closure: that is what "no gradient through z_avg" means here.
   const { prob, logProb, measured } = tf.tidy(() => {
@@ -99,7 +108,7 @@ export function mutualLearningStep(
     for (const [k, z] of logits.entries()) {
       if (z.shape[1] !== yOneHot.shape[1]) throw new Error(`${fn}: model ${k} has ${z.shape[1]} classes, yOneHot has ${yOneHot.shape[1]}`);
     }
-    const t = targetOf(logits, T);
+    const t = targetOf(roles ? logits.filter((_, k) => roles.teaches[k]) : logits, T);
     const kls = logits.map((z) => klFromTarget(t.prob, t.logProb, z, T));
     const ces = logits.map((z) => tf.losses.softmaxCrossEntropy(yOneHot, z) as tf.Scalar);
     // [2k]: one device read per step instead of 2k.
@@ -110,6 +119,7 @@ export function mutualLearningStep(
 
   try {
     models.forEach((model, k) => {
+      if (roles && !roles.learns[k]) return;
       const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
       (optimizers[k] as tf.Optimizer).minimize(() => {
         const z = model.apply(x, { training: true }) as tf.Tensor2D;
@@ -138,10 +148,14 @@ export interface MutualLearningResult {
     /** Mean over models of klToMean at the training temperature, on one fixed pool batch. */
     meanKlBefore: number;
     meanKlAfter: number;
-    /** Mean over steps and models of the label cross-entropy, NaN when steps = 0. */
+    /** Mean over steps and learning models of the label cross-entropy, NaN when steps = 0 or nobody learns. */
     meanCe: number;
     ms: number;
   };
+  /** Per model: its screen as a teacher (absent when the rule is off). */
+  screens?: TeacherScreen[];
+  /** Per model: whether mutual learning updated it. */
+  learned: boolean[];
 }
 
 /**
@@ -178,21 +192,36 @@ export async function runMutualLearning(
       setFlatWeights(model, m.weights, modelManifest(spec, m.widthRatio));
       optimizers.push(createOptimizer(o.optimizer, o.learningRate));
     }
-    const meanKlBefore = mean(klToMean(tfModels, probe.x, o.temperature));
+    const screens = o.teacherRule ? screenTeachers(tfModels, models.map((m) => m.weights), pool, o.teacherRule) : undefined;
+    const teaches = screens ? screens.map((x) => x.teaches) : models.map(() => true);
+    const learns = screens ? learnersOf(screens) : models.map(() => true);
+    const roles = screens ? { teaches, learns } : undefined;
+    const active = models.map((_, k) => teaches[k] || learns[k]);
+    // KL to the teachers' mean, over the models that take part.
+    const klOf = () => mean(klToMean(tfModels, probe.x, o.temperature, teaches).filter((_, k) => active[k]));
+    if (!learns.some(Boolean)) {
+      return {
+        weights: models.map((m) => m.weights.slice()), screens, learned: learns,
+        stats: { steps: 0, meanKlBefore: NaN, meanKlAfter: NaN, meanCe: NaN, ms: now() - t0 },
+      };
+    }
+    const meanKlBefore = klOf();
     let ceSum = 0;
     for (let step = 0; step < o.steps; step++) {
       const { x, y } = pool.sampleBatch(batchSize, rng);
       try {
-        ceSum += mean(mutualLearningStep(tfModels, optimizers, x, y, o).cePerModel);
+        ceSum += mean(mutualLearningStep(tfModels, optimizers, x, y, o, roles).cePerModel.filter((_, k) => learns[k]));
       } finally {
         tf.dispose([x, y]);
       }
       // Lets a coordinator answer its sockets between batches (setImmediate in Node).
       await tf.nextFrame();
     }
-    const meanKlAfter = mean(klToMean(tfModels, probe.x, o.temperature));
+    const meanKlAfter = klOf();
     return {
-      weights: tfModels.map((m) => getFlatWeights(m)),
+      // A model that did not learn keeps its exact weights (a non-finite one is never run through the optimizer).
+      weights: tfModels.map((m, k) => (learns[k] ? getFlatWeights(m) : (models[k] as ClusterModelWeights).weights.slice())),
+      screens, learned: learns,
       stats: { steps: o.steps, meanKlBefore, meanKlAfter, meanCe: o.steps > 0 ? ceSum / o.steps : NaN, ms: now() - t0 },
     };
   } finally {

@@ -40,7 +40,8 @@ describe('Stage 2 server step', () => {
     const pool = new SyntheticPool(source, { size: 64, refreshFraction: 0.25, classBalanced: true });
     let clock = 0;
     const step = createStage2Step({
-      spec, pool, seed: 5, mutualLearning: { steps: 10, batchSize: 16, learningRate: 1e-2, lambda: 0.5, temperature: 3 },
+      spec, pool, seed: 5, // The toy cluster models sit at chance on the pool: without the teacher rule, to test the plumbing.
+      mutualLearning: { steps: 10, batchSize: 16, learningRate: 1e-2, lambda: 0.5, temperature: 3, teacherRule: null },
       now: () => (clock += 10),
     });
     const models = await clusterModels(createToySource([8, 8, 1], 4));

@@ -38,7 +38,10 @@ export function createStage2Step(opts: Stage2Options): ServerStep {
     const t1 = now();
     const result = await runMutualLearning(models, spec, pool, ml, deriveSeed(seed, 1, round), now);
     const t2 = now();
+    const screens = result.screens ?? [];
+    const finite = screens.filter((x) => x.finite);
     return {
+      teachers: screens.map((x, k) => ({ clusterIndex: (models[k] as ClusterModel).clusterIndex, learned: result.learned[k] as boolean, ...x })),
       models: models.map((m, k) => ({
         clusterIndex: m.clusterIndex, widthRatio: m.widthRatio, memberIds: m.memberIds,
         weights: result.weights[k] as Float32Array,
@@ -52,6 +55,12 @@ export function createStage2Step(opts: Stage2Options): ServerStep {
         klBefore: result.stats.meanKlBefore,
         klAfter: result.stats.meanKlAfter,
         meanCe: result.stats.meanCe,
+        // The teacher screen's figures (docs/robustness.md): what the thresholds are measured against.
+        ...(screens.length > 0 ? {
+          teachersExcluded: screens.filter((x) => !x.teaches).length,
+          teacherMinSkill: finite.length ? Math.min(...finite.map((x) => x.skill)) : NaN,
+          teacherMaxAbsLogit: finite.length ? Math.max(...finite.map((x) => x.maxAbsLogit)) : NaN,
+        } : {}),
       },
     };
   };

@@ -3,6 +3,7 @@
  * A strategy owns the server-side models; the runner owns clients, data and scheduling.
  */
 import type { KdeClustering } from '../kde.ts';
+import type { TeacherScreen } from '../stage2/teachers.ts';
 
 export type StrategyName = 'fedavg-small' | 'heterofl' | 'fedtsa-stage1' | 'fedtsa';
 export const STRATEGY_NAMES: readonly StrategyName[] = ['fedavg-small', 'heterofl', 'fedtsa-stage1', 'fedtsa'];
@@ -56,6 +57,8 @@ export type ServerStep = (round: number, models: ClusterModel[]) => Promise<Serv
 
 export interface ServerStepReport {
   models: ClusterModel[];
+  /** Stage 2's screen of each cluster model as a teacher (stage2/teachers.ts), when the rule is on. */
+  teachers?: (TeacherScreen & { clusterIndex: number; learned: boolean })[];
   /** Named durations and figures for the round report, e.g. { generationMs, mutualLearningMs }. */
   stats: Record<string, number>;
 }

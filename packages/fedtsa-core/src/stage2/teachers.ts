@@ -1,0 +1,102 @@
+/**
+ * Who may teach in Stage 2. Every cluster model's logits enter every other model's
+ * mutual-learning target, so one poisoned model (even one made by two fake clients that form a
+ * cluster of their own) would reach them all. Before mutual learning each model is screened on
+ * the labelled synthetic pool; it teaches only if
+ *   - its weights are finite,
+ *   - its largest |logit| on the pool is at most `maxAbsLogit` (a model scaled by 1e3 has
+ *     logits near 1e12; honest ones stay in the tens), and
+ *   - its skill on the pool, (accuracy - chance) / (1 - chance) with chance = 1 / classes,
+ *     is at least `minSkill` (a sign-flipped or untrained model sits at or below chance).
+ * A model that fails still learns from the teachers (unless its weights are not finite: then
+ * it is left out entirely and the round's invariants roll it back). A model learns only when
+ * some teacher other than itself exists, so with one teacher left Stage 2 changes nothing, as
+ * with one cluster.
+ *
+ * Thresholds (docs/robustness.md has the measurements behind them): honest cluster models on
+ * the validation preset and in 2-member coordinator clusters from round 1 on stayed far inside both.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import type { SyntheticPool } from './synthetic-pool.ts';
+
+export interface TeacherRule {
+  /** Largest |logit| a teacher may produce on the pool (default 100). */
+  maxAbsLogit: number;
+  /** Skill over chance a teacher must reach on the labelled pool, in [0, 1) (default 0.05). */
+  minSkill: number;
+}
+
+export const DEFAULT_TEACHER_RULE: Readonly<TeacherRule> = { maxAbsLogit: 100, minSkill: 0.05 };
+
+export interface TeacherScreen {
+  finite: boolean;
+  /** NaN when the weights are not finite (the model is not run). */
+  maxAbsLogit: number;
+  poolAccuracy: number;
+  skill: number;
+  teaches: boolean;
+  /** Why it does not teach, in plain words (absent when it teaches). */
+  reason?: string;
+}
+
+export function validateTeacherRule(rule: TeacherRule, fn: string): void {
+  if (!(Number.isFinite(rule.maxAbsLogit) && rule.maxAbsLogit > 0)) throw new Error(`${fn}: maxAbsLogit must be > 0, got ${rule.maxAbsLogit}`);
+  if (!(Number.isFinite(rule.minSkill) && rule.minSkill >= 0 && rule.minSkill < 1)) throw new Error(`${fn}: minSkill must be in [0, 1), got ${rule.minSkill}`);
+}
+
+export function allFinite(values: Float32Array): boolean {
+  for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i] as number)) return false;
+  return true;
+}
+
+/** Rows of the pool per forward pass: bounds memory on large pools. */
+const SCREEN_BATCH = 256;
+
+/** Largest |logit| and accuracy of one model over the whole pool. */
+function scoreOnPool(model: tfl.LayersModel, pool: SyntheticPool): { maxAbsLogit: number; accuracy: number } {
+  const n = pool.data.count;
+  let maxAbs = 0;
+  let correct = 0;
+  for (let start = 0; start < n; start += SCREEN_BATCH) {
+    const rows = Array.from({ length: Math.min(SCREEN_BATCH, n - start) }, (_, i) => start + i);
+    const { x, y } = pool.batch(rows);
+    try {
+      const [m, c] = tf.tidy(() => {
+        const z = model.apply(x, { training: false }) as tf.Tensor2D; // [b, classes]
+        // A non-finite logit counts as unbounded.
+        const bad = tf.logicalNot(tf.isFinite(z)).any();
+        const maxAbs = tf.where(bad, tf.scalar(Infinity), tf.abs(z).max());
+        return [maxAbs, tf.equal(tf.argMax(z, 1), tf.argMax(y, 1)).sum()];
+      });
+      maxAbs = Math.max(maxAbs, (m.dataSync()[0] as number));
+      correct += c.dataSync()[0] as number;
+      tf.dispose([m, c]);
+    } finally {
+      tf.dispose([x, y]);
+    }
+  }
+  return { maxAbsLogit: maxAbs, accuracy: correct / Math.max(1, n) };
+}
+
+/** Screens each model (same order as `models`); `weights[k]` are model k's flat weights. */
+export function screenTeachers(models: readonly tfl.LayersModel[], weights: readonly Float32Array[], pool: SyntheticPool, rule: TeacherRule): TeacherScreen[] {
+  validateTeacherRule(rule, 'screenTeachers');
+  const chance = 1 / pool.numClasses;
+  return models.map((model, k) => {
+    if (!allFinite(weights[k] as Float32Array)) {
+      return { finite: false, maxAbsLogit: NaN, poolAccuracy: NaN, skill: NaN, teaches: false, reason: 'its weights are not finite' };
+    }
+    const { maxAbsLogit, accuracy } = scoreOnPool(model, pool);
+    const skill = (accuracy - chance) / (1 - chance);
+    const reasons: string[] = [];
+    if (!(maxAbsLogit <= rule.maxAbsLogit)) reasons.push(`its largest |logit| on the synthetic pool is ${maxAbsLogit.toPrecision(3)} > ${rule.maxAbsLogit}`);
+    if (!(skill >= rule.minSkill)) reasons.push(`its accuracy on the synthetic pool is ${(100 * accuracy).toFixed(1)}% (skill ${skill.toFixed(3)} < ${rule.minSkill})`);
+    return { finite: true, maxAbsLogit, poolAccuracy: accuracy, skill, teaches: reasons.length === 0, ...(reasons.length ? { reason: reasons.join('; ') } : {}) };
+  });
+}
+
+/** Which models learn: finite ones for which a teacher other than themselves exists. */
+export function learnersOf(screens: readonly TeacherScreen[]): boolean[] {
+  return screens.map((s, k) => s.finite && screens.some((t, j) => j !== k && t.teaches));
+}
