@@ -1,0 +1,138 @@
+/**
+ * Screening a cluster's updates once its round is in: the one policy for "is this update
+ * plausible next to the others", shared by every runner. (Per-update checks that need no
+ * neighbours, such as shape, finiteness and the reference-median norm on arrival, happen where
+ * the bytes are decoded.)
+ *
+ *   1. Norm, leave-one-out: an update whose distance from the model sent exceeds
+ *      `normMultiple` x the median distance of the OTHER updates of its cluster is dropped (one
+ *      outlier cannot raise its own bar). With a single update there is nothing to compare.
+ *   2. Direction: with at least 3 updates left, an update whose change (weights - sent) has a
+ *      cosine below `minCosine` with the coordinate-wise median of the cluster's changes is
+ *      dropped. The median of the changes is robust to a minority of attackers; a sign-flipped
+ *      update of normal size, invisible to the norm, points against it. `minCosine` = -1 turns
+ *      the check off.
+ */
+
+export interface ScreenSettings {
+  normMultiple: number;
+  /** In [-1, 1]; -1 = off. */
+  minCosine: number;
+}
+
+export interface ScreenCandidate {
+  clientId: string;
+  weights: Float32Array;
+  /** L2 distance of `weights` from the model sent. */
+  distance: number;
+}
+
+export interface ScreenDrop {
+  clientId: string;
+  reason: 'norm' | 'direction';
+  message: string;
+  numbers: Record<string, number>;
+}
+
+export interface ScreenResult {
+  kept: string[];
+  dropped: ScreenDrop[];
+  /** Cosine of each kept update's change with the cluster's median change (when the direction check ran). */
+  cosines: Map<string, number>;
+}
+
+export function median(values: readonly number[]): number | undefined {
+  if (values.length === 0) return undefined;
+  const s = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid] : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
+}
+
+export function l2Distance(a: Float32Array, b: Float32Array): number {
+  if (a.length !== b.length) throw new Error(`l2Distance: lengths ${a.length} and ${b.length} differ`);
+  let sum = 0;
+  for (let i = 0; i < a.length; i++) {
+    const d = (a[i] as number) - (b[i] as number);
+    sum += d * d;
+  }
+  return Math.sqrt(sum);
+}
+
+export function l2Norm(a: Float32Array): number {
+  let sum = 0;
+  for (let i = 0; i < a.length; i++) sum += (a[i] as number) ** 2;
+  return Math.sqrt(sum);
+}
+
+/** Coordinate-wise median of the changes (w_k - sent) of `updates`: [params]. */
+export function medianChange(sent: Float32Array, updates: readonly Float32Array[]): Float32Array {
+  const n = updates.length;
+  if (n === 0) throw new Error('medianChange: need at least one update');
+  const out = new Float32Array(sent.length);
+  const column = new Float64Array(n);
+  const mid = Math.floor(n / 2);
+  for (let i = 0; i < sent.length; i++) {
+    const s = sent[i] as number;
+    for (let k = 0; k < n; k++) column[k] = ((updates[k] as Float32Array)[i] as number) - s;
+    column.sort();
+    out[i] = n % 2 ? (column[mid] as number) : ((column[mid - 1] as number) + (column[mid] as number)) / 2;
+  }
+  return out;
+}
+
+/** Cosine between (w - sent) and `direction`; 0 when either is zero. */
+export function changeCosine(sent: Float32Array, w: Float32Array, direction: Float32Array): number {
+  let dot = 0;
+  let nw = 0;
+  let nd = 0;
+  for (let i = 0; i < sent.length; i++) {
+    const c = (w[i] as number) - (sent[i] as number);
+    const d = direction[i] as number;
+    dot += c * d;
+    nw += c * c;
+    nd += d * d;
+  }
+  return nw > 0 && nd > 0 ? dot / Math.sqrt(nw * nd) : 0;
+}
+
+export function validateScreenSettings(s: ScreenSettings, fn: string): void {
+  if (!(Number.isFinite(s.normMultiple) && s.normMultiple > 1)) throw new Error(`${fn}: normMultiple must be > 1, got ${s.normMultiple}`);
+  if (!(Number.isFinite(s.minCosine) && s.minCosine >= -1 && s.minCosine <= 1)) throw new Error(`${fn}: minCosine must be in [-1, 1], got ${s.minCosine}`);
+}
+
+/** Screens one cluster's updates against each other (see the file comment). Pure; order of `updates` does not matter. */
+export function screenClusterUpdates(sent: Float32Array, updates: readonly ScreenCandidate[], settings: ScreenSettings): ScreenResult {
+  validateScreenSettings(settings, 'screenClusterUpdates');
+  const dropped: ScreenDrop[] = [];
+  let kept = [...updates];
+  if (kept.length >= 2) {
+    kept = updates.filter((u) => {
+      const others = median(updates.filter((x) => x !== u).map((x) => x.distance)) as number;
+      if (!(others > 0 && u.distance > settings.normMultiple * others)) return true;
+      dropped.push({
+        clientId: u.clientId, reason: 'norm',
+        message: `distance ${u.distance.toExponential(3)} > ${settings.normMultiple} x the median of the round's other updates ${others.toExponential(3)}`,
+        numbers: { distance: u.distance, otherMedian: others, normMultiple: settings.normMultiple },
+      });
+      return false;
+    });
+  }
+  const cosines = new Map<string, number>();
+  if (kept.length >= 3 && settings.minCosine > -1) {
+    const direction = medianChange(sent, kept.map((u) => u.weights));
+    const n = kept.length;
+    kept = kept.filter((u) => {
+      const cos = changeCosine(sent, u.weights, direction);
+      cosines.set(u.clientId, cos);
+      if (cos >= settings.minCosine) return true;
+      dropped.push({
+        clientId: u.clientId, reason: 'direction',
+        message: `cosine ${cos.toFixed(3)} with the median change of its cluster's ${n} updates < ${settings.minCosine}`,
+        numbers: { cosine: cos, minCosine: settings.minCosine },
+      });
+      cosines.delete(u.clientId);
+      return false;
+    });
+  }
+  return { kept: kept.map((u) => u.clientId), dropped, cosines };
+}
