@@ -34,7 +34,7 @@ const USAGE = `usage: npm run simulate -- [options]
   --pool-size N  --refresh F  --ml-steps N  --temperature T  --lambda L  --ml-lr X  --ml-optimizer sgd|adam
   --pool-cache DIR|off  where generated samples are kept across runs (default .cache/synthetic)
   --teacher-rule on|off  Stage 2's teacher screen (stage2/teachers.ts; default on)
-  --teacher-max-logit X  --teacher-min-skill S  its thresholds (default 100, 0.05)`;
+  --teacher-max-logit X  --teacher-min-skill S  --teacher-max-loss-ratio R  its thresholds (defaults in teachers.ts)`;
 
 function parseCli(argv: string[]): { config: SimulationConfig; compare: boolean; out?: string; evalSplit: 'test' | 'validation'; seeds?: number[] } {
   const { values } = parseArgs({
@@ -47,7 +47,7 @@ function parseCli(argv: string[]): { config: SimulationConfig; compare: boolean;
       seeds: { type: 'string' },
       generator: { type: 'string' }, eval: { type: 'string', default: 'test' }, 'pool-size': { type: 'string' }, refresh: { type: 'string' }, 'ml-optimizer': { type: 'string' }, 'pool-cache': { type: 'string' }, 'ml-steps': { type: 'string' }, temperature: { type: 'string' },
       lambda: { type: 'string' }, 'ml-lr': { type: 'string' },
-      'teacher-rule': { type: 'string' }, 'teacher-max-logit': { type: 'string' }, 'teacher-min-skill': { type: 'string' },
+      'teacher-rule': { type: 'string' }, 'teacher-max-logit': { type: 'string' }, 'teacher-min-skill': { type: 'string' }, 'teacher-max-loss-ratio': { type: 'string' },
     },
   });
   if (values.help) { console.log(USAGE); process.exit(0); }
@@ -92,9 +92,11 @@ function parseCli(argv: string[]): { config: SimulationConfig; compare: boolean;
   else {
     const maxAbsLogit = num('teacher-max-logit', values['teacher-max-logit']);
     const minSkill = num('teacher-min-skill', values['teacher-min-skill']);
-    if (maxAbsLogit !== undefined || minSkill !== undefined) {
-      ml.teacherRule = { ...DEFAULT_TEACHER_RULE, ...(maxAbsLogit !== undefined ? { maxAbsLogit } : {}), ...(minSkill !== undefined ? { minSkill } : {}) };
-    }
+    const maxLossRatio = num('teacher-max-loss-ratio', values['teacher-max-loss-ratio']);
+    ml.teacherRule = {
+      ...DEFAULT_TEACHER_RULE, ...(maxAbsLogit !== undefined ? { maxAbsLogit } : {}), ...(minSkill !== undefined ? { minSkill } : {}),
+      ...(maxLossRatio !== undefined ? { maxLossRatio } : {}),
+    };
   }
   if (values.alpha !== undefined) config.alpha = values.alpha === 'iid' ? 'iid' : (num('alpha', values.alpha) as number);
   if (values.strategy !== undefined) {

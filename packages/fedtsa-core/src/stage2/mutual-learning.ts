@@ -152,8 +152,8 @@ export interface MutualLearningResult {
     meanCe: number;
     ms: number;
   };
-  /** Per model: its screen as a teacher (absent when the rule is off). */
-  screens?: TeacherScreen[];
+  /** Per model: its screen as a teacher (with the rule off: measured, everyone teaches). */
+  screens: TeacherScreen[];
   /** Per model: whether mutual learning updated it. */
   learned: boolean[];
 }
@@ -192,10 +192,11 @@ export async function runMutualLearning(
       setFlatWeights(model, m.weights, modelManifest(spec, m.widthRatio));
       optimizers.push(createOptimizer(o.optimizer, o.learningRate));
     }
-    const screens = o.teacherRule ? screenTeachers(tfModels, models.map((m) => m.weights), pool, o.teacherRule) : undefined;
-    const teaches = screens ? screens.map((x) => x.teaches) : models.map(() => true);
-    const learns = screens ? learnersOf(screens) : models.map(() => true);
-    const roles = screens ? { teaches, learns } : undefined;
+    // Measured with the rule off too (it changes nothing then), so honest models' figures can be read off any run.
+    const screens = screenTeachers(tfModels, models.map((m) => m.weights), pool, o.teacherRule);
+    const teaches = screens.map((x) => x.teaches);
+    const learns = o.teacherRule ? learnersOf(screens) : models.map(() => true);
+    const roles = o.teacherRule ? { teaches, learns } : undefined;
     const active = models.map((_, k) => teaches[k] || learns[k]);
     // KL to the teachers' mean, over the models that take part.
     const klOf = () => mean(klToMean(tfModels, probe.x, o.temperature, teaches).filter((_, k) => active[k]));

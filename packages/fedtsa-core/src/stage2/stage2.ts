@@ -38,8 +38,7 @@ export function createStage2Step(opts: Stage2Options): ServerStep {
     const t1 = now();
     const result = await runMutualLearning(models, spec, pool, ml, deriveSeed(seed, 1, round), now);
     const t2 = now();
-    const screens = result.screens ?? [];
-    const finite = screens.filter((x) => x.finite);
+    const screens = result.screens;
     return {
       teachers: screens.map((x, k) => ({ clusterIndex: (models[k] as ClusterModel).clusterIndex, learned: result.learned[k] as boolean, ...x })),
       models: models.map((m, k) => ({
@@ -55,12 +54,12 @@ export function createStage2Step(opts: Stage2Options): ServerStep {
         klBefore: result.stats.meanKlBefore,
         klAfter: result.stats.meanKlAfter,
         meanCe: result.stats.meanCe,
-        // The teacher screen's figures (docs/robustness.md): what the thresholds are measured against.
-        ...(screens.length > 0 ? {
-          teachersExcluded: screens.filter((x) => !x.teaches).length,
-          teacherMinSkill: finite.length ? Math.min(...finite.map((x) => x.skill)) : NaN,
-          teacherMaxAbsLogit: finite.length ? Math.max(...finite.map((x) => x.maxAbsLogit)) : NaN,
-        } : {}),
+        // The teacher screen's figures per cluster (docs/robustness.md): what the thresholds are measured against.
+        teachersExcluded: screens.filter((x) => !x.teaches).length,
+        ...Object.fromEntries(screens.flatMap((x, k) => {
+          const c = (models[k] as ClusterModel).clusterIndex;
+          return [[`teacherSkill_c${c}`, x.skill], [`teacherLossRatio_c${c}`, x.lossRatio], [`teacherMaxAbsLogit_c${c}`, x.maxAbsLogit]];
+        })),
       },
     };
   };

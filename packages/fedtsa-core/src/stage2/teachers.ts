@@ -6,8 +6,11 @@
  *   - its weights are finite,
  *   - its largest |logit| on the pool is at most `maxAbsLogit` (a model scaled by 1e3 has
  *     logits near 1e12; honest ones stay in the tens), and
- *   - its skill on the pool, (accuracy - chance) / (1 - chance) with chance = 1 / classes,
- *     is at least `minSkill` (a sign-flipped or untrained model sits at or below chance).
+ *   - it either knows something or does no harm: its skill on the pool, (accuracy - chance) /
+ *     (1 - chance) with chance = 1 / classes, is at least `minSkill`, or its mean cross-entropy
+ *     on the pool is at most `maxLossRatio` x ln(classes), the loss of a uniform guess. A
+ *     sign-flipped model is confidently wrong and fails both; an honest model still near its
+ *     initialisation in round 1 may sit at chance, but its near-uniform logits pass the second.
  * A model that fails still learns from the teachers (unless its weights are not finite: then
  * it is left out entirely and the round's invariants roll it back). A model learns only when
  * some teacher other than itself exists, so with one teacher left Stage 2 changes nothing, as
@@ -23,11 +26,13 @@ import type { SyntheticPool } from './synthetic-pool.ts';
 export interface TeacherRule {
   /** Largest |logit| a teacher may produce on the pool (default 100). */
   maxAbsLogit: number;
-  /** Skill over chance a teacher must reach on the labelled pool, in [0, 1) (default 0.05). */
+  /** Skill over chance that makes a model a teacher, in [0, 1) (default 0.05)... */
   minSkill: number;
+  /** ...or a mean pool cross-entropy at most this multiple of ln(classes) (default 1.1). */
+  maxLossRatio: number;
 }
 
-export const DEFAULT_TEACHER_RULE: Readonly<TeacherRule> = { maxAbsLogit: 100, minSkill: 0.05 };
+export const DEFAULT_TEACHER_RULE: Readonly<TeacherRule> = { maxAbsLogit: 100, minSkill: 0.05, maxLossRatio: 1.1 };
 
 export interface TeacherScreen {
   finite: boolean;
@@ -35,6 +40,8 @@ export interface TeacherScreen {
   maxAbsLogit: number;
   poolAccuracy: number;
   skill: number;
+  /** Mean cross-entropy on the pool over ln(classes); NaN when not finite. */
+  lossRatio: number;
   teaches: boolean;
   /** Why it does not teach, in plain words (absent when it teaches). */
   reason?: string;
@@ -43,6 +50,7 @@ export interface TeacherScreen {
 export function validateTeacherRule(rule: TeacherRule, fn: string): void {
   if (!(Number.isFinite(rule.maxAbsLogit) && rule.maxAbsLogit > 0)) throw new Error(`${fn}: maxAbsLogit must be > 0, got ${rule.maxAbsLogit}`);
   if (!(Number.isFinite(rule.minSkill) && rule.minSkill >= 0 && rule.minSkill < 1)) throw new Error(`${fn}: minSkill must be in [0, 1), got ${rule.minSkill}`);
+  if (!(Number.isFinite(rule.maxLossRatio) && rule.maxLossRatio >= 0)) throw new Error(`${fn}: maxLossRatio must be >= 0, got ${rule.maxLossRatio}`);
 }
 
 export function allFinite(values: Float32Array): boolean {
@@ -53,46 +61,58 @@ export function allFinite(values: Float32Array): boolean {
 /** Rows of the pool per forward pass: bounds memory on large pools. */
 const SCREEN_BATCH = 256;
 
-/** Largest |logit| and accuracy of one model over the whole pool. */
-function scoreOnPool(model: tfl.LayersModel, pool: SyntheticPool): { maxAbsLogit: number; accuracy: number } {
+/** Largest |logit|, accuracy and mean cross-entropy of one model over the whole pool. */
+function scoreOnPool(model: tfl.LayersModel, pool: SyntheticPool): { maxAbsLogit: number; accuracy: number; loss: number } {
   const n = pool.data.count;
   let maxAbs = 0;
   let correct = 0;
+  let lossSum = 0;
   for (let start = 0; start < n; start += SCREEN_BATCH) {
     const rows = Array.from({ length: Math.min(SCREEN_BATCH, n - start) }, (_, i) => start + i);
     const { x, y } = pool.batch(rows);
     try {
-      const [m, c] = tf.tidy(() => {
+      const stats = tf.tidy(() => {
         const z = model.apply(x, { training: false }) as tf.Tensor2D; // [b, classes]
         // A non-finite logit counts as unbounded.
         const bad = tf.logicalNot(tf.isFinite(z)).any();
         const maxAbs = tf.where(bad, tf.scalar(Infinity), tf.abs(z).max());
-        return [maxAbs, tf.equal(tf.argMax(z, 1), tf.argMax(y, 1)).sum()];
+        const ce = tf.sum(tf.mul(y, tf.neg(tf.logSoftmax(z)))); // summed over the batch
+        return tf.stack([maxAbs, tf.equal(tf.argMax(z, 1), tf.argMax(y, 1)).sum().toFloat(), ce]);
       });
-      maxAbs = Math.max(maxAbs, (m.dataSync()[0] as number));
-      correct += c.dataSync()[0] as number;
-      tf.dispose([m, c]);
+      const [m, c, l] = Array.from(stats.dataSync());
+      stats.dispose();
+      maxAbs = Math.max(maxAbs, m as number);
+      correct += c as number;
+      lossSum += l as number;
     } finally {
       tf.dispose([x, y]);
     }
   }
-  return { maxAbsLogit: maxAbs, accuracy: correct / Math.max(1, n) };
+  return { maxAbsLogit: maxAbs, accuracy: correct / Math.max(1, n), loss: lossSum / Math.max(1, n) };
 }
 
-/** Screens each model (same order as `models`); `weights[k]` are model k's flat weights. */
-export function screenTeachers(models: readonly tfl.LayersModel[], weights: readonly Float32Array[], pool: SyntheticPool, rule: TeacherRule): TeacherScreen[] {
-  validateTeacherRule(rule, 'screenTeachers');
+/**
+ * Screens each model (same order as `models`); `weights[k]` are model k's flat weights.
+ * `rule` null measures without excluding anyone (every finite-or-not model teaches): the
+ * behaviour before the rule, for paired comparisons and for measuring honest models.
+ */
+export function screenTeachers(models: readonly tfl.LayersModel[], weights: readonly Float32Array[], pool: SyntheticPool, rule: TeacherRule | null): TeacherScreen[] {
+  if (rule) validateTeacherRule(rule, 'screenTeachers');
   const chance = 1 / pool.numClasses;
+  const uniformLoss = Math.log(pool.numClasses);
   return models.map((model, k) => {
     if (!allFinite(weights[k] as Float32Array)) {
-      return { finite: false, maxAbsLogit: NaN, poolAccuracy: NaN, skill: NaN, teaches: false, reason: 'its weights are not finite' };
+      return { finite: false, maxAbsLogit: NaN, poolAccuracy: NaN, skill: NaN, lossRatio: NaN, teaches: !rule, ...(rule ? { reason: 'its weights are not finite' } : {}) };
     }
-    const { maxAbsLogit, accuracy } = scoreOnPool(model, pool);
+    const { maxAbsLogit, accuracy, loss } = scoreOnPool(model, pool);
     const skill = (accuracy - chance) / (1 - chance);
+    const lossRatio = loss / uniformLoss;
     const reasons: string[] = [];
-    if (!(maxAbsLogit <= rule.maxAbsLogit)) reasons.push(`its largest |logit| on the synthetic pool is ${maxAbsLogit.toPrecision(3)} > ${rule.maxAbsLogit}`);
-    if (!(skill >= rule.minSkill)) reasons.push(`its accuracy on the synthetic pool is ${(100 * accuracy).toFixed(1)}% (skill ${skill.toFixed(3)} < ${rule.minSkill})`);
-    return { finite: true, maxAbsLogit, poolAccuracy: accuracy, skill, teaches: reasons.length === 0, ...(reasons.length ? { reason: reasons.join('; ') } : {}) };
+    if (rule && !(maxAbsLogit <= rule.maxAbsLogit)) reasons.push(`its largest |logit| on the synthetic pool is ${maxAbsLogit.toPrecision(3)} > ${rule.maxAbsLogit}`);
+    if (rule && !(skill >= rule.minSkill || lossRatio <= rule.maxLossRatio)) {
+      reasons.push(`on the synthetic pool its accuracy is ${(100 * accuracy).toFixed(1)}% (skill ${skill.toFixed(3)} < ${rule.minSkill}) and its loss ${lossRatio.toFixed(2)} x a uniform guess's (> ${rule.maxLossRatio})`);
+    }
+    return { finite: true, maxAbsLogit, poolAccuracy: accuracy, skill, lossRatio, teaches: reasons.length === 0, ...(reasons.length ? { reason: reasons.join('; ') } : {}) };
   });
 }
 
