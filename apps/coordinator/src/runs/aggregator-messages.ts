@@ -1,5 +1,6 @@
 import type { ModelSpec } from '@fedtsa/core/architecture';
-import type { ClientUpdate, ClusterModel } from '@fedtsa/core/strategy/types';
+import type { ChangeLimit } from '@fedtsa/core/screening/invariants';
+import type { ClientUpdate, ClusterModel, ServerStepReport } from '@fedtsa/core/strategy/types';
 import type { RunSettings } from './settings.ts';
 
 export interface AggregatorInit {
@@ -19,6 +20,17 @@ export interface AggregateRequest {
   updates: ClientUpdate[];
   stage2: RunSettings['stage2'];
   evalSamples: number;
+  /** Per cluster: how far its model may move from the round's start (screening/invariants.ts). */
+  limits: ({ clusterIndex: number } & ChangeLimit)[];
+}
+
+/** A step whose result broke a round invariant and was undone. */
+export interface Rollback {
+  clusterIndex: number;
+  step: 'stage1' | 'stage2';
+  reason: string;
+  change: number;
+  maxChange: number;
 }
 
 export interface AggregateResult {
@@ -27,6 +39,10 @@ export interface AggregateResult {
   stage2Ms: number;
   stage2Stats: Record<string, number>;
   metrics: { clusterIndex: number; accuracy: number; loss: number; count: number }[];
+  rollbacks: Rollback[];
+  teachers: NonNullable<ServerStepReport['teachers']>;
+  /** Per cluster: distance of the final model from the round's start. */
+  changes: { clusterIndex: number; change: number }[];
 }
 
 export type AggregatorReply = { id: number; ok: true; result: AggregateResult } | { id: number; ok: false; error: string };

@@ -10,7 +10,9 @@
 import { modelManifest, type ModelSpec } from '@fedtsa/core/architecture';
 import { randomBytes } from 'node:crypto';
 import { createRng, deriveSeed, shuffleInPlace } from '@fedtsa/core/rng';
+import { median } from '@fedtsa/core/screening/update-screen';
 import type { ClientUpdate, ClusterModel } from '@fedtsa/core/strategy/types';
+import type { RoundIncident } from '@fedtsa/protocol/dashboard';
 import { decodeWeights, encodeWeights, type EncodedWeights } from '@fedtsa/protocol/codec';
 import { protocolError, type Ack } from '@fedtsa/protocol/errors';
 import type { Assignment, RoundClosed, RunState, TrainingTask } from '@fedtsa/protocol/events';
@@ -18,7 +20,8 @@ import type { CapabilityReport, UpdatePayload } from '@fedtsa/protocol/messages'
 import type { ClientRecord, ClusteringSnapshot, RoundRecord, RunRecord, RunStore } from '../store/types.ts';
 import type { Aggregator } from './aggregator.ts';
 import { carryOverModels, clusterClients, membershipChanged } from './clustering.ts';
-import { checkUpdate, median } from './update-check.ts';
+import { capClaims, changeLimits, resultIncidents, screenUpdates } from './round-safeguards.ts';
+import { checkUpdate } from './update-check.ts';
 
 export interface ClientChannel {
   assignment(a: Assignment): void;
@@ -48,9 +51,11 @@ interface OpenRound {
   updates: Map<string, ClientUpdate>;
   /** clientId -> distance of its accepted update from the model it was sent. */
   distances: Map<string, number>;
-  /** Updates acknowledged on arrival and dropped at the close by the leave-one-out check. */
+  /** Updates acknowledged on arrival and dropped at the close by the screen of their cluster. */
   dropped: Map<string, { code: string; message: string }>;
   refused: number;
+  /** What the safeguards did so far this round (refusals on arrival, drops at the close, ...). */
+  incidents: RoundIncident[];
   closing: boolean;
 }
 
@@ -60,6 +65,10 @@ export class RunEngine {
   private clustering: ClusteringSnapshot | undefined;
   private open: OpenRound | undefined;
   private readonly medians = new Map<number, number>();
+  /** Per cluster: its models' recorded round-to-round changes at its current width, oldest first (the invariants' reference). */
+  private readonly changes = new Map<number, number[]>();
+  /** Per client: the samples it holds (its demo shard, or the own data it declared): the bound of its claims. */
+  private readonly holdings = new Map<string, number>();
   private starting = false;
 
   constructor(
@@ -78,6 +87,14 @@ export class RunEngine {
       this.clustering = last.clustering;
       // The update check's references survive a restart, so the first round after it is checked too.
       for (const c of last.clusters) if (c.medianDistance !== undefined) this.medians.set(c.clusterIndex, c.medianDistance);
+      const widths = new Map<number, number>();
+      for (const r of rounds) {
+        for (const c of r.clusters) {
+          if (widths.get(c.clusterIndex) !== c.widthRatio) this.changes.delete(c.clusterIndex);
+          widths.set(c.clusterIndex, c.widthRatio);
+          if (c.modelChange !== undefined) this.changes.set(c.clusterIndex, [...(this.changes.get(c.clusterIndex) ?? []), c.modelChange]);
+        }
+      }
     }
   }
 
@@ -150,9 +167,15 @@ export class RunEngine {
     if (c) this.store.upsertClient({ ...c, status, lastSeen: Date.now() });
   }
 
-  reportCapability(clientId: string, report: CapabilityReport): Ack<Assignment | { waiting: true }> {
+  /** `demoSamples`: the size of the demo shard the client was dealt, if any. */
+  reportCapability(clientId: string, report: CapabilityReport, demoSamples?: number): Ack<Assignment | { waiting: true }> {
     const c = this.store.getClient(this.run.id, clientId);
     if (!c) return { ok: false, error: protocolError('FEDTSA_ERR_NOT_JOINED') };
+    const max = this.run.settings.maxSamplesPerClient;
+    if (report.ownDataSamples !== undefined && report.ownDataSamples > max) {
+      return { ok: false, error: protocolError('FEDTSA_ERR_BAD_CLAIM', `ownDataSamples ${report.ownDataSamples} exceeds this run's maxSamplesPerClient ${max}`) };
+    }
+    this.holdings.set(clientId, report.ownDataSamples ?? demoSamples ?? max);
     this.store.upsertClient({ ...c, samplesPerSec: report.samplesPerSec, backend: report.backend, label: report.label ?? c.label, lastSeen: Date.now() });
     this.events.changed(this.run.id, 'clients');
     queueMicrotask(() => this.maybeStartRound());
@@ -212,7 +235,10 @@ export class RunEngine {
       this.models = carryOverModels(this.spec, this.initialWeights, this.models, next);
       // A cluster whose width changed moves by a different distance per round: its reference starts over.
       for (const c of next.clusters) {
-        if (this.clustering?.clusters.find((x) => x.index === c.index)?.widthRatio !== c.widthRatio) this.medians.delete(c.index);
+        if (this.clustering?.clusters.find((x) => x.index === c.index)?.widthRatio !== c.widthRatio) {
+          this.medians.delete(c.index);
+          this.changes.delete(c.index);
+        }
       }
       this.clustering = next;
       for (const c of ready) {
@@ -235,7 +261,7 @@ export class RunEngine {
       index, startedAt, deadline: startedAt + s.roundDeadlineMs, selected, taskIds: new Map(),
       // What the clients actually receive: with a float16 downlink, the rounded weights.
       sent: new Map(this.models.map((m) => [m.clusterIndex, s.downlinkDtype === 'float16' ? decodeWeights(encodeWeights(m.weights, modelManifest(this.spec, m.widthRatio), 'float16')) : m.weights])),
-      encoded: new Map(), updates: new Map(), distances: new Map(), dropped: new Map(), refused: 0, closing: false,
+      encoded: new Map(), updates: new Map(), distances: new Map(), dropped: new Map(), refused: 0, incidents: [], closing: false,
       timer: setTimeout(() => void this.closeRound('deadline'), s.roundDeadlineMs),
     };
     this.events.log('info', `run ${this.run.id} round ${index} started`, { participants: selected.size, clusters: clustering.clusters.length });
@@ -259,10 +285,12 @@ export class RunEngine {
       sent: open.sent.get(clusterIndex) as Float32Array,
       medianDistance: this.medians.get(clusterIndex) ?? (sameRound.length >= 2 ? median(sameRound) : undefined),
       normMultiple: this.run.settings.normMultiple,
+      maxSamples: this.holdings.get(clientId) ?? this.run.settings.maxSamplesPerClient,
     });
     if (!check.ok) {
       open.refused++;
-      this.events.log('warn', `refused update from ${clientId}: ${check.error.code}`, { round: open.index });
+      open.incidents.push({ kind: 'update-refused', clusterIndex, clientId, code: check.error.code, message: check.error.message });
+      this.events.log('warn', `run ${this.run.id} round ${open.index}: refused update from ${clientId} (cluster ${clusterIndex}): ${check.error.message}`, { code: check.error.code });
       return check;
     }
     open.updates.set(clientId, { clientId, clusterIndex, widthRatio: model.widthRatio, weights: check.weights, numSamples: payload.numSamples });
@@ -277,19 +305,29 @@ export class RunEngine {
     if (!open || open.closing) return;
     open.closing = true;
     clearTimeout(open.timer);
-    this.dropOutliers(open);
+    const s = this.run.settings;
+    const screen = screenUpdates(open.updates.values(), open.sent, open.distances, s);
+    for (const [id, error] of screen.dropped) {
+      open.updates.delete(id);
+      open.dropped.set(id, error);
+      open.refused++;
+    }
     // Stage 1 sums in the round's seeded selection order, not arrival order, so a round's result does not depend on network timing.
-    const updates = [...open.selected.keys()].flatMap((id) => open.updates.get(id) ?? []);
+    const accepted = [...open.selected.keys()].flatMap((id) => open.updates.get(id) ?? []);
+    const { updates, incidents: capped } = capClaims(accepted, s);
+    open.incidents.push(...screen.incidents, ...capped);
     try {
       // Round 1 also scores the models it started from, so every curve has its round 0.
       const start = open.index === 1 ? await this.aggregator.evaluate(this.models, this.run.settings.evalSamples) : undefined;
       if (this.open !== open) return; // stopped meanwhile
       const result = await this.aggregator.aggregate({
         runId: this.run.id, round: open.index, seed: deriveSeed(this.run.settings.seed, 12), models: this.models, updates,
-        stage2: this.run.settings.stage2, evalSamples: this.run.settings.evalSamples,
+        stage2: this.run.settings.stage2, evalSamples: this.run.settings.evalSamples, limits: changeLimits(this.models, this.changes, s),
       });
       if (this.open !== open) return; // stopped meanwhile
+      open.incidents.push(...resultIncidents(result));
       this.models = result.models;
+      for (const c of result.changes) this.changes.set(c.clusterIndex, [...(this.changes.get(c.clusterIndex) ?? []), c.change].slice(-20));
       for (const m of result.models) {
         const md = median(clusterDistances(open, updates, m.clusterIndex));
         if (md !== undefined) this.medians.set(m.clusterIndex, md);
@@ -303,6 +341,7 @@ export class RunEngine {
           accuracy: metric?.accuracy ?? 0, loss: metric?.loss ?? 0,
           ...startMetric(start?.metrics, m.clusterIndex),
           ...(this.medians.has(m.clusterIndex) ? { medianDistance: this.medians.get(m.clusterIndex) } : {}),
+          modelChange: result.changes.find((c) => c.clusterIndex === m.clusterIndex)?.change,
         };
       });
       const members = clusters.reduce((s, c) => s + c.members, 0);
@@ -310,9 +349,14 @@ export class RunEngine {
         runId: this.run.id, round: open.index, startedAt: open.startedAt, closedAt: Date.now(),
         stage1Ms: result.stage1Ms, stage2Ms: result.stage2Ms, stage2Stats: result.stage2Stats,
         participants: open.selected.size, updatesAccepted: updates.length, updatesRefused: open.refused,
-        clusters, meanAccuracy: clusters.reduce((s, c) => s + c.accuracy * c.members, 0) / Math.max(1, members), clustering,
+        clusters, meanAccuracy: clusters.reduce((sum, c) => sum + c.accuracy * c.members, 0) / Math.max(1, members), clustering,
+        incidents: open.incidents,
       };
       this.store.completeRound(record, this.models.map((m) => ({ ...m })));
+      // Arrival refusals were logged as they came; the rest are the close's decisions.
+      for (const i of open.incidents) {
+        if (i.kind !== 'update-refused') this.events.log('warn', `run ${this.run.id} round ${open.index}, cluster ${i.clusterIndex}${i.clientId ? `, client ${i.clientId}` : ''}: ${i.kind}: ${i.message}`, { ...i.numbers, ...(i.code ? { code: i.code } : {}) });
+      }
       this.run = this.store.getRun(this.run.id) as RunRecord;
       this.open = undefined;
       this.events.log('info', `run ${this.run.id} round ${record.round} closed (${reason})`, {
@@ -328,34 +372,6 @@ export class RunEngine {
       this.open = undefined; // the round is redone from the last completed one
     }
     this.maybeStartRound();
-  }
-
-  /**
-   * The arrival check has no reference for a cluster's first updates of a run (no previous round,
-   * fewer than two in this one), so an attacker who uploads first would pass it. Once the round
-   * is in, every update is compared with the median distance of the other updates of its cluster
-   * (leave-one-out, so one outlier cannot raise its own bar), and dropped beyond normMultiple x it.
-   * A cluster with a single update has nothing to compare with and keeps it.
-   */
-  private dropOutliers(open: OpenRound): void {
-    const multiple = this.run.settings.normMultiple;
-    const byCluster = new Map<number, string[]>();
-    for (const u of open.updates.values()) byCluster.set(u.clusterIndex, [...(byCluster.get(u.clusterIndex) ?? []), u.clientId]);
-    for (const ids of byCluster.values()) {
-      if (ids.length < 2) continue;
-      const outliers = ids.filter((id) => {
-        const others = median(ids.filter((x) => x !== id).map((x) => open.distances.get(x) as number)) as number;
-        const d = open.distances.get(id) as number;
-        if (!(others > 0 && d > multiple * others)) return false;
-        open.dropped.set(id, protocolError('FEDTSA_ERR_NORM_TOO_LARGE', `distance ${d.toExponential(3)} > ${multiple} x the median of the round's other updates ${others.toExponential(3)}`));
-        return true;
-      });
-      for (const id of outliers) {
-        open.updates.delete(id);
-        open.refused++;
-        this.events.log('warn', `dropped update from ${id} at the close: FEDTSA_ERR_NORM_TOO_LARGE`, { round: open.index });
-      }
-    }
   }
 
   dispose(): void {

@@ -17,6 +17,8 @@ export interface UpdateExpectation {
   /** Median update distance in this cluster (previous round or this one so far); undefined = no reference yet. */
   medianDistance: number | undefined;
   normMultiple: number;
+  /** The samples the client holds (its demo shard, or the own data it declared): its numSamples may not exceed it. */
+  maxSamples: number;
 }
 
 export type UpdateCheck = { ok: true; weights: Float32Array; distance: number } | { ok: false; error: ProtocolError };
@@ -29,6 +31,9 @@ export function checkUpdate(payload: UpdatePayload, expected: UpdateExpectation)
   if (payload.clusterIndex !== expected.clusterIndex) {
     return { ok: false, error: protocolError('FEDTSA_ERR_WRONG_CLUSTER', `update for cluster ${payload.clusterIndex}, the client trains cluster ${expected.clusterIndex}`) };
   }
+  if (payload.numSamples > expected.maxSamples) {
+    return { ok: false, error: protocolError('FEDTSA_ERR_BAD_CLAIM', `numSamples ${payload.numSamples} exceeds the ${expected.maxSamples} samples the client holds`) };
+  }
   const m = payload.weights.manifest;
   const same = m.length === expected.manifest.length && m.every((p, i) => {
     const e = expected.manifest[i] as ManifestEntry;
@@ -38,8 +43,10 @@ export function checkUpdate(payload: UpdatePayload, expected: UpdateExpectation)
   let weights: Float32Array;
   try {
     weights = decodeWeights(payload.weights);
-  } catch (err) {
-    return { ok: false, error: protocolError('FEDTSA_ERR_SHAPE_MISMATCH', (err as Error).message) };
+  } catch {
+    // The codec's own message names its internals; the client needs the rule it broke.
+    const bytes = payload.weights.data.byteLength;
+    return { ok: false, error: protocolError('FEDTSA_ERR_SHAPE_MISMATCH', `${bytes} bytes of ${payload.weights.dtype} do not hold the manifest's ${manifestSize(expected.manifest)} values`) };
   }
   if (weights.length !== manifestSize(expected.manifest) || weights.length !== expected.sent.length) {
     return { ok: false, error: protocolError('FEDTSA_ERR_SHAPE_MISMATCH', `${weights.length} values, expected ${expected.sent.length}`) };
@@ -59,11 +66,4 @@ export function checkUpdate(payload: UpdatePayload, expected: UpdateExpectation)
     };
   }
   return { ok: true, weights, distance };
-}
-
-export function median(values: readonly number[]): number | undefined {
-  if (values.length === 0) return undefined;
-  const s = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid] : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
 }

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createRng } from '../rng.ts';
 import { cappedWeights } from './averaging-weights.ts';
 import { changeLimit, checkModelStep } from './invariants.ts';
-import { changeCosine, medianChange, screenClusterUpdates, type ScreenCandidate } from './update-screen.ts';
+import { changeCosine, median, medianChange, screenClusterUpdates, type ScreenCandidate } from './update-screen.ts';
 
 const P = 500;
 const rng = createRng(42);
@@ -49,6 +49,12 @@ describe('screenClusterUpdates', () => {
   it('validates its settings', () => {
     expect(() => screenClusterUpdates(sent, [], { normMultiple: 1, minCosine: 0 })).toThrow(/normMultiple must be > 1/);
     expect(() => screenClusterUpdates(sent, [], { normMultiple: 10, minCosine: 2 })).toThrow(/minCosine must be in \[-1, 1\]/);
+  });
+
+  it('takes medians', () => {
+    expect(median([])).toBeUndefined();
+    expect(median([3, 1, 2])).toBe(2);
+    expect(median([4, 1, 2, 3])).toBe(2.5);
   });
 
   it('takes the coordinate-wise median of the changes', () => {
