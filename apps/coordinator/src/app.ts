@@ -3,7 +3,7 @@
  * and socket.io namespaces. server.ts owns the process (listen, signals, logging setup);
  * tests build this on port 0 and talk to it with real clients.
  */
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
 import { existsSync } from 'node:fs';
 import rateLimit from '@fastify/rate-limit';
 import fastifyStatic from '@fastify/static';
@@ -18,6 +18,7 @@ import type { CoordinatorConfig } from './config.ts';
 import { DemoData } from './demo-data.ts';
 import { registerModelRoutes } from './routes/models.ts';
 import { registerRunRoutes } from './routes/runs.ts';
+import { frameworkErrors, installStrictErrors, STRICT_AJV } from './routes/strict.ts';
 import { Aggregator } from './runs/aggregator.ts';
 import { RunRegistry } from './runs/run-registry.ts';
 import { attachClientNamespace, type ClientNamespace } from './sockets/client-namespace.ts';
@@ -47,11 +48,10 @@ export async function buildCoordinator(options: AppOptions): Promise<Coordinator
   await useBackend('wasm');
   const app = Fastify({
     logger: { level: config.logLevel }, bodyLimit: 1 << 20,
+    // Bodies are checked as sent: no coercion, unknown fields refused, no defaults filled in (routes/strict.ts).
+    ajv: STRICT_AJV,
     // What Fastify refuses before routing (a malformed percent-encoding, an over-long path parameter) carries a code too.
-    frameworkErrors: (err: FastifyError, _req: FastifyRequest, reply: FastifyReply) => {
-      const status = err.statusCode ?? 400;
-      void reply.code(status).send(protocolError(status === 414 ? 'FEDTSA_ERR_TOO_LARGE' : status >= 500 ? 'FEDTSA_ERR_INTERNAL' : 'FEDTSA_ERR_INVALID_PAYLOAD', err.message));
-    },
+    frameworkErrors,
   });
   const store = new SqliteStore(config.dataDir);
   const admin = setUpAdminToken(config.dataDir, config.adminToken);
@@ -66,15 +66,8 @@ export async function buildCoordinator(options: AppOptions): Promise<Coordinator
   });
 
   await app.register(rateLimit, { max: config.httpPerMinute, timeWindow: '1 minute' });
-  app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown }, _req, reply) => {
-    if (err.validation) return reply.code(400).send(protocolError('FEDTSA_ERR_INVALID_PAYLOAD', err.message));
-    if (err.statusCode === 429) return reply.code(429).send(protocolError('FEDTSA_ERR_RATE_LIMITED'));
-    if (err.statusCode === 413) return reply.code(413).send(protocolError('FEDTSA_ERR_TOO_LARGE'));
-    // Any other client error (a body that is not JSON, an unsupported content type): the request is at fault, not the coordinator.
-    if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) return reply.code(err.statusCode).send(protocolError('FEDTSA_ERR_INVALID_PAYLOAD', err.message));
-    app.log.error(err);
-    return reply.code(err.statusCode && err.statusCode < 500 ? err.statusCode : 500).send(protocolError('FEDTSA_ERR_INTERNAL', err.message));
-  });
+  // Every error and unknown route answers { code, message } in our words; details go to the log.
+  installStrictErrors(app);
   app.get('/api/health', async () => ({ ok: true, runs: registry.list().length }));
   if (existsSync(config.clientDir)) {
     await app.register(fastifyStatic, { root: config.clientDir, prefix: '/' });

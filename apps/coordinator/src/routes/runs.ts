@@ -1,23 +1,38 @@
 /** REST API for runs: create and control them (admin), read rounds, clients and metrics. */
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { protocolError, type ErrorCode } from '@fedtsa/protocol/errors';
 import type { RunSummary } from '@fedtsa/protocol/dashboard';
 import type { RunEngine } from '../runs/run-engine.ts';
 import type { RunRegistry } from '../runs/run-registry.ts';
 import { RunSettings } from '../runs/settings.ts';
 import type { RunStore } from '../store/types.ts';
+import { FieldError } from '../field-errors.ts';
+import { isEmptyBody, refuse } from './strict.ts';
 
-const RunParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
+export { refuse };
+
+/**
+ * Run ids are short (`run-` and a few random characters). A longer id names no run: 404
+ * FEDTSA_ERR_RUN_NOT_FOUND like any unknown id (not 400: the request is well-formed, the run
+ * does not exist), without echoing it. Past 100 characters (Fastify's maxParamLength) no API
+ * route matches: 414 FEDTSA_ERR_TOO_LARGE (strict.ts), or for a GET, when the built pages are
+ * served, their wildcard route's 404 FEDTSA_ERR_NOT_FOUND.
+ */
+const RUN_ID_MAX_LENGTH = 64;
+const RunParams = Type.Object({ id: Type.String() });
 const CreateRunBody = Type.Object({
   name: Type.Optional(Type.String({ maxLength: 200 })),
   settings: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
   start: Type.Optional(Type.Boolean()),
 }, { additionalProperties: false });
 const Control = Type.Union([Type.Literal('start'), Type.Literal('pause'), Type.Literal('resume'), Type.Literal('stop')]);
+type ControlAction = 'start' | 'pause' | 'resume' | 'stop';
 
-export function refuse(reply: FastifyReply, status: number, code: ErrorCode, detail?: string) {
-  return reply.code(status).send(protocolError(code, detail));
+/** Why the engine would refuse `action` in `state` (its start and pause throw on these), or undefined. */
+function controlBlocked(action: ControlAction, state: string): string | undefined {
+  if (action === 'pause' && state !== 'running') return `cannot pause a run that is ${state}`;
+  if ((action === 'start' || action === 'resume') && (state === 'completed' || state === 'stopped')) return `cannot ${action} a run that is ${state}`;
+  return undefined;
 }
 
 export function describeRun(engine: RunEngine, store: RunStore): RunSummary {
@@ -41,12 +56,16 @@ export function metricsCsv(store: RunStore, runId: string): string {
   return `${rows.join('\n')}\n`;
 }
 
+/** The run's engine, or undefined after sending 404 FEDTSA_ERR_RUN_NOT_FOUND. */
+export function findEngineOr404(registry: RunRegistry, id: string, reply: FastifyReply): RunEngine | undefined {
+  const plausible = id.length <= RUN_ID_MAX_LENGTH;
+  const engine = plausible ? registry.get(id) : undefined;
+  if (!engine) void refuse(reply, 404, 'FEDTSA_ERR_RUN_NOT_FOUND', plausible ? id : undefined);
+  return engine;
+}
+
 export function registerRunRoutes(app: FastifyInstance, registry: RunRegistry, store: RunStore): void {
-  const engineOr404 = (id: string, reply: FastifyReply): RunEngine | undefined => {
-    const engine = registry.get(id);
-    if (!engine) void refuse(reply, 404, 'FEDTSA_ERR_RUN_NOT_FOUND', id);
-    return engine;
-  };
+  const engineOr404 = (id: string, reply: FastifyReply) => findEngineOr404(registry, id, reply);
 
   app.get('/api/runs', async () => registry.list().map((e) => describeRun(e, store)));
 
@@ -59,7 +78,9 @@ export function registerRunRoutes(app: FastifyInstance, registry: RunRegistry, s
     try {
       engine = registry.create(body.name ?? 'run', body.settings ?? {});
     } catch (err) {
-      return refuse(reply, 400, 'FEDTSA_ERR_INVALID_PAYLOAD', (err as Error).message);
+      // Only the settings' own refusal is the client's fault; anything else is ours (500, logged).
+      if (err instanceof FieldError) return refuse(reply, 400, 'FEDTSA_ERR_INVALID_PAYLOAD', `body.${err.message}`);
+      throw err;
     }
     if (body.start) engine.start();
     return reply.code(201).send(describeRun(engine, store));
@@ -71,18 +92,18 @@ export function registerRunRoutes(app: FastifyInstance, registry: RunRegistry, s
   });
 
   app.post('/api/runs/:id/:action', {
-    schema: { params: Type.Object({ id: Type.String({ maxLength: 64 }), action: Control }) },
+    schema: { params: Type.Object({ id: Type.String(), action: Control }) },
   }, async (req, reply) => {
-    const { id, action } = req.params as { id: string; action: 'start' | 'pause' | 'resume' | 'stop' };
+    const { id, action } = req.params as { id: string; action: ControlAction };
+    // A control takes no body (the dashboard sends none); one with content is refused, not ignored.
+    if (!isEmptyBody(req.body)) return refuse(reply, 400, 'FEDTSA_ERR_INVALID_PAYLOAD', `body: ${action} takes no body`);
     const engine = engineOr404(id, reply);
     if (!engine) return reply;
-    try {
-      if (action === 'start' || action === 'resume') engine.start();
-      else if (action === 'pause') engine.pause();
-      else engine.stop();
-    } catch (err) {
-      return refuse(reply, 409, 'FEDTSA_ERR_RUN_STATE', (err as Error).message);
-    }
+    const blocked = controlBlocked(action, engine.record.state);
+    if (blocked) return refuse(reply, 409, 'FEDTSA_ERR_RUN_STATE', blocked);
+    if (action === 'start' || action === 'resume') engine.start();
+    else if (action === 'pause') engine.pause();
+    else engine.stop();
     return describeRun(engine, store);
   });
 

@@ -1,6 +1,7 @@
 /** A run's settings: one TypeBox schema gives the REST validation, the defaults and the type. */
 import { Type, type Static } from '@sinclair/typebox';
-import { Value } from '@sinclair/typebox/value';
+import { Value, ValueErrorType } from '@sinclair/typebox/value';
+import { checkBounded, expectation, FieldError, fieldPath, type SchemaLike } from '../field-errors.ts';
 
 export const Stage2Settings = Type.Object({
   enabled: Type.Boolean({ default: true, description: 'run Stage 2 (needs a generator checkpoint); off = FedTSA Stage 1 only' }),
@@ -44,14 +45,29 @@ export const RunSettings = Type.Object({
 }, { additionalProperties: false });
 export type RunSettings = Static<typeof RunSettings>;
 
-/** Fills defaults into a partial settings object and validates the result. */
+/**
+ * Settings are two levels deep (settings.stage2.poolSize) and hold a few dozen fields: input far
+ * past that is refused by size before anything clones or walks it (a value nested 10,000 deep
+ * would otherwise exhaust the call stack in structuredClone or the schema check).
+ */
+const SETTINGS_LIMITS = { maxDepth: 4, maxEntries: 256 };
+
+/**
+ * Fills defaults into a partial settings object and validates the result. Throws a FieldError
+ * naming the first offending field (unknown fields are refused at every level) in plain words.
+ */
 export function resolveSettings(partial: unknown): RunSettings {
-  const input = typeof partial === 'object' && partial !== null ? structuredClone(partial) as Record<string, unknown> : {};
+  if (partial === undefined) partial = {};
+  if (typeof partial !== 'object' || partial === null || Array.isArray(partial)) throw new FieldError('settings', 'expected an object');
+  checkBounded(partial, 'settings', SETTINGS_LIMITS);
+  const input = structuredClone(partial) as Record<string, unknown>;
   if (input.stage2 === undefined) input.stage2 = {};
   const filled = Value.Default(RunSettings, input);
-  if (!Value.Check(RunSettings, filled)) {
-    const first = Value.Errors(RunSettings, filled).First();
-    throw new Error(`settings${first?.path ?? ''}: ${first?.message ?? 'invalid'}`);
+  const first = Value.Errors(RunSettings, filled).First();
+  if (first) {
+    const problem = first.type === ValueErrorType.ObjectAdditionalProperties ? 'unknown field'
+      : first.type === ValueErrorType.ObjectRequiredProperty ? 'required' : `expected ${expectation(first.schema as SchemaLike)}`;
+    throw new FieldError(fieldPath('settings', first.path), problem);
   }
   return filled as RunSettings;
 }

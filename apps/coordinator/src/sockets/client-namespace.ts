@@ -28,7 +28,7 @@ function safeEqual(a: string, b: string): boolean {
 }
 
 class Refusal extends Error {
-  constructor(readonly code: ErrorCode, detail?: string) {
+  constructor(readonly code: ErrorCode, readonly detail?: string) {
     super(protocolError(code, detail).message);
   }
 }
@@ -103,7 +103,8 @@ export function attachClientNamespace(
       try {
         handler(payload, ack);
       } catch (err) {
-        const error = err instanceof Refusal ? protocolError(err.code, err.message) : protocolError('FEDTSA_ERR_INTERNAL', (err as Error).message);
+        // A refusal's detail gets the code's prefix once; an internal failure's text stays on the server (no logger here).
+        const error = err instanceof Refusal ? protocolError(err.code, err.detail) : protocolError('FEDTSA_ERR_INTERNAL');
         answer(socket, ack, { ok: false, error });
       }
     };
