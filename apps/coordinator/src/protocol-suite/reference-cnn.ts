@@ -144,9 +144,7 @@ function batchTensors(data: LabelledData, rows: readonly number[]): { x: tf.Tens
   const size = 28 * 28;
   const xs = new Float32Array(rows.length * size);
   rows.forEach((r, i) => xs.set(data.images.subarray(r * size, (r + 1) * size), i * size));
-  const labels = tf.tensor1d(rows.map((r) => data.labels[r] as number), 'int32');
-  const y = tf.cast(tf.oneHot(labels, 10), 'float32') as tf.Tensor2D;
-  labels.dispose();
+  const y = tf.tidy(() => tf.cast(tf.oneHot(tf.tensor1d(rows.map((r) => data.labels[r] as number), 'int32'), 10), 'float32') as tf.Tensor2D);
   return { x: tf.tensor4d(xs, [rows.length, 28, 28, 1]), y };
 }
 
