@@ -16,6 +16,7 @@ import { CLIENT_NAMESPACE, DASHBOARD_NAMESPACE, type ClientSocketData, type Clie
 import { bearer, setUpAdminToken, type AdminAuth } from './admin-token.ts';
 import type { CoordinatorConfig } from './config.ts';
 import { DemoData } from './demo-data.ts';
+import { registerDeviceTokenRoutes } from './routes/device-tokens.ts';
 import { registerModelRoutes } from './routes/models.ts';
 import { registerRunRoutes } from './routes/runs.ts';
 import { frameworkErrors, installStrictErrors, STRICT_AJV } from './routes/strict.ts';
@@ -53,7 +54,7 @@ export async function buildCoordinator(options: AppOptions): Promise<Coordinator
     // What Fastify refuses before routing (a malformed percent-encoding, an over-long path parameter) carries a code too.
     frameworkErrors,
   });
-  const store = new SqliteStore(config.dataDir);
+  const store = new SqliteStore(config.dataDir, { clientGraceMs: config.clientGraceMs });
   const admin = setUpAdminToken(config.dataDir, config.adminToken);
   const aggregator = await Aggregator.start(SPEC, options.data.test, config.generatorDir);
   const demo = new DemoData(options.data.train, options.data.test, options.demo ?? { shards: 24, samplesPerShard: 300, alpha: config.demoAlpha, seed: 1 });
@@ -85,6 +86,7 @@ export async function buildCoordinator(options: AppOptions): Promise<Coordinator
       if (!admin.check(bearer(req.headers.authorization))) return reply.code(401).send(protocolError('FEDTSA_ERR_UNAUTHORIZED'));
     });
     registerRunRoutes(admin_, registry, store);
+    registerDeviceTokenRoutes(admin_, registry, store);
     registerModelRoutes(admin_, registry, SPEC);
     // The process's footprint, for operators and the fan-out benchmark. `?gc=1` collects garbage
     // first when node runs with --expose-gc, so that heap figures compare across moments.
@@ -102,7 +104,7 @@ export async function buildCoordinator(options: AppOptions): Promise<Coordinator
     maxHttpBufferSize, cors: { origin: true },
   });
   connectedClients = () => io.of(CLIENT_NAMESPACE).sockets.size;
-  attachClientNamespace(io.of(CLIENT_NAMESPACE) as ClientNamespace, registry, store, demo, { eventsPerSecond: config.eventsPerSecond });
+  attachClientNamespace(io.of(CLIENT_NAMESPACE) as ClientNamespace, registry, store, demo, { eventsPerSecond: config.eventsPerSecond, identitiesPerMinute: config.identitiesPerMinute });
   const dashboard = attachDashboardNamespace(io.of(DASHBOARD_NAMESPACE), admin, registry, store);
   notifyDashboard = (runId) => dashboard.changed(runId);
   registry.resumeRunning();

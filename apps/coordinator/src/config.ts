@@ -31,13 +31,17 @@ export interface CoordinatorConfig {
   eventsPerSecond: number;
   /** HTTP requests per minute per address on /api. Default 300 */
   httpPerMinute: number;
+  /** FEDTSA_IDENTITIES_PER_MINUTE: new client identities per address and minute before FEDTSA_ERR_IDENTITY_LIMIT. Default 30 */
+  identitiesPerMinute: number;
+  /** FEDTSA_CLIENT_GRACE_MS: how long a client that left or disconnected stays in the runs' live client lists. Default 5 minutes */
+  clientGraceMs: number;
 }
 
 export const DEFAULT_CONFIG: CoordinatorConfig = {
   host: '127.0.0.1', port: 8080, dataDir: '.data', generatorDir: 'checkpoints/fmnist-ddpm', demo: false,
   clientDir: fileURLToPath(new URL('../../browser-client/dist', import.meta.url)),
   dashboardDir: fileURLToPath(new URL('../../dashboard/dist', import.meta.url)), virtualClients: 0,
-  logLevel: 'info', eventsPerSecond: 20, httpPerMinute: 300, demoAlpha: 0.5,
+  logLevel: 'info', eventsPerSecond: 20, httpPerMinute: 300, demoAlpha: 0.5, identitiesPerMinute: 30, clientGraceMs: 5 * 60_000,
 };
 
 export const USAGE = `usage: fedtsa-coordinator [options]
@@ -52,6 +56,8 @@ export const USAGE = `usage: fedtsa-coordinator [options]
   --demo-alpha A       FEDTSA_DEMO_ALPHA: label skew of the demo shards (Dirichlet; default 0.5, 100 = nearly IID)
   --demo               create a demo run if there is none
   --virtual-clients N  start N virtual clients on the demo run
+  --identities-per-minute N  FEDTSA_IDENTITIES_PER_MINUTE: new client identities per address and minute (default 30)
+  --client-grace-ms MS FEDTSA_CLIENT_GRACE_MS: how long departed clients stay listed as live (default 300000)
   --log-level L        FEDTSA_LOG_LEVEL (default info)`;
 
 export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): CoordinatorConfig {
@@ -60,7 +66,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): CoordinatorC
     options: {
       host: { type: 'string' }, port: { type: 'string' }, 'data-dir': { type: 'string' }, 'admin-token': { type: 'string' },
       generator: { type: 'string' }, 'dataset-dir': { type: 'string' }, 'client-dir': { type: 'string' }, 'dashboard-dir': { type: 'string' }, 'demo-alpha': { type: 'string' }, demo: { type: 'boolean' }, 'virtual-clients': { type: 'string' },
-      'log-level': { type: 'string' }, help: { type: 'boolean' },
+      'identities-per-minute': { type: 'string' }, 'client-grace-ms': { type: 'string' }, 'log-level': { type: 'string' }, help: { type: 'boolean' },
     },
   });
   if (values.help) {
@@ -79,6 +85,11 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): CoordinatorC
     if (!(Number.isFinite(n) && n > 0)) throw new Error(`${name} must be a positive number, got '${v}'`);
     return n;
   };
+  const positiveInt = (name: string, v: string | undefined, fallback: number): number => {
+    const n = int(name, v, fallback);
+    if (n < 1) throw new Error(`${name} must be a positive integer, got '${v}'`);
+    return n;
+  };
   return {
     host: values.host ?? env.FEDTSA_HOST ?? DEFAULT_CONFIG.host,
     port: int('--port', values.port ?? env.FEDTSA_PORT, DEFAULT_CONFIG.port),
@@ -94,5 +105,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): CoordinatorC
     logLevel: values['log-level'] ?? env.FEDTSA_LOG_LEVEL ?? DEFAULT_CONFIG.logLevel,
     eventsPerSecond: DEFAULT_CONFIG.eventsPerSecond,
     httpPerMinute: DEFAULT_CONFIG.httpPerMinute,
+    identitiesPerMinute: positiveInt('--identities-per-minute', values['identities-per-minute'] ?? env.FEDTSA_IDENTITIES_PER_MINUTE, DEFAULT_CONFIG.identitiesPerMinute),
+    clientGraceMs: int('--client-grace-ms', values['client-grace-ms'] ?? env.FEDTSA_CLIENT_GRACE_MS, DEFAULT_CONFIG.clientGraceMs),
   };
 }

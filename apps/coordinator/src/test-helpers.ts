@@ -28,12 +28,18 @@ export async function tinyGenerator(): Promise<string> {
 
 export const ADMIN = 'test-admin-token';
 
-/** `samplesPerShard`: size of the demo shards (60 by default: fast, but erratic learners). */
-export async function startCoordinator(options: { generatorDir?: string; dataDir?: string; samplesPerShard?: number } = {}): Promise<{ coordinator: Coordinator; url: string }> {
+/**
+ * `samplesPerShard`: size of the demo shards (60 by default: fast, but erratic learners).
+ * `identitiesPerMinute` (default 100,000: tests join many clients from one address) and `clientGraceMs` (default 5 minutes): see config.ts.
+ */
+export async function startCoordinator(options: {
+  generatorDir?: string; dataDir?: string; samplesPerShard?: number; identitiesPerMinute?: number; clientGraceMs?: number;
+} = {}): Promise<{ coordinator: Coordinator; url: string }> {
   const { train, test } = testData();
   const coordinator = await buildCoordinator({
     config: {
       ...DEFAULT_CONFIG, port: 0, logLevel: 'warn', adminToken: ADMIN, eventsPerSecond: 1000, httpPerMinute: 10_000,
+      identitiesPerMinute: options.identitiesPerMinute ?? 100_000, clientGraceMs: options.clientGraceMs ?? DEFAULT_CONFIG.clientGraceMs,
       dataDir: options.dataDir ?? mkdtempSync(join(tmpdir(), 'fedtsa-data-')), generatorDir: options.generatorDir ?? '/nonexistent',
     },
     data: { train, test },

@@ -10,7 +10,7 @@ export class ApiError extends Error {
 export class Api {
   constructor(private readonly token: string, private readonly base = location.origin) {}
 
-  async request<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+  async request<T>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<T> {
     const res = await fetch(`${this.base}${path}`, {
       method,
       headers: { authorization: `Bearer ${this.token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
@@ -33,6 +33,18 @@ export class Api {
 
   createRun(name: string, settings: Record<string, unknown>, start: boolean): Promise<RunSummary> {
     return this.request('POST', '/api/runs', { name, settings, start });
+  }
+
+  createDeviceTokens(runId: string, count: number, label: string): Promise<{ runId: string; joinMode: string; tokens: NewDeviceToken[] }> {
+    return this.request('POST', `/api/runs/${encodeURIComponent(runId)}/device-tokens`, label ? { count, label } : { count });
+  }
+
+  listDeviceTokens(runId: string): Promise<DeviceToken[]> {
+    return this.request('GET', `/api/runs/${encodeURIComponent(runId)}/device-tokens`);
+  }
+
+  revokeDeviceToken(runId: string, id: string): Promise<DeviceToken> {
+    return this.request('DELETE', `/api/runs/${encodeURIComponent(runId)}/device-tokens/${encodeURIComponent(id)}`);
   }
 
   settingsSchema(): Promise<JsonSchema> {
@@ -64,6 +76,20 @@ export class Api {
     saveBlob(new Blob([weights], { type: 'application/octet-stream' }), `${name}.weights.bin`);
   }
 }
+
+/** A one-use device join token as GET /api/runs/:id/device-tokens lists it (apps/coordinator/src/runs/device-tokens.ts). */
+export interface DeviceToken {
+  id: string;
+  label: string;
+  status: 'unused' | 'used' | 'revoked';
+  createdAt: number;
+  usedBy: string | null;
+  usedAt: number | null;
+  revokedAt: number | null;
+}
+
+/** As created: the only time the token itself is seen. */
+export type NewDeviceToken = DeviceToken & { token: string };
 
 export interface JsonSchema {
   type?: string;

@@ -5,11 +5,13 @@
  * its #fragment, which never reaches a server log, and the page removes it from the address bar.
  */
 import { io, type Socket } from 'socket.io-client';
-import QRCode from 'qrcode';
 import type { DashboardRun, DashboardServerEvents } from '@fedtsa/protocol/dashboard';
 import { DASHBOARD_NAMESPACE } from '@fedtsa/protocol/events';
 import { Api, ApiError } from './api.ts';
 import { RunCharts } from './charts.ts';
+import { DeviceTokensPanel } from './device-tokens.ts';
+import { renderIncidents } from './incidents.ts';
+import { drawQr, joinLink } from './qr.ts';
 import { readSettingsForm, renderSettingsForm } from './settings-form.ts';
 
 const TOKEN_KEY = 'fedtsa-admin-token';
@@ -31,6 +33,8 @@ let socket: Socket<DashboardServerEvents> | null = null;
 let charts: RunCharts | null = null;
 let renderQueued = false;
 let shownJoinLink = '';
+const deviceTokens = new DeviceTokensPanel(() => api);
+const incidents = Object.assign(document.createElement('div'), { id: 'round-incidents', className: 'incidents', hidden: true });
 
 function showMessage(text: string | null, isError = false): void {
   const el = $('message');
@@ -169,15 +173,18 @@ function render(): void {
   const can = { start: run.state === 'created', pause: run.state === 'running', resume: run.state === 'paused', stop: run.state !== 'stopped' && run.state !== 'completed' };
   for (const action of ['start', 'pause', 'resume', 'stop'] as const) $<HTMLButtonElement>(`ctl-${action}`).disabled = !can[action];
 
-  const link = `${location.origin}/?run=${encodeURIComponent(run.id)}&token=${encodeURIComponent(run.joinToken)}`;
+  // A run that admits device tokens only refuses its shared link: the Device tokens card has the links.
+  $('join-qr').closest<HTMLElement>('.join')!.hidden = run.settings.joinMode === 'device-tokens';
+  const link = joinLink(run.id, run.joinToken);
   if (link !== shownJoinLink) {
     shownJoinLink = link;
     $<HTMLInputElement>('join-link').value = link;
-    void QRCode.toCanvas($<HTMLCanvasElement>('join-qr'), link, { width: 160, margin: 1 });
+    void drawQr($<HTMLCanvasElement>('join-qr'), link, 160);
   }
 
   const clients = [...run.clients].sort((a, b) => b.samplesPerSec - a.samplesPerSec);
-  $('client-count').textContent = `(${clients.filter((c) => c.status !== 'left').length} present, ${clients.length} in all)`;
+  // The coordinator lists live clients only: those gone longer than its grace period drop off.
+  $('client-count').textContent = `(${clients.filter((c) => c.status === 'connected' || c.status === 'training').length} connected, ${clients.length} listed)`;
   $('clients').querySelector('tbody')?.replaceChildren(...clients.map((c) => {
     const tr = document.createElement('tr');
     tr.dataset.clientId = c.id;
@@ -196,6 +203,8 @@ function render(): void {
     downloads.replaceChildren(...buttons);
   }
   charts?.update(run);
+  renderIncidents(incidents, run.rounds);
+  deviceTokens.show(run);
 }
 
 function renderDeadline(run: DashboardRun): void {
@@ -236,6 +245,8 @@ async function control(action: 'start' | 'pause' | 'resume' | 'stop'): Promise<v
 }
 
 function wire(): void {
+  $('clients').closest('section')?.after(deviceTokens.section);
+  $('chart-timeline').closest('section')?.append(incidents);
   $('login-form').addEventListener('submit', (e) => {
     e.preventDefault();
     void signIn($<HTMLInputElement>('token').value.trim());

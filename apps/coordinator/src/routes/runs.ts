@@ -2,6 +2,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { RunSummary } from '@fedtsa/protocol/dashboard';
+import { listRunClients, parseClientsQuery } from '../runs/live-clients.ts';
 import type { RunEngine } from '../runs/run-engine.ts';
 import type { RunRegistry } from '../runs/run-registry.ts';
 import { RunSettings } from '../runs/settings.ts';
@@ -41,7 +42,7 @@ export function describeRun(engine: RunEngine, store: RunStore): RunSummary {
     id: run.id, name: run.name, state: run.state, joinToken: run.joinToken, settings: run.settings,
     completedRound: run.completedRound, currentRound: engine.currentRound, roundDeadline: engine.roundDeadline ?? null,
     createdAt: run.createdAt, clustering: engine.clusteringSnapshot ?? null,
-    clients: store.listClients(run.id).map(({ secretHash: _secret, ...c }) => c),
+    clients: listRunClients(store, run.id, false),
   };
 }
 
@@ -112,9 +113,12 @@ export function registerRunRoutes(app: FastifyInstance, registry: RunRegistry, s
     return engine && store.listRounds(engine.record.id);
   });
 
+  // The live clients; `?all=true`: every client the run has seen.
   app.get('/api/runs/:id/clients', { schema: { params: RunParams } }, async (req, reply) => {
+    const query = parseClientsQuery(req.query);
+    if (!query.ok) return refuse(reply, 400, 'FEDTSA_ERR_INVALID_PAYLOAD', query.message);
     const engine = engineOr404((req.params as { id: string }).id, reply);
-    return engine && describeRun(engine, store).clients;
+    return engine && listRunClients(store, engine.record.id, query.all);
   });
 
   app.get('/api/runs/:id/metrics', { schema: { params: RunParams } }, async (req, reply) => {

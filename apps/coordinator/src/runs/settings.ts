@@ -41,6 +41,8 @@ export const RunSettings = Type.Object({
   seed: Type.Integer({ minimum: 0, maximum: 2 ** 31, default: 1 }),
   /** Encoding of the models sent to clients; float16 halves the bytes (clients choose their own for uploads). */
   downlinkDtype: Type.Union([Type.Literal('float32'), Type.Literal('float16')], { default: 'float32' }),
+  /** Who may create an identity: anyone with the run's shared join token, or only a holder of an unused one-use device token. */
+  joinMode: Type.Union([Type.Literal('shared'), Type.Literal('device-tokens')], { default: 'shared', description: "'device-tokens': only unused one-use device tokens join (the shared join token is refused)" }),
   stage2: Stage2Settings,
 }, { additionalProperties: false });
 export type RunSettings = Static<typeof RunSettings>;

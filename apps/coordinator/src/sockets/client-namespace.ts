@@ -11,9 +11,11 @@ import {
 } from '@fedtsa/protocol/events';
 import { CapabilityReport, explain, Heartbeat, isCapabilityReport, isClientAuth, isHeartbeat, isUpdatePayload, PROTOCOL_VERSION } from '@fedtsa/protocol/messages';
 import type { DemoData } from '../demo-data.ts';
+import { checkJoinToken } from '../runs/device-tokens.ts';
 import type { RunRegistry } from '../runs/run-registry.ts';
 import { randomToken } from '../runs/run-registry.ts';
 import type { RunStore } from '../store/types.ts';
+import { IdentityLimiter } from './identity-limit.ts';
 import { RateLimiter } from './rate-limiter.ts';
 
 export type ClientNamespace = Namespace<ClientToServerEvents, ServerToClientEvents, InterServerEvents, ClientSocketData>;
@@ -39,9 +41,22 @@ function answer<T>(socket: ClientSocket, ack: unknown, result: Ack<T>): void {
   else if (!result.ok) socket.emit('refused', result.error);
 }
 
+/** Where a handshake came from: the one place to change when a trusted proxy's X-Forwarded-For should count. */
+function clientAddress(socket: ClientSocket): string {
+  return socket.handshake.address;
+}
+
+/** A demo shard is megabytes for a 30-byte request: one per identity and round (before round 1 counts as a round). */
+function shardRefusal(round: number): string {
+  return `one demo shard per client and round: this client had one ${round === 0 ? 'before round 1' : `in round ${round}`}; it may ask again once round ${round + 1} starts`;
+}
+
 export function attachClientNamespace(
-  ns: ClientNamespace, registry: RunRegistry, store: RunStore, demo: DemoData | undefined, limits: { eventsPerSecond: number },
+  ns: ClientNamespace, registry: RunRegistry, store: RunStore, demo: DemoData | undefined, limits: { eventsPerSecond: number; identitiesPerMinute: number },
 ): void {
+  const identities = new IdentityLimiter(limits.identitiesPerMinute);
+  /** `runId/clientId` -> the round in which it was last served a demo shard. */
+  const shardServedInRound = new Map<string, number>();
   ns.use((socket, next) => {
     const auth: unknown = socket.handshake.auth;
     const fail = (code: ErrorCode, detail?: string) => {
@@ -53,32 +68,42 @@ export function attachClientNamespace(
     if (auth.protocolVersion !== PROTOCOL_VERSION) return fail('FEDTSA_ERR_PROTOCOL_VERSION', `server speaks ${PROTOCOL_VERSION}, client ${auth.protocolVersion}`);
     const engine = registry.get(auth.runId);
     if (!engine) return fail('FEDTSA_ERR_RUN_NOT_FOUND');
-    if (!safeEqual(auth.joinToken, engine.record.joinToken)) return fail('FEDTSA_ERR_BAD_TOKEN');
+    const token = checkJoinToken(engine.record, store, auth.joinToken, auth.clientId);
+    if (!token.ok) return fail('FEDTSA_ERR_BAD_TOKEN', token.detail);
     if (engine.record.state === 'stopped' || engine.record.state === 'completed') return fail('FEDTSA_ERR_RUN_STATE', engine.record.state);
     if (auth.clientId !== undefined) {
       const known = store.getClient(auth.runId, auth.clientId);
       if (!known || !auth.clientSecret || !safeEqual(hash(auth.clientSecret), known.secretHash)) return fail('FEDTSA_ERR_BAD_TOKEN', 'unknown client id or secret');
+      socket.data = { runId: auth.runId, clientId: auth.clientId };
+      return next();
     }
+    // A new identity: counted per address, and a device token is used up by it.
+    const address = clientAddress(socket);
+    if (!identities.take(address)) {
+      return fail('FEDTSA_ERR_IDENTITY_LIMIT', `${limits.identitiesPerMinute} a minute per address; retry in ${Math.ceil(identities.retryAfterMs(address) / 1000)} s`);
+    }
+    const clientId = `c-${randomToken(6)}`;
+    if (token.claim !== undefined && !store.claimDeviceToken(auth.runId, token.claim, clientId, Date.now())) return fail('FEDTSA_ERR_BAD_TOKEN', 'this device token was used already');
+    socket.data = { runId: auth.runId, clientId };
     next();
   });
 
   ns.on('connection', (socket: ClientSocket) => {
-    const auth = socket.handshake.auth as { runId: string; clientId?: string; clientSecret?: string };
-    const engine = registry.get(auth.runId);
+    // The handshake middleware checked the identity (or made a new one) and left it in socket.data.
+    const { runId, clientId } = socket.data;
+    const auth = socket.handshake.auth as { clientId?: string; clientSecret?: string };
+    const engine = registry.get(runId);
     if (!engine) return void socket.disconnect(true);
-    const runId = auth.runId;
     const resumed = auth.clientId !== undefined;
-    const clientId = auth.clientId ?? `c-${randomToken(6)}`;
     const secret = resumed ? (auth.clientSecret as string) : randomToken(24);
     const existing = store.getClient(runId, clientId);
     const now = Date.now();
-    const used = new Set(store.listClients(runId).map((c) => c.demoShard).filter((s) => s !== null));
-    const demoShard = existing?.demoShard ?? (demo ? demo.freeShard(used) : null);
+    const freeShard = () => demo?.freeShard(new Set(store.listClients(runId).map((c) => c.demoShard).filter((s) => s !== null))) ?? null;
+    const demoShard = existing ? existing.demoShard : freeShard();
     const record = existing ?? {
       runId, id: clientId, secretHash: hash(secret), samplesPerSec: 0, backend: 'unknown', label: '',
       clusterIndex: null, widthRatio: null, demoShard, status: 'connected' as const, lastSeen: now, joinedAt: now,
     };
-    socket.data = { runId, clientId };
     // Another socket of the same identity (a reload): the newer one wins.
     for (const other of ns.sockets.values()) if (other.id !== socket.id && other.data.clientId === clientId) other.disconnect(true);
     socket.emit('welcome', {
@@ -116,6 +141,10 @@ export function attachClientNamespace(
     socket.on('demo-shard', guarded((_req: unknown, ack: unknown) => {
       const shard = demoShard !== null && demo ? demo.shard(demoShard) : undefined;
       if (!shard) throw new Refusal('FEDTSA_ERR_RUN_STATE', 'this run serves no demo data to this client');
+      const round = engine.currentRound;
+      const key = `${runId}/${clientId}`;
+      if (shardServedInRound.get(key) === round) return answer(socket, ack, { ok: false, error: protocolError('FEDTSA_ERR_RATE_LIMITED', shardRefusal(round)) });
+      shardServedInRound.set(key, round);
       answer(socket, ack, { ok: true, value: shard });
     }));
     socket.on('update', guarded((payload: unknown, ack: unknown) => {
@@ -126,14 +155,16 @@ export function attachClientNamespace(
       if (!isHeartbeat(beat)) throw new Refusal('FEDTSA_ERR_INVALID_PAYLOAD', explain(Heartbeat, beat));
       engine.heartbeat(clientId, beat.status === 'training' ? 'training' : 'connected');
     }));
+    let left = false;
     socket.on('leave', guarded(() => {
+      left = true;
       engine.disconnect(clientId, true);
       socket.disconnect(true);
     }));
     socket.on('disconnect', () => {
-      // Only the identity's current socket marks it gone (a reload's old socket does not).
+      // Only the identity's current socket marks it gone (a reload's old socket does not), and a client that left stays 'left'.
       const current = [...ns.sockets.values()].some((s) => s.id !== socket.id && s.data.clientId === clientId);
-      if (!current) engine.disconnect(clientId);
+      if (!current && !left) engine.disconnect(clientId);
     });
   });
 }

@@ -1,13 +1,13 @@
 /**
  * The embedded default store: SQLite (WAL, so a SIGKILL never loses a committed
- * transaction) for runs, clients and rounds, and one binary file per cluster model and round
+ * transaction) for runs, clients, rounds and device tokens, and one binary file per cluster model and round
  * under dataDir/runs/<run>/round-<n>/. Model files are written and fsynced before the
  * transaction that marks the round complete, so a completed round always has its files.
  */
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import type { ClientRecord, ClusterModelRecord, RoundRecord, RunRecord, RunStore } from './types.ts';
+import type { ClientRecord, ClusterModelRecord, DeviceTokenRecord, RoundRecord, RunRecord, RunStore } from './types.ts';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS runs (
@@ -22,6 +22,11 @@ CREATE TABLE IF NOT EXISTS clients (
 CREATE TABLE IF NOT EXISTS rounds (
   run_id TEXT NOT NULL, round INTEGER NOT NULL, record TEXT NOT NULL, PRIMARY KEY (run_id, round)
 );
+CREATE INDEX IF NOT EXISTS clients_last_seen ON clients (run_id, last_seen);
+CREATE TABLE IF NOT EXISTS device_tokens (
+  run_id TEXT NOT NULL, token_hash TEXT NOT NULL, label TEXT NOT NULL, created_at INTEGER NOT NULL,
+  used_by TEXT, used_at INTEGER, revoked_at INTEGER, PRIMARY KEY (run_id, token_hash)
+);
 CREATE TABLE IF NOT EXISTS models (
   run_id TEXT NOT NULL, round INTEGER NOT NULL, cluster_index INTEGER NOT NULL, width_ratio REAL NOT NULL,
   member_ids TEXT NOT NULL, file TEXT NOT NULL, PRIMARY KEY (run_id, round, cluster_index)
@@ -33,6 +38,7 @@ interface ClientRow {
   run_id: string; id: string; secret_hash: string; samples_per_sec: number; backend: string; label: string;
   cluster_index: number | null; width_ratio: number | null; demo_shard: number | null; status: string; last_seen: number; joined_at: number;
 }
+interface DeviceTokenRow { run_id: string; token_hash: string; label: string; created_at: number; used_by: string | null; used_at: number | null; revoked_at: number | null }
 interface ModelRow { cluster_index: number; width_ratio: number; member_ids: string; file: string }
 
 function writeFileDurably(path: string, bytes: Uint8Array): void {
@@ -47,10 +53,17 @@ function writeFileDurably(path: string, bytes: Uint8Array): void {
   renameSync(tmp, path);
 }
 
+export interface StoreOptions {
+  /** How long a client that disconnected or left stays in listLiveClients, ms. Default 5 minutes. */
+  clientGraceMs?: number;
+}
+
 export class SqliteStore implements RunStore {
   private readonly db: Database.Database;
+  private readonly clientGraceMs: number;
 
-  constructor(private readonly dataDir: string) {
+  constructor(private readonly dataDir: string, options: StoreOptions = {}) {
+    this.clientGraceMs = options.clientGraceMs ?? 5 * 60_000;
     mkdirSync(dataDir, { recursive: true });
     this.db = new Database(join(dataDir, 'fedtsa.sqlite'));
     this.db.pragma('journal_mode = WAL');
@@ -110,6 +123,39 @@ export class SqliteStore implements RunStore {
 
   listClients(runId: string): ClientRecord[] {
     return (this.db.prepare('SELECT * FROM clients WHERE run_id = ? ORDER BY joined_at').all(runId) as ClientRow[]).map((r) => this.toClient(r));
+  }
+
+  listLiveClients(runId: string, now: number): ClientRecord[] {
+    return (this.db.prepare(`SELECT * FROM clients WHERE run_id = ? AND (status IN ('connected', 'training') OR last_seen >= ?) ORDER BY joined_at`)
+      .all(runId, now - this.clientGraceMs) as ClientRow[]).map((r) => this.toClient(r));
+  }
+
+  createDeviceTokens(tokens: DeviceTokenRecord[]): void {
+    const insert = this.db.prepare('INSERT INTO device_tokens VALUES (@runId, @tokenHash, @label, @createdAt, @usedBy, @usedAt, @revokedAt)');
+    this.db.transaction(() => { for (const t of tokens) insert.run(t); })();
+  }
+
+  private toDeviceToken(r: DeviceTokenRow): DeviceTokenRecord {
+    return { runId: r.run_id, tokenHash: r.token_hash, label: r.label, createdAt: r.created_at, usedBy: r.used_by, usedAt: r.used_at, revokedAt: r.revoked_at };
+  }
+
+  listDeviceTokens(runId: string): DeviceTokenRecord[] {
+    return (this.db.prepare('SELECT * FROM device_tokens WHERE run_id = ? ORDER BY created_at, rowid').all(runId) as DeviceTokenRow[]).map((r) => this.toDeviceToken(r));
+  }
+
+  getDeviceToken(runId: string, tokenHash: string): DeviceTokenRecord | undefined {
+    const row = this.db.prepare('SELECT * FROM device_tokens WHERE run_id = ? AND token_hash = ?').get(runId, tokenHash) as DeviceTokenRow | undefined;
+    return row && this.toDeviceToken(row);
+  }
+
+  claimDeviceToken(runId: string, tokenHash: string, clientId: string, at: number): boolean {
+    return this.db.prepare('UPDATE device_tokens SET used_by = ?, used_at = ? WHERE run_id = ? AND token_hash = ? AND used_by IS NULL AND revoked_at IS NULL')
+      .run(clientId, at, runId, tokenHash).changes === 1;
+  }
+
+  revokeDeviceToken(runId: string, tokenHash: string, at: number): boolean {
+    return this.db.prepare('UPDATE device_tokens SET revoked_at = COALESCE(revoked_at, ?) WHERE run_id = ? AND token_hash = ?')
+      .run(at, runId, tokenHash).changes === 1;
   }
 
   private modelPath(runId: string, round: number, clusterIndex: number): string {

@@ -3,6 +3,7 @@
  * (sqlite-store.ts); a shared store (e.g. Postgres or Redis) can implement the same
  * interface to spread the coordinator over several machines.
  */
+import type { RoundIncident } from '@fedtsa/protocol/dashboard';
 import type { RunState } from '@fedtsa/protocol/events';
 import type { RunSettings } from '../runs/settings.ts';
 
@@ -47,6 +48,8 @@ export interface ClusterMetric {
   startLoss?: number;
   /** Median distance of this round's accepted updates from the model sent: the next round's reference (and after a restart). */
   medianDistance?: number;
+  /** Distance of the saved model from the round's starting model: the history behind the round invariants' limit. */
+  modelChange?: number;
 }
 
 export interface RoundRecord {
@@ -65,6 +68,8 @@ export interface RoundRecord {
   meanAccuracy: number;
   /** The clustering used in this round (for the dashboard's density plot). */
   clustering: ClusteringSnapshot;
+  /** What the round's safeguards refused, capped, excluded or rolled back (absent in rounds saved before they existed). */
+  incidents?: RoundIncident[];
 }
 
 export interface ClusteringSnapshot {
@@ -80,6 +85,19 @@ export interface ClusterModelRecord {
   memberIds: string[];
 }
 
+/** A one-use join token for one device. Only its hash is kept: the token itself is shown once, at creation. */
+export interface DeviceTokenRecord {
+  runId: string;
+  /** sha256 of the token, hex. */
+  tokenHash: string;
+  label: string;
+  createdAt: number;
+  /** The identity that joined with it; null while unused. */
+  usedBy: string | null;
+  usedAt: number | null;
+  revokedAt: number | null;
+}
+
 export interface RunStore {
   createRun(run: RunRecord): void;
   getRun(id: string): RunRecord | undefined;
@@ -89,6 +107,19 @@ export interface RunStore {
   upsertClient(client: ClientRecord): void;
   getClient(runId: string, clientId: string): ClientRecord | undefined;
   listClients(runId: string): ClientRecord[];
+  /**
+   * The run's live clients at `now`: connected or training, or gone (disconnected, left) for less
+   * than the store's client grace. Everyone else stays in listClients, the history.
+   */
+  listLiveClients(runId: string, now: number): ClientRecord[];
+
+  createDeviceTokens(tokens: DeviceTokenRecord[]): void;
+  listDeviceTokens(runId: string): DeviceTokenRecord[];
+  getDeviceToken(runId: string, tokenHash: string): DeviceTokenRecord | undefined;
+  /** Marks an unused, unrevoked token used by `clientId`; false when it was used or revoked already (atomic). */
+  claimDeviceToken(runId: string, tokenHash: string, clientId: string, at: number): boolean;
+  /** Revokes a token (used or not); false when the run has no such token. */
+  revokeDeviceToken(runId: string, tokenHash: string, at: number): boolean;
 
   /**
    * Saves a completed round atomically: its models (files), its metrics and the run's
