@@ -146,10 +146,23 @@ describe('protocol 2: an independent client against a coordinator process', () =
     expect(refusalCode(await a.upload(taskA2, sent.map((v) => v + 0.5), { numSamples: shardA.count }))).toBe('FEDTSA_ERR_NORM_TOO_LARGE');
   }, 60_000);
 
-  // (protocol 2) The claim check is being built; until it lands the coordinator accepts this update.
-  it.skip('refuses a sample count beyond the demo shard the client was sent', async () => {
+  it('refuses a sample count beyond the demo shard the client was dealt, and an own-data declaration beyond the run limit', async () => {
     const task = a.tasks.all.find((t) => t.round === 2) as Task;
     expect(refusalCode(await a.upload(task, IndependentClient.weightsOf(task), { numSamples: shardA.count + 1 }))).toBe('FEDTSA_ERR_BAD_CLAIM');
+    expect(refusalCode(await a.report({ samplesPerSec: 500, backend: 'node', ownDataSamples: 100_001 }))).toBe('FEDTSA_ERR_BAD_CLAIM');
+  });
+
+  it('answers a burst beyond the rate limit with RATE_LIMITED, and closes the connection of a message beyond the size limit', async () => {
+    const noisy = await connect();
+    for (let i = 0; i < 60; i++) noisy.heartbeat('idle'); // 20 a second, bursts of 40
+    expect((await noisy.nextRefusal()).code).toBe('FEDTSA_ERR_RATE_LIMITED');
+    noisy.close();
+    const big = await connect();
+    const task = a.tasks.all.find((t) => t.round === 2) as Task;
+    const closed = new Promise<string>((resolve) => big.socket.once('disconnect', resolve));
+    // 1.2 MB of weights: over maxHttpBufferSize (1,100,146 bytes).
+    await expect(big.upload(task, new Float32Array(300_000), { numSamples: 1, timeoutMs: 3000 })).rejects.toThrow();
+    expect(await closed).toMatch(/transport/);
   });
 
   it('closes its connections', () => {
