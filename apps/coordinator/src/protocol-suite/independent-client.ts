@@ -181,7 +181,7 @@ export class IndependentClient {
         clearTimeout(timer);
         const client = new IndependentClient(socket, welcome);
         socket.offAny();
-        for (const [event, payload] of early.slice(1)) client.receive(event, payload);
+        for (const [event, payload] of early) if (event !== 'welcome') client.receive(event, payload);
         socket.onAny((event: string, payload: unknown) => client.receive(event, payload));
         socket.on('disconnect', (reason) => { client.disconnectReason = reason; });
         resolve(client);
