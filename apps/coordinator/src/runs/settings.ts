@@ -15,6 +15,10 @@ export const Stage2Settings = Type.Object({
   learningRate: Type.Number({ exclusiveMinimum: 0, maximum: 1, default: 3e-3, description: 'tuned on the validation split (results/stage2-tuning)' }),
   sampleSteps: Type.Integer({ minimum: 1, maximum: 1000, default: 25, description: 'DDIM steps' }),
   guidance: Type.Number({ minimum: 0, maximum: 20, default: 3, description: 'classifier-free guidance scale' }),
+  teacherRule: Type.Boolean({ default: true, description: 'a cluster model teaches only if it passes the teacher screen (docs/robustness.md); off = every model teaches' }),
+  teacherMaxAbsLogit: Type.Number({ exclusiveMinimum: 0, maximum: 1e6, default: 100, description: 'largest |logit| a teacher may produce on the synthetic pool' }),
+  teacherMinSkill: Type.Number({ minimum: 0, maximum: 0.99, default: 0.05, description: 'a teacher knows something: (accuracy - chance) / (1 - chance) on the pool at least this...' }),
+  teacherMaxLossRatio: Type.Number({ minimum: 0, maximum: 100, default: 1.1, description: '...or does no harm: its pool cross-entropy at most this multiple of a uniform guess' }),
 }, { additionalProperties: false });
 
 export const RunSettings = Type.Object({
@@ -36,6 +40,12 @@ export const RunSettings = Type.Object({
   hysteresisLog: Type.Number({ minimum: 0, maximum: 5, default: 0.2 }),
   /** Refuse an update whose distance from the model it was given exceeds this multiple of the cluster's median. */
   normMultiple: Type.Number({ exclusiveMinimum: 1, maximum: 1e6, default: 10 }),
+  minCosine: Type.Number({ minimum: -1, maximum: 1, default: 0, description: "drop an update whose change points below this cosine with its cluster's median change (3+ updates; -1 = off)" }),
+  claimMultiple: Type.Number({ minimum: 1, maximum: 1e6, default: 3, description: "a sample-count claim weighs at most this multiple of its cluster's median claim" }),
+  maxClientShare: Type.Number({ exclusiveMinimum: 0, maximum: 1, default: 0.3, description: "no client holds more than this share of its cluster's average (at least 1/n)" }),
+  maxSamplesPerClient: Type.Integer({ minimum: 1, maximum: 1e8, default: 100_000, description: 'largest own-data sample count a client may declare' }),
+  changeMultiple: Type.Number({ exclusiveMinimum: 1, maximum: 1e6, default: 10, description: "a cluster model may move at most this multiple of its typical round-to-round change, else the step is rolled back" }),
+  firstChangeOfNorm: Type.Number({ exclusiveMinimum: 0, maximum: 1e6, default: 1, description: "with no typical change yet: at most this multiple of the starting model's norm" }),
   expectedSamplesPerClient: Type.Integer({ minimum: 1, maximum: 1e8, default: 300, description: 'local data size assumed when choosing widths' }),
   evalSamples: Type.Integer({ minimum: 100, maximum: 10_000, default: 2000, description: 'test images scored per cluster and round' }),
   seed: Type.Integer({ minimum: 0, maximum: 2 ** 31, default: 1 }),

@@ -136,7 +136,7 @@ export function attachClientNamespace(
 
     socket.on('capability', guarded((report: unknown, ack: unknown) => {
       if (!isCapabilityReport(report)) throw new Refusal('FEDTSA_ERR_INVALID_PAYLOAD', explain(CapabilityReport, report));
-      answer(socket, ack, engine.reportCapability(clientId, report));
+      answer(socket, ack, engine.reportCapability(clientId, report, demoShard !== null && demo ? demo.shardSize(demoShard) : undefined));
     }));
     socket.on('demo-shard', guarded((_req: unknown, ack: unknown) => {
       const shard = demoShard !== null && demo ? demo.shard(demoShard) : undefined;
