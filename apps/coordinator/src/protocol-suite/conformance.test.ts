@@ -99,12 +99,6 @@ describe('protocol 2: an independent client against a coordinator process', () =
     expect(await wrong(sent, { numSamples: n, dtype: 'float16', fields: { weights: { manifest: taskA.weights.manifest, dtype: 'float32', data: new Uint8Array(sent.length * 2) } } })).toBe('FEDTSA_ERR_SHAPE_MISMATCH');
     const renamed = taskA.weights.manifest.map((p, i) => (i === 0 ? { ...p, name: 'conv0/kernel' } : p));
     expect(await wrong(sent, { numSamples: n, manifest: renamed })).toBe('FEDTSA_ERR_SHAPE_MISMATCH');
-    const withNaN = Float32Array.from(sent);
-    withNaN[123] = NaN;
-    expect(await wrong(withNaN, { numSamples: n })).toBe('FEDTSA_ERR_NON_FINITE');
-    const overflowing = Float32Array.from(sent);
-    overflowing[7] = 1e6; // beyond float16's range: encodes as Infinity
-    expect(await wrong(overflowing, { numSamples: n, dtype: 'float16' })).toBe('FEDTSA_ERR_NON_FINITE');
     expect(refusalCode(await a.requestRaw('update', 'not an update'))).toBe('FEDTSA_ERR_INVALID_PAYLOAD');
     a.emitRaw('update', { round: 1 });
     expect((await a.nextRefusal()).code).toBe('FEDTSA_ERR_INVALID_PAYLOAD');
@@ -144,13 +138,28 @@ describe('protocol 2: an independent client against a coordinator process', () =
     expect(refusalCode(await a.upload(taskA, sent, { numSamples: shardA.count, taskId: taskA2.taskId }))).toBe('FEDTSA_ERR_STALE_ROUND');
     // Every value moved by 0.5: a distance of ~0.5 * sqrt(n), far beyond 10 x round 1's median.
     expect(refusalCode(await a.upload(taskA2, sent.map((v) => v + 0.5), { numSamples: shardA.count }))).toBe('FEDTSA_ERR_NORM_TOO_LARGE');
+    // A refusal of the update's content ends the client's turn: no probing of the limit.
+    const retry = await a.upload(taskA2, sent, { numSamples: shardA.count });
+    expect(refusalCode(retry)).toBe('FEDTSA_ERR_DUPLICATE_UPDATE');
+    expect(!retry.ok && retry.error.message).toMatch(/was refused/);
   }, 60_000);
 
   it('refuses a sample count beyond the demo shard the client was dealt, and an own-data declaration beyond the run limit', async () => {
-    const task = a.tasks.all.find((t) => t.round === 2) as Task;
-    expect(refusalCode(await a.upload(task, IndependentClient.weightsOf(task), { numSamples: shardA.count + 1 }))).toBe('FEDTSA_ERR_BAD_CLAIM');
+    const task = b.tasks.all.find((t) => t.round === 2) as Task;
+    expect(refusalCode(await b.upload(task, IndependentClient.weightsOf(task), { numSamples: shardB.count + 1 }))).toBe('FEDTSA_ERR_BAD_CLAIM');
     expect(refusalCode(await a.report({ samplesPerSec: 500, backend: 'node', ownDataSamples: 100_001 }))).toBe('FEDTSA_ERR_BAD_CLAIM');
   });
+
+  it('refuses NaN, and float16 values beyond its range (Infinity), as non-finite', async () => {
+    // Both clients' round 2 turns are spent, so round 2 closed without updates and round 3 is open.
+    const [taskA3, taskB3] = await Promise.all([a.tasks.take((t) => t.round === 3, 30_000, 'task 3'), b.tasks.take((t) => t.round === 3, 30_000, 'task 3')]);
+    const withNaN = IndependentClient.weightsOf(taskA3);
+    withNaN[123] = NaN;
+    expect(refusalCode(await a.upload(taskA3, withNaN, { numSamples: shardA.count }))).toBe('FEDTSA_ERR_NON_FINITE');
+    const overflowing = IndependentClient.weightsOf(taskB3);
+    overflowing[7] = 1e6; // beyond float16's range: encodes as Infinity
+    expect(refusalCode(await b.upload(taskB3, overflowing, { numSamples: shardB.count, dtype: 'float16' }))).toBe('FEDTSA_ERR_NON_FINITE');
+  }, 60_000);
 
   it('answers a burst beyond the rate limit with RATE_LIMITED, and closes the connection of a message beyond the size limit', async () => {
     const noisy = await connect();

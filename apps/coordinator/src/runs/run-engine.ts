@@ -54,10 +54,18 @@ interface OpenRound {
   /** Updates acknowledged on arrival and dropped at the close by the screen of their cluster. */
   dropped: Map<string, { code: string; message: string }>;
   refused: number;
+  /**
+   * Clients whose update was refused on arrival for its content (SPENDING): their turn is over
+   * (a second try would let an attacker probe the limits, and the round need not wait for them).
+   */
+  spent: Set<string>;
   /** What the safeguards did so far this round (refusals on arrival, drops at the close, ...). */
   incidents: RoundIncident[];
   closing: boolean;
 }
+
+/** Refusals that judge an update's content end the client's turn; malformed ones (a shape or cluster mix-up) may be corrected and resent. */
+const SPENDING: ReadonlySet<string> = new Set(['FEDTSA_ERR_NON_FINITE', 'FEDTSA_ERR_NORM_TOO_LARGE', 'FEDTSA_ERR_BAD_CLAIM']);
 
 export class RunEngine {
   private readonly channels = new Map<string, ClientChannel>();
@@ -150,7 +158,7 @@ export class RunEngine {
     if (cluster && client.samplesPerSec > 0) channel.assignment({ clusterIndex: cluster.index, widthRatio: cluster.widthRatio, clusters: this.clustering?.clusters.length ?? 0 });
     // A client that reconnects mid-round gets its task again.
     const selectedCluster = this.open?.selected.get(client.id);
-    if (this.open && selectedCluster !== undefined && !this.open.updates.has(client.id)) channel.task(this.taskFor(client.id, selectedCluster));
+    if (this.open && selectedCluster !== undefined && !this.open.updates.has(client.id) && !this.open.spent.has(client.id)) channel.task(this.taskFor(client.id, selectedCluster));
     this.events.changed(this.run.id, 'clients');
     this.maybeStartRound();
   }
@@ -261,7 +269,7 @@ export class RunEngine {
       index, startedAt, deadline: startedAt + s.roundDeadlineMs, selected, taskIds: new Map(),
       // What the clients actually receive: with a float16 downlink, the rounded weights.
       sent: new Map(this.models.map((m) => [m.clusterIndex, s.downlinkDtype === 'float16' ? decodeWeights(encodeWeights(m.weights, modelManifest(this.spec, m.widthRatio), 'float16')) : m.weights])),
-      encoded: new Map(), updates: new Map(), distances: new Map(), dropped: new Map(), refused: 0, incidents: [], closing: false,
+      encoded: new Map(), updates: new Map(), distances: new Map(), dropped: new Map(), refused: 0, spent: new Set(), incidents: [], closing: false,
       timer: setTimeout(() => void this.closeRound('deadline'), s.roundDeadlineMs),
     };
     this.events.log('info', `run ${this.run.id} round ${index} started`, { participants: selected.size, clusters: clustering.clusters.length });
@@ -277,6 +285,7 @@ export class RunEngine {
     const clusterIndex = open.selected.get(clientId);
     if (clusterIndex === undefined) return { ok: false, error: protocolError('FEDTSA_ERR_NOT_SELECTED') };
     if (open.updates.has(clientId)) return { ok: false, error: protocolError('FEDTSA_ERR_DUPLICATE_UPDATE') };
+    if (open.spent.has(clientId)) return { ok: false, error: protocolError('FEDTSA_ERR_DUPLICATE_UPDATE', `its update for round ${open.index} was refused; the next round brings a new task`) };
     if (payload.taskId !== open.taskIds.get(clientId)) return { ok: false, error: protocolError('FEDTSA_ERR_TASK_MISMATCH', `round ${open.index}`) };
     const model = this.models.find((m) => m.clusterIndex === clusterIndex) as ClusterModel;
     const sameRound = clusterDistances(open, [...open.updates.values()], clusterIndex);
@@ -289,6 +298,10 @@ export class RunEngine {
     });
     if (!check.ok) {
       open.refused++;
+      if (SPENDING.has(check.error.code)) {
+        open.spent.add(clientId);
+        this.maybeCloseEarly(open);
+      }
       open.incidents.push({ kind: 'update-refused', clusterIndex, clientId, code: check.error.code, message: check.error.message });
       this.events.log('warn', `run ${this.run.id} round ${open.index}: refused update from ${clientId} (cluster ${clusterIndex}): ${check.error.message}`, { code: check.error.code });
       return check;
@@ -296,8 +309,13 @@ export class RunEngine {
     open.updates.set(clientId, { clientId, clusterIndex, widthRatio: model.widthRatio, weights: check.weights, numSamples: payload.numSamples });
     open.distances.set(clientId, check.distance);
     this.events.changed(this.run.id, 'clients');
-    if (open.updates.size === open.selected.size) queueMicrotask(() => void this.closeRound('complete'));
+    this.maybeCloseEarly(open);
     return { ok: true, value: { accepted: true, round: open.index } };
+  }
+
+  /** Closes the round once every participant has had its turn (accepted or refused). */
+  private maybeCloseEarly(open: OpenRound): void {
+    if (open.updates.size + open.spent.size === open.selected.size) queueMicrotask(() => void this.closeRound('complete'));
   }
 
   private async closeRound(reason: 'deadline' | 'complete'): Promise<void> {

@@ -42,7 +42,7 @@ export const RunSettings = Type.Object({
   normMultiple: Type.Number({ exclusiveMinimum: 1, maximum: 1e6, default: 10 }),
   minCosine: Type.Number({ minimum: -1, maximum: 1, default: 0, description: "drop an update whose change points below this cosine with its cluster's median change (3+ updates; -1 = off)" }),
   claimMultiple: Type.Number({ minimum: 1, maximum: 1e6, default: 3, description: "a sample-count claim weighs at most this multiple of its cluster's median claim" }),
-  maxClientShare: Type.Number({ exclusiveMinimum: 0, maximum: 1, default: 0.3, description: "no client holds more than this share of its cluster's average (at least 1/n)" }),
+  maxClientShare: Type.Number({ exclusiveMinimum: 0, maximum: 1, default: 0.5, description: "no client holds more than this share of its cluster's average (at least 1/n)" }),
   maxSamplesPerClient: Type.Integer({ minimum: 1, maximum: 1e8, default: 100_000, description: 'largest own-data sample count a client may declare' }),
   changeMultiple: Type.Number({ exclusiveMinimum: 1, maximum: 1e6, default: 10, description: "a cluster model may move at most this multiple of its typical round-to-round change, else the step is rolled back" }),
   firstChangeOfNorm: Type.Number({ exclusiveMinimum: 0, maximum: 1e6, default: 1, description: "with no typical change yet: at most this multiple of the starting model's norm" }),

@@ -13,7 +13,7 @@ import { median } from './update-screen.ts';
 export interface WeightCaps {
   /** Default 3. */
   claimMultiple: number;
-  /** In (0, 1]; default 0.3. */
+  /** In (0, 1]; default 0.5. */
   maxClientShare: number;
 }
 
