@@ -94,7 +94,13 @@ async function aggregate(req: AggregateRequest): Promise<AggregateResult> {
   const step = models.length > 1 ? stage2For(req) : undefined;
   if (step) {
     const t1 = performance.now();
-    const report = await step(req.round, models);
+    // A cluster that no accepted update reached, or whose average was rolled back, has nothing of this round to teach.
+    const withoutTeaching = new Map<number, string>();
+    for (const m of models) {
+      if (rollbacks.some((r) => r.clusterIndex === m.clusterIndex)) withoutTeaching.set(m.clusterIndex, 'its Stage 1 result was rolled back this round');
+      else if (!req.updates.some((u) => u.clusterIndex === m.clusterIndex)) withoutTeaching.set(m.clusterIndex, 'no accepted update reached it this round');
+    }
+    const report = await step(req.round, models, { withoutTeaching });
     // A cluster whose Stage 2 result breaks an invariant keeps its Stage 1 result.
     out = enforceInvariants(req, 'stage2', report.models, models, rollbacks);
     stage2Stats = report.stats;

@@ -138,6 +138,8 @@ export interface ClusterModelWeights {
   widthRatio: number;
   /** Flat weights in modelManifest(spec, widthRatio) order. */
   weights: Float32Array;
+  /** Set when the caller knows this model must not teach this round (the reason); with the rule on it still learns. */
+  withoutTeaching?: string;
 }
 
 export interface MutualLearningResult {
@@ -193,7 +195,10 @@ export async function runMutualLearning(
       optimizers.push(createOptimizer(o.optimizer, o.learningRate));
     }
     // Measured with the rule off too (it changes nothing then), so honest models' figures can be read off any run.
-    const screens = screenTeachers(tfModels, models.map((m) => m.weights), pool, o.teacherRule);
+    const screens = screenTeachers(tfModels, models.map((m) => m.weights), pool, o.teacherRule).map((x, k) => {
+      const why = (models[k] as ClusterModelWeights).withoutTeaching;
+      return o.teacherRule && why !== undefined && x.teaches ? { ...x, teaches: false, reason: why } : x;
+    });
     const teaches = screens.map((x) => x.teaches);
     const learns = o.teacherRule ? learnersOf(screens) : models.map(() => true);
     const roles = o.teacherRule ? { teaches, learns } : undefined;

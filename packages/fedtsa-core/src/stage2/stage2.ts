@@ -31,12 +31,13 @@ export function createStage2Step(opts: Stage2Options): ServerStep {
   }
   const now = opts.now ?? (() => Date.now());
 
-  return async (round: number, models: ClusterModel[]) => {
+  return async (round: number, models: ClusterModel[], context?: { withoutTeaching?: ReadonlyMap<number, string> }) => {
     if (models.length === 0) throw new Error('createStage2Step: no cluster models');
     const t0 = now();
     const refresh = await pool.refresh(round, deriveSeed(seed, 0));
     const t1 = now();
-    const result = await runMutualLearning(models, spec, pool, ml, deriveSeed(seed, 1, round), now);
+    const annotated = models.map((m) => ({ ...m, withoutTeaching: context?.withoutTeaching?.get(m.clusterIndex) }));
+    const result = await runMutualLearning(annotated, spec, pool, ml, deriveSeed(seed, 1, round), now);
     const t2 = now();
     const screens = result.screens;
     return {

@@ -89,6 +89,18 @@ describe('Stage 2 teacher rule', () => {
     expect(moved(unguarded.weights[0]!, clean.weights[0]!)).toBe(true);
   });
 
+  it('keeps a model the caller marks (nobody trained it this round) from teaching, with the caller\'s reason', async () => {
+    const other = await trained(0.5, 5);
+    const pair = [{ widthRatio: 1, weights: honest }, { widthRatio: 0.5, weights: other }];
+    const stale = { widthRatio: 1, weights: initialWeights(spec, 11), withoutTeaching: 'no accepted update reached it this round' };
+    const opts = { steps: 4, batchSize: 16, teacherRule: rule };
+    const clean = await runMutualLearning(pair, spec, pool, opts, 3);
+    const withStale = await runMutualLearning([...pair, stale], spec, pool, opts, 3);
+    expect(withStale.weights[0]).toEqual(clean.weights[0]);
+    expect(withStale.weights[1]).toEqual(clean.weights[1]);
+    expect(withStale.screens[2]).toMatchObject({ teaches: false, reason: 'no accepted update reached it this round' });
+  });
+
   it('changes nothing in a model that would learn only from itself', async () => {
     const scaled = Float32Array.from(honest, (v) => v * 1000);
     const r = await runMutualLearning([{ widthRatio: 1, weights: honest }, { widthRatio: 1, weights: scaled }], spec, pool,

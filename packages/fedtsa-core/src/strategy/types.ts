@@ -52,8 +52,12 @@ export interface ClusterModel {
   memberIds: string[];
 }
 
-/** A server-side step after Stage 1 (Stage 2 plugs in here). Returns the updated models. */
-export type ServerStep = (round: number, models: ClusterModel[]) => Promise<ServerStepReport>;
+/**
+ * A server-side step after Stage 1 (Stage 2 plugs in here). Returns the updated models.
+ * `withoutTeaching`: clusters whose model must not teach this round, with the reason (for
+ * example, nobody's update reached it, or its Stage 1 was rolled back).
+ */
+export type ServerStep = (round: number, models: ClusterModel[], context?: { withoutTeaching?: ReadonlyMap<number, string> }) => Promise<ServerStepReport>;
 
 export interface ServerStepReport {
   models: ClusterModel[];

@@ -1,0 +1,100 @@
+/**
+ * Measures how far honest updates agree in direction, to set the direction screen's threshold
+ * (docs/robustness.md): the demo's Dirichlet(0.5) shards of Fashion-MNIST, clusters of n clients
+ * trained from the same model for one epoch (round 1 from initialisation; round 3 after two
+ * rounds of FedAvg), cosine of each update's change with the coordinate-wise median change of
+ * its cluster (all updates, and leave-one-out), and the same for each update sign-flipped.
+ *
+ *   node --import tsx bench/direction-cosines.ts [--shard 300] [--draws 20]
+ */
+import { parseArgs } from 'node:util';
+import { fedAvg } from '@fedtsa/core/aggregate';
+import { modelManifest, type ModelSpec } from '@fedtsa/core/architecture';
+import { useBackend } from '@fedtsa/core/backend';
+import { buildModel, getFlatWeights, initialWeights, setFlatWeights } from '@fedtsa/core/model';
+import { createRng, deriveSeed } from '@fedtsa/core/rng';
+import { changeCosine, l2Distance, medianChange, screenClusterUpdates } from '@fedtsa/core/screening/update-screen';
+import { extractSubmodel } from '@fedtsa/core/submodel';
+import { trainLocal } from '@fedtsa/core/train';
+import { loadFashionMnist } from '@fedtsa/node-io/fashion-mnist';
+import { DemoData } from '../apps/coordinator/src/demo-data.ts';
+import { shardToImages } from '../apps/coordinator/src/virtual-client/virtual-client.ts';
+
+const { values } = parseArgs({ options: { flippers: { type: 'string' }, shard: { type: 'string', default: '300' }, draws: { type: 'string', default: '12' }, lr: { type: 'string', default: '0.05' }, batch: { type: 'string', default: '32' } } });
+const SPEC: ModelSpec = { inputShape: [28, 28, 1], numClasses: 10 };
+await useBackend('wasm');
+const { train, test } = loadFashionMnist();
+const demo = new DemoData(train, test, { shards: 24, samplesPerShard: Number(values.shard), alpha: 0.5, seed: 1 });
+const shards = Array.from({ length: demo.shardCount }, (_, i) => shardToImages(demo.shard(i)!, SPEC));
+const lr = Number(values.lr);
+const batchSize = Number(values.batch);
+
+function trainFrom(weights: Float32Array, width: number, shard: number, seed: number): Float32Array {
+  const m = buildModel(SPEC, width);
+  setFlatWeights(m, weights, modelManifest(SPEC, width));
+  trainLocal(m, shards[shard]!, { epochs: 1, batchSize, learningRate: lr, optimizer: 'sgd', rng: createRng(seed) });
+  const w = getFlatWeights(m);
+  m.dispose();
+  return w;
+}
+
+const quantiles = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const q = (p: number) => s[Math.min(s.length - 1, Math.floor(p * s.length))]!.toFixed(3);
+  return `min ${s[0]!.toFixed(3)} p5 ${q(0.05)} median ${q(0.5)} max ${s[s.length - 1]!.toFixed(3)}`;
+};
+
+const meanChange = (start: Float32Array, ws: readonly Float32Array[]) => {
+  const out = new Float32Array(start.length);
+  for (const w of ws) for (let i = 0; i < out.length; i++) out[i] += ((w[i] as number) - (start[i] as number)) / ws.length;
+  return out;
+};
+/** The statistics compared: the change's cosine with a consensus direction of its cluster. */
+const STATS = {
+  'median of all': (start: Float32Array, ws: Float32Array[], k: number) => changeCosine(start, ws[k]!, medianChange(start, ws)),
+  'median of others': (start: Float32Array, ws: Float32Array[], k: number) => changeCosine(start, ws[k]!, medianChange(start, ws.filter((_, j) => j !== k))),
+  'mean of others': (start: Float32Array, ws: Float32Array[], k: number) => changeCosine(start, ws[k]!, meanChange(start, ws.filter((_, j) => j !== k))),
+};
+const flippers = Number(values.flippers ?? 0) || undefined;
+console.log(`shard ${values.shard}, lr ${lr}, batch ${batchSize}, one local epoch, Dirichlet 0.5; attackers flip their own honest update`);
+for (const width of [1]) {
+  for (const n of [4, 6, 8]) {
+    const attackers = flippers ?? Math.floor(n / 4);
+    for (const round of [1, 3]) {
+      const honest = new Map<string, number[]>();
+      const flipped = new Map<string, number[]>();
+      const screen = { honestDropped: 0, honestSeen: 0, flippedDropped: 0, flippedSeen: 0, cleanDropped: 0, cleanSeen: 0 };
+      for (let d = 0; d < Number(values.draws); d++) {
+        const rng = createRng(deriveSeed(d, n, round));
+        const members = Array.from({ length: n }, () => Math.floor(rng.next() * shards.length));
+        let start = extractSubmodel(initialWeights(SPEC, d + 1), SPEC, width);
+        for (let r = 1; r < round; r++) {
+          start = fedAvg(members.map((s, k) => ({ weights: trainFrom(start, width, s, deriveSeed(d, r, k)), numSamples: shards[s]!.count })));
+        }
+        const trained = members.map((s, k) => trainFrom(start, width, s, deriveSeed(d, round, k)));
+        const clean = trained;
+        const attacked = trained.map((u, k) => (k < attackers ? Float32Array.from(u, (v, i) => 2 * start[i]! - v) : u));
+        // The screen itself (default settings), on the clean cluster and on the attacked one.
+        const run = (ws: Float32Array[]) => screenClusterUpdates(start, ws.map((w, k) => ({ clientId: String(k), weights: w, distance: l2Distance(start, w) })), { normMultiple: 10, minCosine: 0 });
+        const cleanDrops = run(clean).dropped.map((x) => Number(x.clientId));
+        screen.cleanDropped += cleanDrops.length;
+        screen.cleanSeen += n;
+        const drops = run(attacked).dropped.map((x) => Number(x.clientId));
+        screen.flippedDropped += drops.filter((k) => k < attackers).length;
+        screen.flippedSeen += attackers;
+        screen.honestDropped += drops.filter((k) => k >= attackers).length;
+        screen.honestSeen += n - attackers;
+        for (const [name, stat] of Object.entries(STATS)) {
+          for (let k = 0; k < n; k++) honest.set(name, [...(honest.get(name) ?? []), stat(start, clean, k)]);
+          for (let k = 0; k < attackers; k++) flipped.set(name, [...(flipped.get(name) ?? []), stat(start, attacked, k)]);
+          for (let k = attackers; k < n; k++) honest.set(`${name} (attacked)`, [...(honest.get(`${name} (attacked)`) ?? []), stat(start, attacked, k)]);
+        }
+      }
+      console.log(`n ${n} (${attackers} flipped) round ${round} SCREEN: clean clusters: ${screen.cleanDropped} of ${screen.cleanSeen} honest dropped; attacked: `
+        + `${screen.flippedDropped} of ${screen.flippedSeen} flipped dropped, ${screen.honestDropped} of ${screen.honestSeen} honest dropped`);
+      for (const name of Object.keys(STATS)) {
+        console.log(`n ${n} (${attackers} flipped) round ${round} ${name}: honest ${quantiles(honest.get(name)!)} | honest beside flippers ${quantiles(honest.get(`${name} (attacked)`)!)} | flipped ${quantiles(flipped.get(name)!)}`);
+      }
+    }
+  }
+}
