@@ -5,7 +5,7 @@
  * rounds of FedAvg), cosine of each update's change with the coordinate-wise median change of
  * its cluster (all updates, and leave-one-out), and the same for each update sign-flipped.
  *
- *   node --import tsx bench/direction-cosines.ts [--shard 300] [--draws 20]
+ *   node --import tsx bench/direction-cosines.ts [--shard 300] [--draws 12] [--sizes 4,5,6,8] [--flippers K]
  */
 import { parseArgs } from 'node:util';
 import { fedAvg } from '@fedtsa/core/aggregate';
@@ -13,14 +13,14 @@ import { modelManifest, type ModelSpec } from '@fedtsa/core/architecture';
 import { useBackend } from '@fedtsa/core/backend';
 import { buildModel, getFlatWeights, initialWeights, setFlatWeights } from '@fedtsa/core/model';
 import { createRng, deriveSeed } from '@fedtsa/core/rng';
-import { changeCosine, l2Distance, medianChange, screenClusterUpdates } from '@fedtsa/core/screening/update-screen';
+import { changeCosine, DEFAULT_SCREEN_SETTINGS, l2Distance, medianChange, screenClusterUpdates } from '@fedtsa/core/screening/update-screen';
 import { extractSubmodel } from '@fedtsa/core/submodel';
 import { trainLocal } from '@fedtsa/core/train';
 import { loadFashionMnist } from '@fedtsa/node-io/fashion-mnist';
 import { DemoData } from '../apps/coordinator/src/demo-data.ts';
 import { shardToImages } from '../apps/coordinator/src/virtual-client/virtual-client.ts';
 
-const { values } = parseArgs({ options: { flippers: { type: 'string' }, shard: { type: 'string', default: '300' }, draws: { type: 'string', default: '12' }, lr: { type: 'string', default: '0.05' }, batch: { type: 'string', default: '32' } } });
+const { values } = parseArgs({ options: { sizes: { type: 'string' }, flippers: { type: 'string' }, shard: { type: 'string', default: '300' }, draws: { type: 'string', default: '12' }, lr: { type: 'string', default: '0.05' }, batch: { type: 'string', default: '32' } } });
 const SPEC: ModelSpec = { inputShape: [28, 28, 1], numClasses: 10 };
 await useBackend('wasm');
 const { train, test } = loadFashionMnist();
@@ -58,7 +58,7 @@ const STATS = {
 const flippers = Number(values.flippers ?? 0) || undefined;
 console.log(`shard ${values.shard}, lr ${lr}, batch ${batchSize}, one local epoch, Dirichlet 0.5; attackers flip their own honest update`);
 for (const width of [1]) {
-  for (const n of [4, 6, 8]) {
+  for (const n of (values.sizes ?? '4,5,6,8').split(',').map(Number)) {
     const attackers = flippers ?? Math.floor(n / 4);
     for (const round of [1, 3]) {
       const honest = new Map<string, number[]>();
@@ -75,7 +75,7 @@ for (const width of [1]) {
         const clean = trained;
         const attacked = trained.map((u, k) => (k < attackers ? Float32Array.from(u, (v, i) => 2 * start[i]! - v) : u));
         // The screen itself (default settings), on the clean cluster and on the attacked one.
-        const run = (ws: Float32Array[]) => screenClusterUpdates(start, ws.map((w, k) => ({ clientId: String(k), weights: w, distance: l2Distance(start, w) })), { normMultiple: 10, minCosine: 0 });
+        const run = (ws: Float32Array[]) => screenClusterUpdates(start, ws.map((w, k) => ({ clientId: String(k), weights: w, distance: l2Distance(start, w) })), DEFAULT_SCREEN_SETTINGS);
         const cleanDrops = run(clean).dropped.map((x) => Number(x.clientId));
         screen.cleanDropped += cleanDrops.length;
         screen.cleanSeen += n;

@@ -13,9 +13,11 @@
  *      `minCosine`, and the check repeats on the rest. A sign-flipped update of normal size,
  *      invisible to the norm, points against the others. Measured on the demo's Dirichlet(0.5)
  *      shards (bench/direction-cosines.ts, docs/robustness.md): honest cosines with the median of
- *      the others stayed above 0 from 4 updates on, flipped ones below; removing the worst first
- *      keeps a flipper from dragging its honest neighbours' references below the line (one at a
- *      time, honest neighbours of a flipper dipped to -0.14). The median of all updates, the
+ *      the others went as low as -0.08 (clusters of 4 to 8, rounds 1 and 3), flipped ones sat
+ *      around -0.35; hence the default -0.15, which lets through only flips of updates that
+ *      barely agreed with their cluster (and so do little harm flipped). Removing the worst first
+ *      keeps a flipper from dragging its honest neighbours' references down (judged all at
+ *      once, honest neighbours of a flipper dipped to -0.14). The median of all updates, the
  *      flipper included, separates nothing: it follows each update in its sparse coordinates.
  *      `minCosine` = -1 turns the check off.
  */
@@ -28,6 +30,8 @@ export interface ScreenSettings {
   /** In [-1, 1]; -1 = off. */
   minCosine: number;
 }
+
+export const DEFAULT_SCREEN_SETTINGS: Readonly<ScreenSettings> = { normMultiple: 10, minCosine: -0.15 };
 
 export interface ScreenCandidate {
   clientId: string;
