@@ -201,5 +201,10 @@ export async function runScenario(coordinator: CoordinatorProcess, options: Scen
 
 /** One line per round of what the safeguards did, for the drill's output. */
 export function describeIncidents(result: ScenarioResult): string[] {
+  const changes = result.rounds.map((r) => `round ${r.round} change/limit: ${r.clusters.map((c) => `c${c.clusterIndex} ${((c.modelChange ?? NaN) / (c.maxChange ?? NaN)).toFixed(3)}`).join(' ')}`);
+  return [...changes, ...incidentLines(result)];
+}
+
+function incidentLines(result: ScenarioResult): string[] {
   return result.rounds.map((r) => `round ${r.round}: ${(r.incidents ?? []).map((i) => `${i.kind}(c${i.clusterIndex}${i.clientId ? ` ${i.clientId}` : ''}${i.code ? ` ${i.code}` : ''})`).join(', ') || 'none'}`);
 }

@@ -334,13 +334,14 @@ export class RunEngine {
     const accepted = [...open.selected.keys()].flatMap((id) => open.updates.get(id) ?? []);
     const { updates, incidents: capped } = capClaims(accepted, s);
     open.incidents.push(...screen.incidents, ...capped);
+    const limits = changeLimits(this.models, this.changes, s);
     try {
       // Round 1 also scores the models it started from, so every curve has its round 0.
       const start = open.index === 1 ? await this.aggregator.evaluate(this.models, this.run.settings.evalSamples) : undefined;
       if (this.open !== open) return; // stopped meanwhile
       const result = await this.aggregator.aggregate({
         runId: this.run.id, round: open.index, seed: deriveSeed(this.run.settings.seed, 12), models: this.models, updates,
-        stage2: this.run.settings.stage2, evalSamples: this.run.settings.evalSamples, limits: changeLimits(this.models, this.changes, s),
+        stage2: this.run.settings.stage2, evalSamples: this.run.settings.evalSamples, limits,
       });
       if (this.open !== open) return; // stopped meanwhile
       open.incidents.push(...resultIncidents(result));
@@ -360,6 +361,7 @@ export class RunEngine {
           ...startMetric(start?.metrics, m.clusterIndex),
           ...(this.medians.has(m.clusterIndex) ? { medianDistance: this.medians.get(m.clusterIndex) } : {}),
           modelChange: result.changes.find((c) => c.clusterIndex === m.clusterIndex)?.change,
+          maxChange: limits.find((l) => l.clusterIndex === m.clusterIndex)?.maxChange,
         };
       });
       const members = clusters.reduce((s, c) => s + c.members, 0);

@@ -50,6 +50,8 @@ export interface ClusterMetric {
   medianDistance?: number;
   /** Distance of the saved model from the round's starting model: the history behind the round invariants' limit. */
   modelChange?: number;
+  /** The round invariants' limit on that distance this round (a step beyond it was rolled back). */
+  maxChange?: number;
 }
 
 export interface RoundRecord {
