@@ -58,7 +58,8 @@ lines.push('', `Mean paired difference over ${diffs.length} seeds: ${mean >= 0 ?
   `${figures.cases} screens (3 clusters x 20 rounds x ${diffs.length} seeds):`,
   `- largest |logit| on the synthetic pool: ${figures.maxLogit.toFixed(1)} (threshold ${100});`,
   `- lowest skill over chance: ${figures.minSkill.toFixed(3)}; ${figures.lowSkillCases} screens below the skill floor 0.05 (models still near their`,
-  `  initialisation in the first rounds), all with a pool loss at most ${figures.maxLossRatioAtLowSkill.toFixed(3)} x a uniform guess's (threshold 1.1), so they`,
-  '  teach under the rule\'s second arm ("does no harm");',
+  '  initialisation in the first rounds: they do not teach that round under the rule, which is what the difference above prices);',
+  `- their pool loss: at most ${figures.maxLossRatioAtLowSkill.toFixed(3)} x a uniform guess's (the rule's optional second arm, teacherMaxLossRatio, is off:`,
+  '  a cluster of sign-flipping fakes also sits near chance with a near-uniform loss, and taught through it in the poisoning drill);',
   `- largest pool loss of any screen: ${figures.maxLossRatio.toFixed(3)} x a uniform guess's.`);
 console.log(lines.join('\n'));

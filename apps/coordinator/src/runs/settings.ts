@@ -1,6 +1,7 @@
 /** A run's settings: one TypeBox schema gives the REST validation, the defaults and the type. */
 import { Type, type Static } from '@sinclair/typebox';
 import { DEFAULT_SCREEN_SETTINGS } from '@fedtsa/core/screening/update-screen';
+import { DEFAULT_TEACHER_RULE } from '@fedtsa/core/stage2/teachers';
 import { Value, ValueErrorType } from '@sinclair/typebox/value';
 import { checkBounded, expectation, FieldError, fieldPath, type SchemaLike } from '../field-errors.ts';
 
@@ -17,9 +18,9 @@ export const Stage2Settings = Type.Object({
   sampleSteps: Type.Integer({ minimum: 1, maximum: 1000, default: 25, description: 'DDIM steps' }),
   guidance: Type.Number({ minimum: 0, maximum: 20, default: 3, description: 'classifier-free guidance scale' }),
   teacherRule: Type.Boolean({ default: true, description: 'a cluster model teaches only if it passes the teacher screen (docs/robustness.md); off = every model teaches' }),
-  teacherMaxAbsLogit: Type.Number({ exclusiveMinimum: 0, maximum: 1e6, default: 100, description: 'largest |logit| a teacher may produce on the synthetic pool' }),
-  teacherMinSkill: Type.Number({ minimum: 0, maximum: 0.99, default: 0.05, description: 'a teacher knows something: (accuracy - chance) / (1 - chance) on the pool at least this...' }),
-  teacherMaxLossRatio: Type.Number({ minimum: 0, maximum: 100, default: 1.1, description: '...or does no harm: its pool cross-entropy at most this multiple of a uniform guess' }),
+  teacherMaxAbsLogit: Type.Number({ exclusiveMinimum: 0, maximum: 1e6, default: DEFAULT_TEACHER_RULE.maxAbsLogit, description: 'largest |logit| a teacher may produce on the synthetic pool' }),
+  teacherMinSkill: Type.Number({ minimum: 0, maximum: 0.99, default: DEFAULT_TEACHER_RULE.minSkill, description: 'a teacher knows something: (accuracy - chance) / (1 - chance) on the pool at least this...' }),
+  teacherMaxLossRatio: Type.Number({ minimum: 0, maximum: 100, default: DEFAULT_TEACHER_RULE.maxLossRatio, description: '...or its pool cross-entropy at most this multiple of a uniform guess (0 = never: sign-flipping fakes pass it)' }),
 }, { additionalProperties: false });
 
 export const RunSettings = Type.Object({

@@ -197,7 +197,7 @@ export async function runMutualLearning(
     // Measured with the rule off too (it changes nothing then), so honest models' figures can be read off any run.
     const screens = screenTeachers(tfModels, models.map((m) => m.weights), pool, o.teacherRule).map((x, k) => {
       const why = (models[k] as ClusterModelWeights).withoutTeaching;
-      return o.teacherRule && why !== undefined && x.teaches ? { ...x, teaches: false, reason: why } : x;
+      return o.teacherRule && why !== undefined ? { ...x, teaches: false, reason: x.reason ? `${why}; ${x.reason}` : why } : x;
     });
     const teaches = screens.map((x) => x.teaches);
     const learns = o.teacherRule ? learnersOf(screens) : models.map(() => true);

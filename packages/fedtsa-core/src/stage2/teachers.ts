@@ -6,11 +6,11 @@
  *   - its weights are finite,
  *   - its largest |logit| on the pool is at most `maxAbsLogit` (a model scaled by 1e3 has
  *     logits near 1e12; honest ones stay in the tens), and
- *   - it either knows something or does no harm: its skill on the pool, (accuracy - chance) /
- *     (1 - chance) with chance = 1 / classes, is at least `minSkill`, or its mean cross-entropy
- *     on the pool is at most `maxLossRatio` x ln(classes), the loss of a uniform guess. A
- *     sign-flipped model is confidently wrong and fails both; an honest model still near its
- *     initialisation in round 1 may sit at chance, but its near-uniform logits pass the second.
+ *   - it knows something: its skill on the pool, (accuracy - chance) / (1 - chance) with
+ *     chance = 1 / classes, is at least `minSkill` (or, when `maxLossRatio` > 0, its mean
+ *     cross-entropy on the pool is at most `maxLossRatio` x ln(classes), a uniform guess's).
+ *     Honest models still near their initialisation sit at chance in the first rounds and do
+ *     not teach then: their near-uniform logits had nothing to give.
  * A model that fails still learns from the teachers (unless its weights are not finite: then
  * it is left out entirely and the round's invariants roll it back). A model learns only when
  * some teacher other than itself exists, so with one teacher left Stage 2 changes nothing, as
@@ -28,11 +28,15 @@ export interface TeacherRule {
   maxAbsLogit: number;
   /** Skill over chance that makes a model a teacher, in [0, 1) (default 0.05)... */
   minSkill: number;
-  /** ...or a mean pool cross-entropy at most this multiple of ln(classes) (default 1.1). */
+  /**
+   * ...or a mean pool cross-entropy at most this multiple of ln(classes): "does no harm". Default 0,
+   * never: a cluster of sign-flipping fakes also sits near chance with a near-uniform loss, and
+   * taught the honest clusters through this arm in the poisoning drill (the slow tier lost a point).
+   */
   maxLossRatio: number;
 }
 
-export const DEFAULT_TEACHER_RULE: Readonly<TeacherRule> = { maxAbsLogit: 100, minSkill: 0.05, maxLossRatio: 1.1 };
+export const DEFAULT_TEACHER_RULE: Readonly<TeacherRule> = { maxAbsLogit: 100, minSkill: 0.05, maxLossRatio: 0 };
 
 export interface TeacherScreen {
   finite: boolean;
