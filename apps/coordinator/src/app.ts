@@ -19,7 +19,7 @@ import { DemoData } from './demo-data.ts';
 import { registerDeviceTokenRoutes } from './routes/device-tokens.ts';
 import { registerModelRoutes } from './routes/models.ts';
 import { registerRunRoutes } from './routes/runs.ts';
-import { frameworkErrors, installStrictErrors, STRICT_AJV } from './routes/strict.ts';
+import { frameworkErrors, installStrictErrors, refuseUnknownQuery, STRICT_AJV } from './routes/strict.ts';
 import { Aggregator } from './runs/aggregator.ts';
 import { RunRegistry } from './runs/run-registry.ts';
 import { attachClientNamespace, type ClientNamespace } from './sockets/client-namespace.ts';
@@ -69,6 +69,8 @@ export async function buildCoordinator(options: AppOptions): Promise<Coordinator
   await app.register(rateLimit, { max: config.httpPerMinute, timeWindow: '1 minute' });
   // Every error and unknown route answers { code, message } in our words; details go to the log.
   installStrictErrors(app);
+  // A query parameter an /api route does not take is refused, not ignored (routes/strict.ts).
+  app.addHook('preValidation', refuseUnknownQuery);
   app.get('/api/health', async () => ({ ok: true, runs: registry.list().length }));
   if (existsSync(config.clientDir)) {
     await app.register(fastifyStatic, { root: config.clientDir, prefix: '/' });
@@ -112,6 +114,9 @@ export async function buildCoordinator(options: AppOptions): Promise<Coordinator
   return {
     app, io, registry, store, admin,
     async close() {
+      // Dropping the sockets below marks their clients gone, which asks for a dashboard push; one
+      // that ran after store.close() would throw from its timer. Nothing is pushed from here on.
+      notifyDashboard = () => {};
       dashboard.close();
       registry.dispose();
       io.close();

@@ -1,5 +1,8 @@
 /** REST calls with the admin token, and file downloads that need it (links cannot carry headers). */
-import type { RunSummary } from '@fedtsa/protocol/dashboard';
+import type { DeviceToken, NewDeviceToken, RunSummary } from '@fedtsa/protocol/dashboard';
+
+// The wire shapes live in the protocol package; the device-token panel imports them with the Api.
+export type { DeviceToken, NewDeviceToken };
 
 export class ApiError extends Error {
   constructor(readonly status: number, readonly code: string, message: string) {
@@ -76,20 +79,6 @@ export class Api {
     saveBlob(new Blob([weights], { type: 'application/octet-stream' }), `${name}.weights.bin`);
   }
 }
-
-/** A one-use device join token as GET /api/runs/:id/device-tokens lists it (apps/coordinator/src/runs/device-tokens.ts). */
-export interface DeviceToken {
-  id: string;
-  label: string;
-  status: 'unused' | 'used' | 'revoked';
-  createdAt: number;
-  usedBy: string | null;
-  usedAt: number | null;
-  revokedAt: number | null;
-}
-
-/** As created: the only time the token itself is seen. */
-export type NewDeviceToken = DeviceToken & { token: string };
 
 export interface JsonSchema {
   type?: string;

@@ -83,6 +83,24 @@ export interface RunSummary {
   clients: ClientSummary[];
 }
 
+/**
+ * A one-use device join token as GET /api/runs/:id/device-tokens lists it (and DELETE answers
+ * with it): its public id is a prefix of the token's hash, which does not let anyone join.
+ */
+export interface DeviceToken {
+  id: string;
+  label: string;
+  status: 'unused' | 'used' | 'revoked';
+  createdAt: number;
+  /** The client identity that joined with it. */
+  usedBy: string | null;
+  usedAt: number | null;
+  revokedAt: number | null;
+}
+
+/** A device token as POST /api/runs/:id/device-tokens creates it: the only time the token itself is sent. */
+export type NewDeviceToken = DeviceToken & { token: string };
+
 /** The dashboard namespace pushes a run's summary with its rounds whenever either changes. */
 export interface DashboardRun extends RunSummary {
   rounds: RoundSummary[];

@@ -1,13 +1,15 @@
 /**
  * The REST API's strict edges. Bodies are validated as sent: no coercion ("5" is not 5), no
  * trimming of unknown fields (they are refused), no defaults filled in by the validator. Path
- * numbers parse only when the whole segment does. Every refusal is `{ code, message }` with a
+ * numbers parse only when the whole segment does. Query parameters an API route does not take
+ * are refused, not ignored. Every refusal is `{ code, message }` with a
  * code from the protocol's catalogue and a message in our words: what a framework or library
  * said, and any 5xx detail, go to the log, never to the client.
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifySchema } from 'fastify';
 import { protocolError, type ErrorCode } from '@fedtsa/protocol/errors';
 import { expectation, fieldPath, schemaAt, type SchemaLike } from '../field-errors.ts';
+import { CLIENTS_QUERY } from '../runs/live-clients.ts';
 
 /** Fastify's `ajv` option: its defaults coerce types, drop unknown fields and fill defaults. */
 export const STRICT_AJV = { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false } } as const;
@@ -93,4 +95,48 @@ export function frameworkErrors(this: void, err: FastifyError, req: FastifyReque
 export function installStrictErrors(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError, req, reply) => sendError(app, err, req, reply));
   app.setNotFoundHandler({ preHandler: app.rateLimit() }, (_req, reply) => refuse(reply, 404, 'FEDTSA_ERR_NOT_FOUND'));
+}
+
+/**
+ * Every query parameter of the API, by route, with the values each takes (one of them, given
+ * once). Any other parameter of an /api route is refused rather than ignored, so that a
+ * misspelling ("?al=true") does not quietly mean the default. A route that takes a new
+ * parameter is listed here.
+ */
+const QUERY_PARAMETERS: Readonly<Record<string, Readonly<Record<string, readonly string[]>>>> = {
+  '/api/runs/:id/clients': CLIENTS_QUERY,
+  // Collect garbage before measuring (app.ts); bench/fan-out.ts sends it.
+  '/api/process': { gc: ['1'] },
+};
+
+/** A query parameter as a refusal names it: its name cut short, slashes kept. */
+function queryField(key: string): string {
+  return key === '' ? 'query: a parameter without a name' : fieldPath('query', `/${key.replaceAll('~', '~0').replaceAll('/', '~1')}`);
+}
+
+/** Why `query` does not suit `route`, or undefined when it does. */
+function queryRefusal(route: string, query: unknown): string | undefined {
+  const taken = QUERY_PARAMETERS[route] ?? {};
+  for (const [key, value] of Object.entries(typeof query === 'object' && query !== null ? query : {})) {
+    const values = Object.hasOwn(taken, key) ? taken[key] : undefined;
+    if (values === undefined) return `${queryField(key)}: unknown parameter`;
+    if (Array.isArray(value)) return `${queryField(key)}: given more than once`;
+    if (typeof value !== 'string' || !values.includes(value)) {
+      return `${queryField(key)}: expected ${expectation(values.length === 1 ? { const: values[0] } : { anyOf: values.map((v) => ({ const: v })) })}`;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * A preValidation hook for the root instance: refuses a query that an /api route does not take
+ * (400 FEDTSA_ERR_INVALID_PAYLOAD naming the parameter). It runs after the admin check, so a
+ * request without the token learns nothing about the query. Other routes (the built pages) are
+ * left alone: a cache-busting `?v=` on a file is harmless.
+ */
+export async function refuseUnknownQuery(req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
+  const route = req.routeOptions.url;
+  if (route === undefined || !route.startsWith('/api/')) return;
+  const refusal = queryRefusal(route, req.query);
+  return refusal === undefined ? undefined : refuse(reply, 400, 'FEDTSA_ERR_INVALID_PAYLOAD', refusal);
 }

@@ -5,6 +5,7 @@
  * themselves leave the coordinator once, in the response that created them.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
+import type { DeviceToken, NewDeviceToken } from '@fedtsa/protocol/dashboard';
 import type { DeviceTokenRecord, RunRecord, RunStore } from '../store/types.ts';
 import { randomToken } from './run-registry.ts';
 
@@ -13,18 +14,7 @@ export const hashToken = (token: string): string => createHash('sha256').update(
 /** A token's public name in listings and revocations: a prefix of its hash, which does not let anyone join. */
 export const deviceTokenId = (tokenHash: string): string => tokenHash.slice(0, 16);
 
-export interface DeviceTokenSummary {
-  id: string;
-  label: string;
-  status: 'unused' | 'used' | 'revoked';
-  createdAt: number;
-  /** The client identity that joined with it. */
-  usedBy: string | null;
-  usedAt: number | null;
-  revokedAt: number | null;
-}
-
-export function describeDeviceToken(t: DeviceTokenRecord): DeviceTokenSummary {
+export function describeDeviceToken(t: DeviceTokenRecord): DeviceToken {
   return {
     id: deviceTokenId(t.tokenHash), label: t.label, status: t.revokedAt !== null ? 'revoked' : t.usedBy !== null ? 'used' : 'unused',
     createdAt: t.createdAt, usedBy: t.usedBy, usedAt: t.usedAt, revokedAt: t.revokedAt,
@@ -32,7 +22,7 @@ export function describeDeviceToken(t: DeviceTokenRecord): DeviceTokenSummary {
 }
 
 /** Mints `count` tokens for the run; returns them in clear, the only time they exist outside the devices. */
-export function mintDeviceTokens(store: RunStore, runId: string, count: number, label: string, now = Date.now()): (DeviceTokenSummary & { token: string })[] {
+export function mintDeviceTokens(store: RunStore, runId: string, count: number, label: string, now = Date.now()): NewDeviceToken[] {
   const minted = Array.from({ length: count }, () => {
     const token = randomToken(18);
     return { token, record: { runId, tokenHash: hashToken(token), label, createdAt: now, usedBy: null, usedAt: null, revokedAt: null } };

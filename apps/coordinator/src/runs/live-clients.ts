@@ -4,18 +4,24 @@
  * ever seen with `?all=true`. Nothing is deleted: the history stays in the store.
  */
 import type { ClientSummary } from '@fedtsa/protocol/dashboard';
+import { expectation } from '../field-errors.ts';
 import type { ClientRecord, RunStore } from '../store/types.ts';
+
+/** The query GET /api/runs/:id/clients takes, with the values of each (routes/strict.ts refuses any other first). */
+export const CLIENTS_QUERY = { all: ['true', 'false'] } as const satisfies Record<string, readonly string[]>;
 
 export type ClientsQuery = { ok: true; all: boolean } | { ok: false; message: string };
 
-/** `?all=true|false`, nothing else: no other key, no repeated key, no other spelling. */
+/**
+ * `?all=true|false`, nothing else: no other key, no repeated key, no other spelling. The message
+ * says what is expected in our words and does not repeat what was sent.
+ */
 export function parseClientsQuery(query: unknown): ClientsQuery {
   const q = (typeof query === 'object' && query !== null ? query : {}) as Record<string, unknown>;
-  const unknown = Object.keys(q).filter((k) => k !== 'all');
-  if (unknown.length > 0) return { ok: false, message: `unknown query parameter '${unknown[0]}'` };
+  if (Object.keys(q).some((k) => k !== 'all')) return { ok: false, message: 'query: the only parameter is all' };
   if (q.all === undefined) return { ok: true, all: false };
   if (q.all === 'true' || q.all === 'false') return { ok: true, all: q.all === 'true' };
-  return { ok: false, message: `all must be 'true' or 'false', got ${JSON.stringify(q.all)}` };
+  return { ok: false, message: `query.all: expected ${expectation({ anyOf: CLIENTS_QUERY.all.map((v) => ({ const: v })) })}` };
 }
 
 const summary = ({ secretHash: _secret, runId: _run, ...c }: ClientRecord): ClientSummary => c;
