@@ -312,8 +312,9 @@ describe('SIGKILL drill', () => {
     const rounds = await api<RoundRecord[]>('GET', `/api/runs/${run.id}/rounds`);
     expect(rounds.map((r) => r.round)).toEqual(Array.from({ length: ROUNDS }, (_, i) => i + 1));
     const finishMs = Date.now() - finishFrom;
-    // Every reconnect resumed its identity: still exactly the four clients, one identity per label.
-    const labels = (await api<{ label: string }[]>('GET', `/api/runs/${run.id}/clients`)).map((c) => c.label).sort();
+    // Every reconnect resumed its identity: still exactly the four clients, one identity per label,
+    // among every identity the run has seen (`?all=true`), not only the live ones.
+    const labels = (await api<{ label: string }[]>('GET', `/api/runs/${run.id}/clients?all=true`)).map((c) => c.label).sort();
     expect(labels).toEqual(TIERS.flatMap((t) => Array.from({ length: t.count }, (_, i) => `${t.label}-${i}`)).sort());
     server.kill('SIGKILL');
     await new Promise((r) => server!.once('exit', r));

@@ -24,15 +24,24 @@ export interface CoordinatorProcess {
   stop(): Promise<void>;
 }
 
-/** `demoAlpha`: label skew of the demo shards (the coordinator's default is 0.5, strongly non-IID). */
-/** `nodeArgs`: extra flags for node (the fan-out benchmark passes --expose-gc). */
-export async function startCoordinator(options: { demoAlpha?: number; nodeArgs?: string[] } = {}): Promise<CoordinatorProcess> {
+export interface CoordinatorOptions {
+  /** Label skew of the demo shards (the coordinator's default is 0.5, strongly non-IID). */
+  demoAlpha?: number;
+  /** Extra flags for node (the fan-out benchmark passes --expose-gc). */
+  nodeArgs?: string[];
+  /** Extra flags for the coordinator, after the ones set here (see apps/coordinator/src/config.ts), e.g. ['--identities-per-minute', '2000']. */
+  args?: string[];
+  /** Extra environment for the coordinator, over this process's and the FEDTSA_ variables set here. */
+  env?: Record<string, string>;
+}
+
+export async function startCoordinator(options: CoordinatorOptions = {}): Promise<CoordinatorProcess> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const child: ChildProcess = spawn(process.execPath, [...(options.nodeArgs ?? []), '--import', 'tsx', 'apps/coordinator/src/server.ts', '--port', String(port),
     '--data-dir', mkdtempSync(join(tmpdir(), 'fedtsa-e2e-')), '--log-level', 'warn',
-    ...(options.demoAlpha === undefined ? [] : ['--demo-alpha', String(options.demoAlpha)])], {
-    env: { ...process.env, FEDTSA_ADMIN_TOKEN: ADMIN, FEDTSA_GENERATOR_DIR: '/nonexistent' }, stdio: ['ignore', 'ignore', 'inherit'],
+    ...(options.demoAlpha === undefined ? [] : ['--demo-alpha', String(options.demoAlpha)]), ...(options.args ?? [])], {
+    env: { ...process.env, FEDTSA_ADMIN_TOKEN: ADMIN, FEDTSA_GENERATOR_DIR: '/nonexistent', ...options.env }, stdio: ['ignore', 'ignore', 'inherit'],
   });
   const deadline = Date.now() + 60_000;
   while (!(await fetch(`${url}/api/health`).then((r) => r.ok, () => false))) {

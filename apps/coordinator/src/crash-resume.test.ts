@@ -82,7 +82,8 @@ describe('crash and resume', () => {
     const rounds = await api('GET', `/api/runs/${run.id}/rounds`) as unknown as { round: number }[];
     expect(rounds.map((r) => r.round)).toEqual([1, 2, 3, 4]);
     expect(roundFiles(dataDir, run.id, snapshot.completedRound)).toEqual(before);
-    const ids = new Set(((await api('GET', `/api/runs/${run.id}/clients`)) as unknown as { id: string }[]).map((c) => c.id));
+    // Every identity the run has seen (`?all=true`; the default lists only the live ones): exactly the three, none minted by a reconnect.
+    const ids = new Set(((await api('GET', `/api/runs/${run.id}/clients?all=true`)) as unknown as { id: string }[]).map((c) => c.id));
     expect(ids).toEqual(new Set(clients.map((c) => c.welcome!.clientId)));
   });
 });
