@@ -9,7 +9,9 @@
  *   signflip              the trained update sign-flipped, a normal size (from round 1);
  *   claim1e8              the sign-flipped update claiming 1e8 samples (from round 1);
  *   scale1e3 late         honest for two rounds, then scaled (the typical change is known by then).
- * Asserted for each, against the same seeded run without attackers (the control):
+ * Asserted for each, against the same seeded run without attackers (the control; for the late
+ * attack, the run whose attackers train honestly for two rounds and then upload NaN, refused
+ * outright: what they gave in rounds 1-2 is theirs to give, and no defence can take it back):
  *   - no saved model file holds a non-finite value;
  *   - no honest update is refused (on arrival or at the close);
  *   - each honest tier's final accuracy is within 1 point of the control's;
@@ -52,14 +54,17 @@ describe('poisoning drill', () => {
     report('control', control);
     expect(control.honestRefusals).toEqual([]);
     expect(control.nonFiniteFiles).toEqual([]);
+    const lateControl = await runScenario(coordinator, { ...BASE, attack: { kind: 'nan', ownCluster: 2, inside: 2, fromRound: 3 } });
+    report('control of the late attack (NaN from round 3)', lateControl, control);
     for (const attack of ATTACKS) {
       const r = await runScenario(coordinator, { ...BASE, attack: { kind: attack.kind, ownCluster: 2, inside: 2, fromRound: attack.fromRound } });
-      report(attack.name, r, control);
+      const reference = attack.fromRound > 1 ? lateControl : control;
+      report(attack.name, r, reference);
       expect.soft(r.rounds.map((x) => x.round), `${attack.name}: every round completed`).toEqual(Array.from({ length: ROUNDS }, (_, i) => i + 1));
       expect.soft(r.nonFiniteFiles, `${attack.name}: non-finite saved models`).toEqual([]);
       expect.soft(r.honestRefusals, `${attack.name}: honest updates refused`).toEqual([]);
       for (const tier of ['fast', 'slow'] as const) {
-        expect.soft(Math.abs(r.tierAccuracy[tier] - control.tierAccuracy[tier]), `${attack.name}: ${tier} tier ${r.tierAccuracy[tier]} vs control ${control.tierAccuracy[tier]}`)
+        expect.soft(Math.abs(r.tierAccuracy[tier] - reference.tierAccuracy[tier]), `${attack.name}: ${tier} tier ${r.tierAccuracy[tier]} vs control ${reference.tierAccuracy[tier]}`)
           .toBeLessThanOrEqual(0.01);
       }
       const incidents = r.rounds.filter((x) => x.round >= attack.fromRound).flatMap((x) => x.incidents ?? []);

@@ -31,7 +31,8 @@ import { VirtualClient } from '../virtual-client/virtual-client.ts';
 const REPO = fileURLToPath(new URL('../../../../', import.meta.url));
 const ADMIN = 'poisoning-admin';
 
-export type Attack = 'scale1e3' | 'scale1e10' | 'signflip' | 'claim1e8';
+/** 'nan' is the control of a late attack: an upload that is refused outright, so the attacker contributes nothing from then on. */
+export type Attack = 'scale1e3' | 'scale1e10' | 'signflip' | 'claim1e8' | 'nan';
 
 export interface ScenarioOptions {
   /** Honest clients per tier: fast (speed ~600, width 1) and slow (speed ~20, width 1/4). */
@@ -104,6 +105,7 @@ function maliciousWeights(kind: Attack, task: Task, client: IndependentClient, s
   const sent = IndependentClient.weightsOf(task);
   if (kind === 'scale1e3') return sent.map((v) => v * 1e3);
   if (kind === 'scale1e10') return sent.map((v) => v * 1e10);
+  if (kind === 'nan') return sent.map(() => NaN);
   const trained = client.train(task, shard);
   return sent.map((v, i) => 2 * v - (trained[i] as number));
 }
