@@ -5,7 +5,7 @@
  * with a timeout); the answer is an Ack: a value or a coded refusal.
  */
 import type { EncodedWeights } from './codec.ts';
-import type { Ack } from './errors.ts';
+import type { Ack, ProtocolError } from './errors.ts';
 import type { CapabilityReport, Heartbeat, UpdatePayload } from './messages.ts';
 
 /** Namespace of training clients. */
@@ -67,7 +67,7 @@ export interface RoundClosed {
    * Set when an update acknowledged on arrival was dropped when the round closed: the update
    * check compares every update with the median of the others once they are all in.
    */
-  refusal?: { code: string; message: string };
+  refusal?: ProtocolError;
 }
 
 export interface ClientToServerEvents {
@@ -84,7 +84,7 @@ export interface ServerToClientEvents {
   task: (task: TrainingTask) => void;
   'round-closed': (info: RoundClosed) => void;
   'run-state': (state: { runId: string; state: RunState; round: number }) => void;
-  refused: (error: { code: string; message: string }) => void;
+  refused: (error: ProtocolError) => void;
 }
 
 /** For socket.io's Redis adapter when the coordinator spreads over several machines. */

@@ -14,12 +14,13 @@ import { median } from '@fedtsa/core/screening/update-screen';
 import type { ClientUpdate, ClusterModel } from '@fedtsa/core/strategy/types';
 import type { RoundIncident } from '@fedtsa/protocol/dashboard';
 import { decodeWeights, encodeWeights, type EncodedWeights } from '@fedtsa/protocol/codec';
-import { protocolError, type Ack } from '@fedtsa/protocol/errors';
+import { protocolError, type Ack, type ProtocolError } from '@fedtsa/protocol/errors';
 import type { Assignment, RoundClosed, RunState, TrainingTask } from '@fedtsa/protocol/events';
 import type { CapabilityReport, UpdatePayload } from '@fedtsa/protocol/messages';
-import type { ClientRecord, ClusteringSnapshot, RoundRecord, RunRecord, RunStore } from '../store/types.ts';
+import type { ClientRecord, ClusteringSnapshot, RunRecord, RunStore } from '../store/types.ts';
 import type { Aggregator } from './aggregator.ts';
 import { carryOverModels, clusterClients, membershipChanged } from './clustering.ts';
+import { buildRoundRecord } from './round-record.ts';
 import { capClaims, changeLimits, resultIncidents, screenUpdates } from './round-safeguards.ts';
 import { checkUpdate } from './update-check.ts';
 
@@ -52,7 +53,7 @@ interface OpenRound {
   /** clientId -> distance of its accepted update from the model it was sent. */
   distances: Map<string, number>;
   /** Updates acknowledged on arrival and dropped at the close by the screen of their cluster. */
-  dropped: Map<string, { code: string; message: string }>;
+  dropped: Map<string, ProtocolError>;
   refused: number;
   /**
    * Clients whose update was refused on arrival for its content (SPENDING): their turn is over
@@ -351,27 +352,10 @@ export class RunEngine {
         const md = median(clusterDistances(open, updates, m.clusterIndex));
         if (md !== undefined) this.medians.set(m.clusterIndex, md);
       }
-      const clustering = this.clustering as ClusteringSnapshot;
-      const clusters = result.models.map((m) => {
-        const metric = result.metrics.find((x) => x.clusterIndex === m.clusterIndex);
-        return {
-          clusterIndex: m.clusterIndex, widthRatio: m.widthRatio, members: m.memberIds.length,
-          updates: updates.filter((u) => u.clusterIndex === m.clusterIndex).length,
-          accuracy: metric?.accuracy ?? 0, loss: metric?.loss ?? 0,
-          ...startMetric(start?.metrics, m.clusterIndex),
-          ...(this.medians.has(m.clusterIndex) ? { medianDistance: this.medians.get(m.clusterIndex) } : {}),
-          modelChange: result.changes.find((c) => c.clusterIndex === m.clusterIndex)?.change,
-          maxChange: limits.find((l) => l.clusterIndex === m.clusterIndex)?.maxChange,
-        };
+      const record = buildRoundRecord({
+        runId: this.run.id, round: open.index, startedAt: open.startedAt, participants: open.selected.size, refused: open.refused,
+        incidents: open.incidents, clustering: this.clustering as ClusteringSnapshot, updates, result, start, limits, medians: this.medians,
       });
-      const members = clusters.reduce((s, c) => s + c.members, 0);
-      const record: RoundRecord = {
-        runId: this.run.id, round: open.index, startedAt: open.startedAt, closedAt: Date.now(),
-        stage1Ms: result.stage1Ms, stage2Ms: result.stage2Ms, stage2Stats: result.stage2Stats,
-        participants: open.selected.size, updatesAccepted: updates.length, updatesRefused: open.refused,
-        clusters, meanAccuracy: clusters.reduce((sum, c) => sum + c.accuracy * c.members, 0) / Math.max(1, members), clustering,
-        incidents: open.incidents,
-      };
       this.store.completeRound(record, this.models.map((m) => ({ ...m })));
       // Arrival refusals were logged as they came; the rest are the close's decisions.
       for (const i of open.incidents) {
@@ -403,9 +387,4 @@ export class RunEngine {
 /** The distances from the model sent of those `updates` that belong to the cluster. */
 function clusterDistances(open: OpenRound, updates: readonly ClientUpdate[], clusterIndex: number): number[] {
   return updates.filter((u) => u.clusterIndex === clusterIndex).map((u) => open.distances.get(u.clientId) as number);
-}
-
-function startMetric(metrics: { clusterIndex: number; accuracy: number; loss: number }[] | undefined, clusterIndex: number): { startAccuracy?: number; startLoss?: number } {
-  const m = metrics?.find((x) => x.clusterIndex === clusterIndex);
-  return m ? { startAccuracy: m.accuracy, startLoss: m.loss } : {};
 }

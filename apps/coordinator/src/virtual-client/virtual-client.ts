@@ -11,7 +11,7 @@ import { buildModel, getFlatWeights, setFlatWeights } from '@fedtsa/core/model';
 import { createRng, deriveSeed } from '@fedtsa/core/rng';
 import { trainLocal } from '@fedtsa/core/train';
 import { decodeWeights, encodeWeights, type WeightDtype } from '@fedtsa/protocol/codec';
-import type { Ack } from '@fedtsa/protocol/errors';
+import type { Ack, ErrorCode } from '@fedtsa/protocol/errors';
 import { CLIENT_NAMESPACE, type ClientToServerEvents, type DemoShard, type ServerToClientEvents, type TrainingTask, type Welcome } from '@fedtsa/protocol/events';
 import { PROTOCOL_VERSION } from '@fedtsa/protocol/messages';
 
@@ -32,7 +32,7 @@ export interface VirtualClientOptions {
 
 export interface VirtualClientEvents {
   onRoundAccepted?: (round: number) => void;
-  onRefused?: (code: string, message: string) => void;
+  onRefused?: (code: ErrorCode, message: string) => void;
 }
 
 export class VirtualClient {
@@ -41,7 +41,7 @@ export class VirtualClient {
   private data: LabelledImages | undefined;
   private spec: ModelSpec | undefined;
   readonly acceptedRounds: number[] = [];
-  readonly refusals: string[] = [];
+  readonly refusals: ErrorCode[] = [];
   private busy = Promise.resolve();
   private readonly heartbeat: ReturnType<typeof setInterval>;
   private training = false;
