@@ -4,6 +4,8 @@
  * or equal to 1") never reaches a client; we read the schema and say what it expects. And
  * untrusted input is measured (depth, field count) without recursion before anything walks it.
  */
+import type { TSchema } from '@sinclair/typebox';
+import { Value, ValueErrorType } from '@sinclair/typebox/value';
 
 /** The JSON-schema keywords our TypeBox schemas use; enough to say what a field expects. */
 export interface SchemaLike {
@@ -93,6 +95,18 @@ export function expectation(schema: SchemaLike | undefined): string {
     case 'null': return 'null';
     default: return 'a valid value';
   }
+}
+
+/**
+ * The first way `value` breaks `schema`, as a FieldError under `root` in our words (undefined
+ * when it fits): "settings.stage2.poolSize: expected an integer from 10 to 100000".
+ */
+export function firstFieldError(schema: TSchema, value: unknown, root: string): FieldError | undefined {
+  const first = Value.Errors(schema, value).First();
+  if (!first) return undefined;
+  const problem = first.type === ValueErrorType.ObjectAdditionalProperties ? 'unknown field'
+    : first.type === ValueErrorType.ObjectRequiredProperty ? 'required' : `expected ${expectation(first.schema as SchemaLike)}`;
+  return new FieldError(fieldPath(root, first.path), problem);
 }
 
 export interface SizeLimits {

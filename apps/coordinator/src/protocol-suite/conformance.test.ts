@@ -5,6 +5,7 @@
  * on the way, then round 2's stale and oversized updates.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { internalTextIn } from '../clean-refusal.ts';
 import { startCoordinatorProcess, type CoordinatorProcess } from './coordinator-process.ts';
 import { ConnectRefused, IndependentClient, type Ack, type Shard, type Task } from './independent-client.ts';
 
@@ -25,9 +26,12 @@ interface RoundRow {
   clusters: { clusterIndex: number; widthRatio: number; accuracy: number; startAccuracy?: number }[];
 }
 
+/** The refusal's code, after checking that its message holds nothing internal (one prefix, no stack, no function names). */
 const refusalCode = (ack: unknown): string | undefined => {
   const a = ack as Ack<unknown>;
-  return a.ok ? undefined : a.error.code;
+  if (a.ok) return undefined;
+  expect(internalTextIn(a.error), JSON.stringify(a.error)).toEqual([]);
+  return a.error.code;
 };
 
 describe('protocol 2: an independent client against a coordinator process', () => {
@@ -101,7 +105,9 @@ describe('protocol 2: an independent client against a coordinator process', () =
     expect(await wrong(sent, { numSamples: n, manifest: renamed })).toBe('FEDTSA_ERR_SHAPE_MISMATCH');
     expect(refusalCode(await a.requestRaw('update', 'not an update'))).toBe('FEDTSA_ERR_INVALID_PAYLOAD');
     a.emitRaw('update', { round: 1 });
-    expect((await a.nextRefusal()).code).toBe('FEDTSA_ERR_INVALID_PAYLOAD');
+    const event = await a.nextRefusal();
+    expect(internalTextIn(event), JSON.stringify(event)).toEqual([]);
+    expect(event.code).toBe('FEDTSA_ERR_INVALID_PAYLOAD');
 
     const started = Date.now();
     const trainedA = a.train(taskA, shardA);

@@ -2,8 +2,8 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { DEFAULT_SCREEN_SETTINGS } from '@fedtsa/core/screening/update-screen';
 import { DEFAULT_TEACHER_RULE } from '@fedtsa/core/stage2/teachers';
-import { Value, ValueErrorType } from '@sinclair/typebox/value';
-import { checkBounded, expectation, FieldError, fieldPath, type SchemaLike } from '../field-errors.ts';
+import { Value } from '@sinclair/typebox/value';
+import { checkBounded, FieldError, firstFieldError } from '../field-errors.ts';
 
 export const Stage2Settings = Type.Object({
   enabled: Type.Boolean({ default: true, description: 'run Stage 2 (needs a generator checkpoint); off = FedTSA Stage 1 only' }),
@@ -77,11 +77,7 @@ export function resolveSettings(partial: unknown): RunSettings {
   const input = structuredClone(partial) as Record<string, unknown>;
   if (input.stage2 === undefined) input.stage2 = {};
   const filled = Value.Default(RunSettings, input);
-  const first = Value.Errors(RunSettings, filled).First();
-  if (first) {
-    const problem = first.type === ValueErrorType.ObjectAdditionalProperties ? 'unknown field'
-      : first.type === ValueErrorType.ObjectRequiredProperty ? 'required' : `expected ${expectation(first.schema as SchemaLike)}`;
-    throw new FieldError(fieldPath('settings', first.path), problem);
-  }
+  const error = firstFieldError(RunSettings, filled, 'settings');
+  if (error) throw error;
   return filled as RunSettings;
 }

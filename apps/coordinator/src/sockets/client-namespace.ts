@@ -9,8 +9,9 @@ import { protocolError, type Ack, type ErrorCode } from '@fedtsa/protocol/errors
 import {
   type ClientSocketData, type ClientToServerEvents, type InterServerEvents, type ServerToClientEvents,
 } from '@fedtsa/protocol/events';
-import { CapabilityReport, explain, Heartbeat, isCapabilityReport, isClientAuth, isHeartbeat, isUpdatePayload, PROTOCOL_VERSION } from '@fedtsa/protocol/messages';
+import { CapabilityReport, Heartbeat, isCapabilityReport, isClientAuth, isHeartbeat, isUpdatePayload, PROTOCOL_VERSION } from '@fedtsa/protocol/messages';
 import type { DemoData } from '../demo-data.ts';
+import { firstFieldError } from '../field-errors.ts';
 import { checkJoinToken } from '../runs/device-tokens.ts';
 import type { RunRegistry } from '../runs/run-registry.ts';
 import { randomToken } from '../runs/run-registry.ts';
@@ -135,7 +136,7 @@ export function attachClientNamespace(
     };
 
     socket.on('capability', guarded((report: unknown, ack: unknown) => {
-      if (!isCapabilityReport(report)) throw new Refusal('FEDTSA_ERR_INVALID_PAYLOAD', explain(CapabilityReport, report));
+      if (!isCapabilityReport(report)) throw new Refusal('FEDTSA_ERR_INVALID_PAYLOAD', firstFieldError(CapabilityReport, report, 'capability')?.message);
       answer(socket, ack, engine.reportCapability(clientId, report, demoShard !== null && demo ? demo.shardSize(demoShard) : undefined));
     }));
     socket.on('demo-shard', guarded((_req: unknown, ack: unknown) => {
@@ -152,7 +153,7 @@ export function attachClientNamespace(
       answer(socket, ack, engine.submitUpdate(clientId, payload));
     }));
     socket.on('heartbeat', guarded((beat: unknown) => {
-      if (!isHeartbeat(beat)) throw new Refusal('FEDTSA_ERR_INVALID_PAYLOAD', explain(Heartbeat, beat));
+      if (!isHeartbeat(beat)) throw new Refusal('FEDTSA_ERR_INVALID_PAYLOAD', firstFieldError(Heartbeat, beat, 'heartbeat')?.message);
       engine.heartbeat(clientId, beat.status === 'training' ? 'training' : 'connected');
     }));
     let left = false;
