@@ -54,9 +54,9 @@ describe('protocol 2 screening, seen by independent clients of a coordinator pro
   }
 
   it('drops a norm outlier and a sign-flipped update at the close, tells their clients, and averages the rest with capped weights', async () => {
-    // Five: after the norm drop, four are left, the fewest the direction check compares.
-    const { run, clients, tasks } = await joinRun(5);
-    const [honest1, honest2, honest3, flipped, huge] = clients as [IndependentClient, IndependentClient, IndependentClient, IndependentClient, IndependentClient];
+    // Six: after the norm drop, five are left, the fewest the direction check compares.
+    const { run, clients, tasks } = await joinRun(6);
+    const [honest1, honest2, honest3, honest4, flipped, huge] = clients as [IndependentClient, IndependentClient, IndependentClient, IndependentClient, IndependentClient, IndependentClient];
     const task = tasks[0] as Task;
     const sent = IndependentClient.weightsOf(task);
     const d = direction(sent.length, 1, 7);
@@ -67,24 +67,26 @@ describe('protocol 2 screening, seen by independent clients of a coordinator pro
     expect((await send(honest1, plus(sent, d), claim1)).ok).toBe(true);
     expect((await send(honest2, plus(sent, d, 1.1), 10)).ok).toBe(true);
     expect((await send(honest3, plus(sent, d, 1.2), 10)).ok).toBe(true);
+    expect((await send(honest4, plus(sent, d, 1.3), 10)).ok).toBe(true);
     expect((await send(flipped, plus(sent, d, -1), 10)).ok).toBe(true);
 
     expect(await honest1.roundClosed(1)).toEqual({ runId: run.id, round: 1, accepted: true });
     expect(await honest2.roundClosed(1)).toEqual({ runId: run.id, round: 1, accepted: true });
     expect(await honest3.roundClosed(1)).toEqual({ runId: run.id, round: 1, accepted: true });
+    expect(await honest4.roundClosed(1)).toEqual({ runId: run.id, round: 1, accepted: true });
     expect(await huge.roundClosed(1)).toMatchObject({ accepted: false, refusal: { code: 'FEDTSA_ERR_NORM_TOO_LARGE' } });
     expect(await flipped.roundClosed(1)).toMatchObject({ accepted: false, refusal: { code: 'FEDTSA_ERR_DIRECTION' } });
 
     // Weights: honest1 claims its shard, the others 10 each. honest1's claim is capped at 3 x the
-    // median claim (30), then at half of the cluster: 20 against 10 and 10 (FedAvg by claims
-    // would sit near honest1's update).
+    // median claim: 30 against 10, 10 and 10, half of the cluster, the share cap's limit (FedAvg
+    // by claims would sit near honest1's update).
     const next = IndependentClient.weightsOf(await honest1.nextTask(30_000));
-    const mean = plus(sent, d, (20 * 1 + 10 * 1.1 + 10 * 1.2) / 40);
-    const fedAvg = plus(sent, d, (claim1 + 11 + 12) / (claim1 + 20));
+    const mean = plus(sent, d, (30 * 1 + 10 * 1.1 + 10 * 1.2 + 10 * 1.3) / 60);
+    const fedAvg = plus(sent, d, (claim1 + 11 + 12 + 13) / (claim1 + 30));
     console.log(`capped average: ${maxAbsDiff(next, mean).toExponential(2)} from the mean, ${maxAbsDiff(next, fedAvg).toExponential(2)} from FedAvg by claims (claim ${claim1} vs 10)`);
     expect(maxAbsDiff(next, mean)).toBeLessThan(1e-6);
     const rounds = (await coordinator.api<{ round: number; updatesAccepted: number; incidents?: { kind: string }[] }[]>('GET', `/api/runs/${run.id}/rounds`)).body;
-    expect(rounds[0]).toMatchObject({ round: 1, updatesAccepted: 3 });
+    expect(rounds[0]).toMatchObject({ round: 1, updatesAccepted: 4 });
     expect(rounds[0]?.incidents?.map((i) => i.kind).sort()).toEqual(['update-dropped', 'update-dropped', 'weight-capped']);
     for (const c of clients) c.close();
   }, 60_000);

@@ -42,7 +42,7 @@ export const RunSettings = Type.Object({
   hysteresisLog: Type.Number({ minimum: 0, maximum: 5, default: 0.2 }),
   /** Refuse an update whose distance from the model it was given exceeds this multiple of the cluster's median. */
   normMultiple: Type.Number({ exclusiveMinimum: 1, maximum: 1e6, default: 10 }),
-  minCosine: Type.Number({ minimum: -1, maximum: 1, default: DEFAULT_SCREEN_SETTINGS.minCosine, description: "drop an update whose change has a cosine below this with the median change of the other updates of its cluster (4+ updates; -1 = off; docs/robustness.md)" }),
+  minCosine: Type.Number({ minimum: -1, maximum: 1, default: DEFAULT_SCREEN_SETTINGS.minCosine, description: "drop an update whose change has a cosine below this with the median change of the other updates of its cluster (5+ updates; -1 = off; docs/robustness.md)" }),
   claimMultiple: Type.Number({ minimum: 1, maximum: 1e6, default: 3, description: "a sample-count claim weighs at most this multiple of its cluster's median claim" }),
   maxClientShare: Type.Number({ exclusiveMinimum: 0, maximum: 1, default: 0.5, description: "no client holds more than this share of its cluster's average (at least 1/n)" }),
   maxSamplesPerClient: Type.Integer({ minimum: 1, maximum: 1e8, default: 100_000, description: 'largest own-data sample count a client may declare' }),

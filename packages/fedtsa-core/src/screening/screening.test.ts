@@ -38,13 +38,13 @@ describe('screenClusterUpdates', () => {
     expect(r.kept.sort()).toEqual(['h0', 'h1', 'h2', 'h3', 'h4', 'h5']);
   });
 
-  it('cannot compare a lone update, and skips the direction check below four updates or at minCosine -1', () => {
+  it('cannot compare a lone update, and skips the direction check below five updates or at minCosine -1', () => {
     expect(screenClusterUpdates(sent, [candidate('a', flipped(honest()))], settings).dropped).toEqual([]);
-    const three = [candidate('a', honest()), candidate('b', honest()), candidate('c', flipped(honest()))];
-    expect(screenClusterUpdates(sent, three, settings).dropped).toEqual([]);
-    const four = [...three, candidate('d', honest())];
-    expect(screenClusterUpdates(sent, four, settings).dropped.map((d) => d.clientId)).toEqual(['c']);
-    expect(screenClusterUpdates(sent, four, { ...settings, minCosine: -1 }).dropped).toEqual([]);
+    const four = [candidate('a', honest()), candidate('b', honest()), candidate('c', flipped(honest())), candidate('d', honest())];
+    expect(screenClusterUpdates(sent, four, settings).dropped).toEqual([]);
+    const five = [...four, candidate('e', honest())];
+    expect(screenClusterUpdates(sent, five, settings).dropped.map((d) => d.clientId)).toEqual(['c']);
+    expect(screenClusterUpdates(sent, five, { ...settings, minCosine: -1 }).dropped).toEqual([]);
   });
 
   it('validates its settings', () => {

@@ -22,8 +22,11 @@
  *      `minCosine` = -1 turns the check off.
  */
 
-/** Fewer updates than this give no stable reference direction (honest cosines dipped below 0 at 3). */
-export const DIRECTION_MIN_UPDATES = 4;
+/**
+ * Fewer updates than this give no stable reference direction: with 4, one honest update in 30
+ * beside a flipper was dropped (bench/direction-cosines.ts); with 5 and more, none.
+ */
+export const DIRECTION_MIN_UPDATES = 5;
 
 export interface ScreenSettings {
   normMultiple: number;
