@@ -17,7 +17,7 @@
  *      around -0.35; hence the default -0.15, which lets through only flips of updates that
  *      barely agreed with their cluster (and so do little harm flipped). Removing the worst first
  *      keeps a flipper from dragging its honest neighbours' references down (judged all at
- *      once, honest neighbours of a flipper dipped to -0.14). The median of all updates, the
+ *      once, honest neighbours of a flipper dipped to -0.33). The median of all updates, the
  *      flipper included, separates nothing: it follows each update in its sparse coordinates.
  *      `minCosine` = -1 turns the check off.
  */
