@@ -1,7 +1,7 @@
 /**
  * Fault drill: 20 SIGKILLs of the coordinator at random moments of one run.
  *
- * One coordinator child process on a fixed data dir and port; a 50-round run with short rounds
+ * One coordinator child process on a fixed data dir and port; a 120-round run with short rounds
  * and four VirtualClients (two speed tiers, so two clusters of different widths) in two more child
  * processes (virtual-client/cli.ts): training blocks the event loop it runs on, and in this
  * process it would delay the kill timers to the ends of training steps. The clients survive the
@@ -21,7 +21,7 @@
  * After the last kill the run must reach 'completed' with all its rounds listed.
  *
  *   npx vitest run --config vitest.drills.config.ts drills/sigkill.drill.ts
- *   DRILL_SEED=7 DRILL_KILLS=20 DRILL_ROUNDS=50 (optional overrides)
+ *   DRILL_SEED=7 DRILL_KILLS=20 DRILL_ROUNDS=120 (optional overrides)
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -43,7 +43,8 @@ const SERVER = fileURLToPath(new URL('../apps/coordinator/src/server.ts', import
 const CLIENT_CLI = fileURLToPath(new URL('../apps/coordinator/src/virtual-client/cli.ts', import.meta.url));
 const SEED = Number(process.env.DRILL_SEED ?? 20_240_601);
 const KILLS = Number(process.env.DRILL_KILLS ?? 20);
-const ROUNDS = Number(process.env.DRILL_ROUNDS ?? 50);
+// Long enough for the kills to land mid-run: 50 rounds ran out after 13 kills once rounds got faster (a kill cycle is a 0.5-6 s delay plus a 2.5-4.5 s boot).
+const ROUNDS = Number(process.env.DRILL_ROUNDS ?? 120);
 const MIN_DELAY_MS = 500;
 const MAX_DELAY_MS = 6000;
 /** Every 4th kill is aimed at the save of a round (see below). */
