@@ -3,35 +3,13 @@
  * transaction) for runs, clients, rounds and device tokens, and one binary file per cluster model and round
  * under dataDir/runs/<run>/round-<n>/. Model files are written and fsynced before the
  * transaction that marks the round complete, so a completed round always has its files.
+ * The schema is versioned (migrations.ts): an older database is migrated at open, a newer one refused untouched.
  */
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { migrate } from './migrations.ts';
 import type { ClientRecord, ClusterModelRecord, DeviceTokenRecord, RoundRecord, RunRecord, RunStore } from './types.ts';
-
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS runs (
-  id TEXT PRIMARY KEY, name TEXT NOT NULL, settings TEXT NOT NULL, state TEXT NOT NULL,
-  join_token TEXT NOT NULL, completed_round INTEGER NOT NULL, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS clients (
-  run_id TEXT NOT NULL, id TEXT NOT NULL, secret_hash TEXT NOT NULL, samples_per_sec REAL NOT NULL,
-  backend TEXT NOT NULL, label TEXT NOT NULL, cluster_index INTEGER, width_ratio REAL, demo_shard INTEGER,
-  status TEXT NOT NULL, last_seen INTEGER NOT NULL, joined_at INTEGER NOT NULL, PRIMARY KEY (run_id, id)
-);
-CREATE TABLE IF NOT EXISTS rounds (
-  run_id TEXT NOT NULL, round INTEGER NOT NULL, record TEXT NOT NULL, PRIMARY KEY (run_id, round)
-);
-CREATE INDEX IF NOT EXISTS clients_last_seen ON clients (run_id, last_seen);
-CREATE TABLE IF NOT EXISTS device_tokens (
-  run_id TEXT NOT NULL, token_hash TEXT NOT NULL, label TEXT NOT NULL, created_at INTEGER NOT NULL,
-  used_by TEXT, used_at INTEGER, revoked_at INTEGER, PRIMARY KEY (run_id, token_hash)
-);
-CREATE TABLE IF NOT EXISTS models (
-  run_id TEXT NOT NULL, round INTEGER NOT NULL, cluster_index INTEGER NOT NULL, width_ratio REAL NOT NULL,
-  member_ids TEXT NOT NULL, file TEXT NOT NULL, PRIMARY KEY (run_id, round, cluster_index)
-);
-`;
 
 interface RunRow { id: string; name: string; settings: string; state: string; join_token: string; completed_round: number; created_at: number; updated_at: number }
 interface ClientRow {
@@ -66,9 +44,15 @@ export class SqliteStore implements RunStore {
     this.clientGraceMs = options.clientGraceMs ?? 5 * 60_000;
     mkdirSync(dataDir, { recursive: true });
     this.db = new Database(join(dataDir, 'fedtsa.sqlite'));
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = NORMAL');
-    this.db.exec(SCHEMA);
+    try {
+      // Before anything else writes: a database from a newer release is refused as it is.
+      migrate(this.db);
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma('synchronous = NORMAL');
+    } catch (error) {
+      this.db.close();
+      throw error;
+    }
   }
 
   createRun(run: RunRecord): void {
@@ -191,7 +175,9 @@ export class SqliteStore implements RunStore {
       .all(runId, round) as ModelRow[];
     if (rows.length === 0) return undefined;
     return rows.map((r) => {
-      const bytes = readFileSync(r.file);
+      // The path is derived, not read from r.file: that column holds where the data folder was when
+      // the round was saved, and a folder that has been moved (or restored elsewhere) must still load.
+      const bytes = readFileSync(this.modelPath(runId, round, r.cluster_index));
       const weights = new Float32Array(bytes.byteLength / 4);
       new Uint8Array(weights.buffer).set(bytes);
       return { clusterIndex: r.cluster_index, widthRatio: r.width_ratio, memberIds: JSON.parse(r.member_ids) as string[], weights };
