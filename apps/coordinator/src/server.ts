@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadFashionMnist } from '@fedtsa/node-io/fashion-mnist';
-import { buildCoordinator } from './app.ts';
+import { buildCoordinator, type Coordinator } from './app.ts';
 import { loadConfig, USAGE } from './config.ts';
 import { randomToken } from './runs/run-registry.ts';
 
@@ -31,7 +31,14 @@ if (config.demo && !config.adminToken) {
   config.adminToken = readFileSync(file, 'utf8').trim();
 }
 const { train, test } = loadFashionMnist(config.datasetDir);
-const coordinator = await buildCoordinator({ config, data: { train, test } });
+let coordinator: Coordinator;
+try {
+  coordinator = await buildCoordinator({ config, data: { train, test } });
+} catch (err) {
+  // A data folder it cannot open (a newer schema, a damaged file) is the operator's to fix: say why, without a stack.
+  console.error(`fedtsa coordinator: ${(err as Error).message}`);
+  process.exit(2);
+}
 const address = await coordinator.app.listen({ host: config.host, port: config.port });
 const log = coordinator.app.log;
 
