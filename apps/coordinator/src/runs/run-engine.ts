@@ -349,6 +349,8 @@ export class RunEngine {
       this.models = result.models;
       for (const c of result.changes) this.changes.set(c.clusterIndex, [...(this.changes.get(c.clusterIndex) ?? []), c.change].slice(-20));
       for (const m of result.models) {
+        // A rolled-back Stage 1 had an update the invariants refused to average: its distances are no reference.
+        if (result.rollbacks.some((r) => r.clusterIndex === m.clusterIndex && r.step === 'stage1')) continue;
         const md = median(clusterDistances(open, updates, m.clusterIndex));
         if (md !== undefined) this.medians.set(m.clusterIndex, md);
       }

@@ -38,8 +38,11 @@ describe('screenClusterUpdates', () => {
     expect(r.kept.sort()).toEqual(['h0', 'h1', 'h2', 'h3', 'h4', 'h5']);
   });
 
-  it('cannot compare a lone update, and skips the direction check below five updates or at minCosine -1', () => {
+  it('compares norms from three updates, and skips the direction check below five updates or at minCosine -1', () => {
     expect(screenClusterUpdates(sent, [candidate('a', flipped(honest()))], settings).dropped).toEqual([]);
+    // Two honest clients can drift far apart: with one "other", the norm is no reference.
+    expect(screenClusterUpdates(sent, [candidate('a', honest()), candidate('b', honest(20))], settings).dropped).toEqual([]);
+    expect(screenClusterUpdates(sent, [candidate('a', honest()), candidate('c', honest()), candidate('b', honest(20))], settings).dropped.map((d) => d.clientId)).toEqual(['b']);
     const four = [candidate('a', honest()), candidate('b', honest()), candidate('c', flipped(honest())), candidate('d', honest())];
     expect(screenClusterUpdates(sent, four, settings).dropped).toEqual([]);
     const five = [...four, candidate('e', honest())];

@@ -4,9 +4,12 @@
  * neighbours, such as shape, finiteness and the reference-median norm on arrival, happen where
  * the bytes are decoded.)
  *
- *   1. Norm, leave-one-out: an update whose distance from the model sent exceeds
- *      `normMultiple` x the median distance of the OTHER updates of its cluster is dropped (one
- *      outlier cannot raise its own bar). With a single update there is nothing to compare.
+ *   1. Norm, leave-one-out: with at least NORM_MIN_UPDATES updates, one whose distance from the
+ *      model sent exceeds `normMultiple` x the median distance of the OTHER updates of its
+ *      cluster is dropped (one outlier cannot raise its own bar). Two updates are not compared:
+ *      "the other" is one honest client, and in a 120-round run two honest clients of a cluster
+ *      drifted 12x apart (their shards' optima differ), so the far one was dropped, the next
+ *      round's reference became the near one's distance, and it was refused every round after.
  *   2. Direction: with at least DIRECTION_MIN_UPDATES updates left, each update's change
  *      (weights - sent) is compared with the coordinate-wise median change of the OTHER updates
  *      of its cluster; the update with the lowest cosine is dropped if that cosine is below
@@ -21,6 +24,9 @@
  *      flipper included, separates nothing: it follows each update in its sparse coordinates.
  *      `minCosine` = -1 turns the check off.
  */
+
+/** Fewer updates than this give no reference distance for the leave-one-out norm (see the file comment). */
+export const NORM_MIN_UPDATES = 3;
 
 /**
  * Fewer updates than this give no stable reference direction: with 4, one honest update in 30
@@ -121,7 +127,7 @@ export function screenClusterUpdates(sent: Float32Array, updates: readonly Scree
   validateScreenSettings(settings, 'screenClusterUpdates');
   const dropped: ScreenDrop[] = [];
   let kept = [...updates];
-  if (kept.length >= 2) {
+  if (kept.length >= NORM_MIN_UPDATES) {
     kept = updates.filter((u) => {
       const others = median(updates.filter((x) => x !== u).map((x) => x.distance)) as number;
       if (!(others > 0 && u.distance > settings.normMultiple * others)) return true;
