@@ -361,7 +361,8 @@ export class RunEngine {
       this.store.completeRound(record, this.models.map((m) => ({ ...m })));
       // Arrival refusals were logged as they came; the rest are the close's decisions.
       for (const i of open.incidents) {
-        if (i.kind !== 'update-refused') this.events.log('warn', `run ${this.run.id} round ${open.index}, cluster ${i.clusterIndex}${i.clientId ? `, client ${i.clientId}` : ''}: ${i.kind}: ${i.message}`, { ...i.numbers, ...(i.code ? { code: i.code } : {}) });
+        // A capped weight is routine with uneven honest shards: info, not a warning.
+        if (i.kind !== 'update-refused') this.events.log(i.kind === 'weight-capped' ? 'info' : 'warn', `run ${this.run.id} round ${open.index}, cluster ${i.clusterIndex}${i.clientId ? `, client ${i.clientId}` : ''}: ${i.kind}: ${i.message}`, { ...i.numbers, ...(i.code ? { code: i.code } : {}) });
       }
       this.run = this.store.getRun(this.run.id) as RunRecord;
       this.open = undefined;
