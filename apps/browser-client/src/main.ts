@@ -5,8 +5,6 @@
  * one of webgpu, webgl, wasm, cpu; tests use it).
  */
 import { io, type Socket } from 'socket.io-client';
-import { encodeWeights } from '@fedtsa/protocol/codec';
-import { modelManifest } from '@fedtsa/core/architecture';
 import type { Ack } from '@fedtsa/protocol/errors';
 import { CLIENT_NAMESPACE, type ClientToServerEvents, type DemoShard, type ServerToClientEvents, type TrainingTask } from '@fedtsa/protocol/events';
 import { PROTOCOL_VERSION } from '@fedtsa/protocol/messages';
@@ -155,10 +153,7 @@ async function onTask(s: Socket<ServerToClientEvents, ClientToServerEvents>, tas
   toWorker({ kind: 'train', task });
   const trained = await nextFromWorker('trained');
   await wakeLock?.release().catch(() => undefined);
-  const res = (await s.timeout(60_000).emitWithAck('update', {
-    runId: task.runId, round: task.round, clusterIndex: task.clusterIndex, taskId: task.taskId, numSamples: trained.numSamples, trainLoss: trained.loss,
-    weights: encodeWeights(trained.weights, modelManifest({ inputShape: [28, 28, 1], numClasses: 10 }, task.widthRatio)),
-  }).catch((err: Error) => ({ ok: false as const, error: { code: 'TIMEOUT', message: err.message } }))) as Ack<{ accepted: true; round: number }>;
+  const res = (await s.timeout(60_000).emitWithAck('update', trained.update).catch((err: Error) => ({ ok: false as const, error: { code: 'TIMEOUT', message: err.message } }))) as Ack<{ accepted: true; round: number }>;
   state.rounds.push({ round: task.round, accepted: res.ok, numTensors: trained.numTensors, loss: trained.loss });
   state.phase = 'ready';
   $('status').textContent = res.ok ? `round ${task.round} sent; waiting for the next round` : `round ${task.round} not accepted (${res.error.code})`;

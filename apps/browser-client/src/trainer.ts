@@ -1,17 +1,20 @@
 /**
  * The capability benchmark and every round's local training. Normally it runs in a Web
  * Worker (train-worker.ts) so the page stays responsive; where module workers are missing,
- * or with ?worker=off, the page runs it in its own thread (main.ts). Tensors are disposed
- * after every round; the page reads tf.memory().numTensors from each 'trained' message.
+ * or with ?worker=off, the page runs it in its own thread (main.ts). A round is the shared
+ * client step (runClientStep, @fedtsa/protocol/client-step, with asynchronous reads); this
+ * file adds its progress messages and pause, and hands the page an encoded update to send.
+ * Tensors are disposed after every round; the page reads tf.memory().numTensors from each
+ * 'trained' message.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { modelManifest, type ModelSpec } from '@fedtsa/core/architecture';
+import type { ModelSpec } from '@fedtsa/core/architecture';
 import type { BackendName } from '@fedtsa/core/backend';
 import type { LabelledImages } from '@fedtsa/core/data/dataset';
-import { buildModel, getFlatWeightsAsync, setFlatWeights } from '@fedtsa/core/model';
-import { createRng, deriveSeed } from '@fedtsa/core/rng';
+import { buildModel } from '@fedtsa/core/model';
+import { createRng } from '@fedtsa/core/rng';
 import { trainLocalAsync } from '@fedtsa/core/train';
-import { decodeWeights } from '@fedtsa/protocol/codec';
+import { runClientStep } from '@fedtsa/protocol/client-step';
 import type { TrainingTask } from '@fedtsa/protocol/events';
 import { BACKEND_ORDER, useBackend } from './backends.ts';
 import type { BackendTrial, FromWorker, ToWorker } from './worker-messages.ts';
@@ -99,37 +102,28 @@ async function benchmark(forced: BackendName | undefined, budgetMs: number): Pro
 async function train(task: TrainingTask): Promise<void> {
   if (!data) throw new Error('no local data yet');
   const started = performance.now();
-  const model = buildModel(SPEC, task.widthRatio);
   let lastPost = 0;
-  try {
-    setFlatWeights(model, decodeWeights(task.weights), modelManifest(SPEC, task.widthRatio));
-    const result = await trainLocalAsync(model, data, {
-      epochs: task.epochs, batchSize: task.batchSize, learningRate: task.learningRate, optimizer: task.optimizer,
-      rng: createRng(deriveSeed(task.round, data.count)),
-      onBatch: (p) => {
-        const now = performance.now();
-        if (now - lastPost < 100 && p.batch !== p.batchesPerEpoch - 1) return;
-        lastPost = now;
-        post({
-          kind: 'progress', round: task.round, epoch: p.epoch, epochs: task.epochs, batch: p.batch, batchesPerEpoch: p.batchesPerEpoch,
-          loss: p.loss, samplesPerSec: (p.samplesSeen * 1000) / (now - started),
-        });
-      },
-    }, async () => {
+  const { update, loss } = await runClientStep(task, data, SPEC, {
+    reads: 'async', dtype: 'float32',
+    onBatch: (p) => {
+      const now = performance.now();
+      if (now - lastPost < 100 && p.batch !== p.batchesPerEpoch - 1) return;
+      lastPost = now;
+      post({
+        kind: 'progress', round: task.round, epoch: p.epoch, epochs: task.epochs, batch: p.batch, batchesPerEpoch: p.batchesPerEpoch,
+        loss: p.loss, samplesPerSec: (p.samplesSeen * 1000) / (now - started),
+      });
+    },
+    betweenBatches: async () => {
       // Let 'pause' messages in between batches, and wait while paused.
       await new Promise((r) => setTimeout(r, 0));
       while (paused) await new Promise((r) => setTimeout(r, 200));
-    });
-    const weights = await getFlatWeightsAsync(model);
-    model.dispose();
-    post({
-      kind: 'trained', round: task.round, weights, numSamples: data.count, loss: result.loss,
-      numTensors: tf.memory().numTensors, elapsedMs: performance.now() - started,
-    }, [weights.buffer]);
-  } catch (err) {
-    model.dispose();
-    throw err;
-  }
+    },
+  });
+  const bytes = update.weights.data;
+  post({
+    kind: 'trained', round: task.round, update, loss, numTensors: tf.memory().numTensors, elapsedMs: performance.now() - started,
+  }, [bytes instanceof Uint8Array ? bytes.buffer : bytes]);
 }
 
 /** Wires the trainer to its page; returns the handler for the page's messages. One trainer per realm. */

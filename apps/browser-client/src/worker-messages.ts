@@ -1,6 +1,7 @@
 /** Messages between the page and its training worker. */
 import type { BackendName } from '@fedtsa/core/backend';
 import type { TrainingTask } from '@fedtsa/protocol/events';
+import type { UpdatePayload } from '@fedtsa/protocol/messages';
 
 export interface BackendTrial {
   backend: BackendName;
@@ -26,5 +27,6 @@ export type FromWorker =
   | { kind: 'benchmark'; result: BenchmarkResult }
   | { kind: 'backend-ready'; backend: BackendName }
   | { kind: 'progress'; round: number; epoch: number; epochs: number; batch: number; batchesPerEpoch: number; loss: number; samplesPerSec: number }
-  | { kind: 'trained'; round: number; weights: Float32Array; numSamples: number; loss: number; numTensors: number; elapsedMs: number }
+  /** `update` is ready to send as the 'update' event; its weight bytes are transferred. */
+  | { kind: 'trained'; round: number; update: UpdatePayload; loss: number; numTensors: number; elapsedMs: number }
   | { kind: 'error'; message: string };

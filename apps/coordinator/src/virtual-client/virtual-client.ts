@@ -1,16 +1,15 @@
 /**
  * A Node client that speaks the browser's protocol: joins with the run's token, reports a
- * configured capability, fetches its demo shard, trains each task with the same core
- * training loop the browser uses, uploads the update and reconnects with its identity.
- * `slowdown` makes it take as long as a device of its reported speed would.
+ * configured capability, fetches its demo shard, trains each task with the browser's own
+ * step (runClientStep in @fedtsa/protocol/client-step, with synchronous reads), uploads the
+ * update and reconnects with its identity. `emulateSpeed` makes it take as long as a device
+ * of its reported speed would.
  */
 import { io, type Socket } from 'socket.io-client';
-import { modelManifest, type ModelSpec } from '@fedtsa/core/architecture';
+import type { ModelSpec } from '@fedtsa/core/architecture';
 import type { LabelledImages } from '@fedtsa/core/data/dataset';
-import { buildModel, getFlatWeights, setFlatWeights } from '@fedtsa/core/model';
-import { createRng, deriveSeed } from '@fedtsa/core/rng';
-import { trainLocal } from '@fedtsa/core/train';
-import { decodeWeights, encodeWeights, type WeightDtype } from '@fedtsa/protocol/codec';
+import { runClientStep } from '@fedtsa/protocol/client-step';
+import type { WeightDtype } from '@fedtsa/protocol/codec';
 import type { Ack, ErrorCode } from '@fedtsa/protocol/errors';
 import { CLIENT_NAMESPACE, type ClientToServerEvents, type DemoShard, type ServerToClientEvents, type TrainingTask, type Welcome } from '@fedtsa/protocol/events';
 import { PROTOCOL_VERSION } from '@fedtsa/protocol/messages';
@@ -25,7 +24,7 @@ export interface VirtualClientOptions {
   emulateSpeed?: boolean;
   dtype?: WeightDtype;
   label?: string;
-  /** Hook to tamper with an update before it is sent (fault drills and tests). */
+  /** Hook to tamper with the trained weights before they are encoded and sent (fault drills and tests). */
   transformUpdate?: (weights: Float32Array, task: TrainingTask) => Float32Array;
   log?: (message: string) => void;
 }
@@ -95,29 +94,15 @@ export class VirtualClient {
   private async trainAndUpload(task: TrainingTask): Promise<void> {
     if (!this.data || !this.spec) return;
     const started = Date.now();
-    const model = buildModel(this.spec, task.widthRatio);
-    let weights: Float32Array;
-    let loss: number;
-    try {
-      setFlatWeights(model, decodeWeights(task.weights), modelManifest(this.spec, task.widthRatio));
-      const result = trainLocal(model, this.data, {
-        epochs: task.epochs, batchSize: task.batchSize, learningRate: task.learningRate, optimizer: task.optimizer,
-        rng: createRng(deriveSeed(task.round, this.data.count)),
-      });
-      weights = getFlatWeights(model);
-      loss = result.loss;
-    } finally {
-      model.dispose();
-    }
+    const { update } = await runClientStep(task, this.data, this.spec, {
+      reads: 'sync', dtype: this.options.dtype ?? 'float32', transform: this.options.transformUpdate,
+    });
     if (this.options.emulateSpeed) {
       const deviceMs = (1000 * this.data.count * task.epochs * task.widthRatio ** 2) / this.options.samplesPerSec;
       await new Promise((r) => setTimeout(r, Math.max(0, deviceMs - (Date.now() - started))));
     }
-    if (this.options.transformUpdate) weights = this.options.transformUpdate(weights, task);
-    const res = (await this.socket.timeout(60_000).emitWithAck('update', {
-      runId: task.runId, round: task.round, clusterIndex: task.clusterIndex, taskId: task.taskId, numSamples: this.data.count, trainLoss: loss,
-      weights: encodeWeights(weights, modelManifest(this.spec, task.widthRatio), this.options.dtype ?? 'float32'),
-    }).catch((err: Error) => ({ ok: false as const, error: { code: 'TIMEOUT', message: err.message } }))) as Ack<{ accepted: true; round: number }>;
+    const res = (await this.socket.timeout(60_000).emitWithAck('update', update)
+      .catch((err: Error) => ({ ok: false as const, error: { code: 'TIMEOUT', message: err.message } }))) as Ack<{ accepted: true; round: number }>;
     if (res.ok) {
       this.acceptedRounds.push(res.value.round);
       this.events.onRoundAccepted?.(res.value.round);
