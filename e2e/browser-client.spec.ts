@@ -63,7 +63,11 @@ test('a reload in the middle of a round rejoins with the same identity', async (
   expect(before).toBeTruthy();
   await page.reload();
   await expect.poll(async () => (await pageState(page)).clientId, { timeout: 60_000 }).toBe(before);
+  // The task sent again on reconnect waits for the data read back from IndexedDB: the round that
+  // was open at the reload is trained and accepted, not lost until its deadline.
   await expect.poll(async () => (await pageState(page)).rounds.length, { timeout: 150_000 }).toBeGreaterThanOrEqual(1);
+  const first = (await pageState(page) as unknown as { rounds: { round: number; accepted: boolean }[] }).rounds[0];
+  expect(first).toMatchObject({ round: 1, accepted: true });
   const clients = await coordinator.api<{ id: string }[]>('GET', `/api/runs/${run.id}/clients`);
   expect(clients.map((c) => c.id)).toEqual([before]);
 });

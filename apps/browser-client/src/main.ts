@@ -122,6 +122,18 @@ async function benchmark(again = false): Promise<BenchmarkResult> {
 }
 
 let socket: Socket<ServerToClientEvents, ClientToServerEvents> | undefined;
+/**
+ * Resolves once the trainer holds local data. A page reloaded mid-round gets its task again as
+ * soon as it reconnects, before its data is read back from IndexedDB: without this wait the
+ * task failed ("no local data yet") and the round was lost until its deadline.
+ */
+let dataHeld: () => void = () => {};
+const dataReady = new Promise<void>((resolve) => { dataHeld = resolve; });
+
+function sendData(data: { images: Uint8Array; labels: Uint8Array; count: number }): void {
+  toWorker({ kind: 'data', images: data.images, labels: data.labels, count: data.count });
+  dataHeld();
+}
 let wakeLock: { release(): Promise<void> } | undefined;
 let paused = false;
 
@@ -198,7 +210,7 @@ function connect(result: BenchmarkResult): void {
           $('data').textContent = 'no data yet: choose your own labelled images';
           return;
         }
-        toWorker({ kind: 'data', images: data.images, labels: data.labels, count: data.count });
+        sendData(data);
         $('data').textContent = `${data.count} ${data.source === 'own' ? 'of your own images' : 'demo images'} (kept on this device)`;
         const ack = (await s.timeout(30_000).emitWithAck('capability', {
           samplesPerSec: result.samplesPerSec, backend: result.backend,
@@ -217,7 +229,7 @@ function connect(result: BenchmarkResult): void {
       $('cluster').textContent = `${a.clusterIndex + 1} of ${a.clusters}`;
       $('width').textContent = `${Math.round(a.widthRatio * 100)}% of the full model`;
     });
-    s.on('task', (task) => { tasks = tasks.then(() => onTask(s, task)).catch((err: Error) => message(`Round failed: ${err.message}`, 'error')); });
+    s.on('task', (task) => { tasks = tasks.then(() => dataReady).then(() => onTask(s, task)).catch((err: Error) => message(`Round failed: ${err.message}`, 'error')); });
     s.on('run-state', (r) => { if (r.state === 'completed' || r.state === 'stopped') $('status').textContent = `the run is ${r.state}; thank you`; });
     s.on('refused', (e) => message(`Refused: ${e.message}`, 'error'));
     s.on('round-closed', (r) => { if (r.refusal) message(`Round ${r.round}: the update was left out (${r.refusal.message})`, 'error'); });
@@ -246,7 +258,7 @@ $<HTMLInputElement>('own-data').addEventListener('change', (event) => {
   if (!files) return;
   void readOwnImages(files, 10).then(async (data) => {
     await save('data:own', data);
-    toWorker({ kind: 'data', images: data.images, labels: data.labels, count: data.count });
+    sendData(data);
     $('data').textContent = `${data.count} of your own images in ${data.classNames?.length ?? 0} classes (kept on this device)`;
   }).catch((err: Error) => message(`Could not read those images: ${err.message}`, 'error'));
 });
