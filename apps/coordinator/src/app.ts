@@ -21,6 +21,7 @@ import { registerModelRoutes } from './routes/models.ts';
 import { registerRunRoutes } from './routes/runs.ts';
 import { frameworkErrors, installStrictErrors, refuseUnknownQuery, STRICT_AJV } from './routes/strict.ts';
 import { Aggregator } from './runs/aggregator.ts';
+import { RunEvents } from './runs/run-events.ts';
 import { RunRegistry } from './runs/run-registry.ts';
 import { attachClientNamespace, type ClientNamespace } from './sockets/client-namespace.ts';
 import { attachDashboardNamespace } from './sockets/dashboard-namespace.ts';
@@ -59,10 +60,11 @@ export async function buildCoordinator(options: AppOptions): Promise<Coordinator
   const aggregator = await Aggregator.start(SPEC, options.data.test, config.generatorDir);
   const demo = new DemoData(options.data.train, options.data.test, options.demo ?? { shards: 24, samplesPerShard: 300, alpha: config.demoAlpha, seed: 1 });
 
-  let notifyDashboard: (runId: string) => void = () => {};
+  // Engines report what the dashboard shows changing into this hub; the dashboard namespace listens.
+  const runEvents = new RunEvents();
   let connectedClients = (): number => 0;
   const registry = new RunRegistry(store, aggregator, SPEC, {
-    changed: (runId) => notifyDashboard(runId),
+    changes: runEvents,
     log: (level, message, extra) => app.log[level](extra ?? {}, message),
   });
 
@@ -107,16 +109,14 @@ export async function buildCoordinator(options: AppOptions): Promise<Coordinator
   });
   connectedClients = () => io.of(CLIENT_NAMESPACE).sockets.size;
   attachClientNamespace(io.of(CLIENT_NAMESPACE) as ClientNamespace, registry, store, demo, { eventsPerSecond: config.eventsPerSecond, identitiesPerMinute: config.identitiesPerMinute });
-  const dashboard = attachDashboardNamespace(io.of(DASHBOARD_NAMESPACE), admin, registry, store);
-  notifyDashboard = (runId) => dashboard.changed(runId);
+  const dashboard = attachDashboardNamespace(io.of(DASHBOARD_NAMESPACE), admin, registry, store, runEvents);
   registry.resumeRunning();
 
   return {
     app, io, registry, store, admin,
     async close() {
       // Dropping the sockets below marks their clients gone, which asks for a dashboard push; one
-      // that ran after store.close() would throw from its timer. Nothing is pushed from here on.
-      notifyDashboard = () => {};
+      // that ran after store.close() would throw from its timer. The dashboard stops listening first.
       dashboard.close();
       registry.dispose();
       io.close();

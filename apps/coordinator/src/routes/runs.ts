@@ -1,11 +1,11 @@
 /** REST API for runs: create and control them (admin), read rounds, clients and metrics. */
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import type { RunSummary } from '@fedtsa/protocol/dashboard';
-import { listRunClients, parseClientsQuery } from '../runs/live-clients.ts';
+import { parseClientsQuery } from '../runs/live-clients.ts';
 import type { RunEngine } from '../runs/run-engine.ts';
 import type { RunRegistry } from '../runs/run-registry.ts';
-import { RunSettings } from '../runs/settings.ts';
+import { describeRun, listRunClients } from '../runs/run-view.ts';
+import { RunSettings } from '../runs/settings-schema.ts';
 import type { RunStore } from '../store/types.ts';
 import { FieldError } from '../field-errors.ts';
 import { isEmptyBody, refuse } from './strict.ts';
@@ -34,16 +34,6 @@ function controlBlocked(action: ControlAction, state: string): string | undefine
   if (action === 'pause' && state !== 'running') return `cannot pause a run that is ${state}`;
   if ((action === 'start' || action === 'resume') && (state === 'completed' || state === 'stopped')) return `cannot ${action} a run that is ${state}`;
   return undefined;
-}
-
-export function describeRun(engine: RunEngine, store: RunStore): RunSummary {
-  const run = engine.record;
-  return {
-    id: run.id, name: run.name, state: run.state, joinToken: run.joinToken, settings: run.settings,
-    completedRound: run.completedRound, currentRound: engine.currentRound, roundDeadline: engine.roundDeadline ?? null,
-    createdAt: run.createdAt, clustering: engine.clusteringSnapshot ?? null,
-    clients: listRunClients(store, run.id, false),
-  };
 }
 
 export function metricsCsv(store: RunStore, runId: string): string {

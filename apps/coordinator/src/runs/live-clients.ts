@@ -1,11 +1,9 @@
 /**
- * Which of a run's clients the API and the dashboard list: the live ones by default (connected,
- * training, or gone for less than the client grace; see RunStore.listLiveClients), every client
- * ever seen with `?all=true`. Nothing is deleted: the history stays in the store.
+ * The query that picks which of a run's clients GET /api/runs/:id/clients lists: the live ones
+ * by default, every client ever seen with `?all=true` (the listing itself: run-view.ts). Nothing
+ * is deleted: the history stays in the store.
  */
-import type { ClientSummary } from '@fedtsa/protocol/dashboard';
 import { expectation } from '../field-errors.ts';
-import type { ClientRecord, RunStore } from '../store/types.ts';
 
 /** The query GET /api/runs/:id/clients takes, with the values of each (routes/strict.ts refuses any other first). */
 export const CLIENTS_QUERY = { all: ['true', 'false'] } as const satisfies Record<string, readonly string[]>;
@@ -22,10 +20,4 @@ export function parseClientsQuery(query: unknown): ClientsQuery {
   if (q.all === undefined) return { ok: true, all: false };
   if (q.all === 'true' || q.all === 'false') return { ok: true, all: q.all === 'true' };
   return { ok: false, message: `query.all: expected ${expectation({ anyOf: CLIENTS_QUERY.all.map((v) => ({ const: v })) })}` };
-}
-
-const summary = ({ secretHash: _secret, runId: _run, ...c }: ClientRecord): ClientSummary => c;
-
-export function listRunClients(store: RunStore, runId: string, all: boolean, now = Date.now()): ClientSummary[] {
-  return (all ? store.listClients(runId) : store.listLiveClients(runId, now)).map(summary);
 }

@@ -22,6 +22,7 @@ import type { Aggregator } from './aggregator.ts';
 import { carryOverModels, clusterClients, membershipChanged } from './clustering.ts';
 import { buildRoundRecord } from './round-record.ts';
 import { capClaims, changeLimits, resultIncidents, screenUpdates } from './round-safeguards.ts';
+import type { RunChangeSink } from './run-events.ts';
 import { checkUpdate } from './update-check.ts';
 
 export interface ClientChannel {
@@ -32,8 +33,8 @@ export interface ClientChannel {
 }
 
 export interface EngineEvents {
-  /** Something the dashboard shows changed (clients, round, state). */
-  changed(runId: string, what: 'clients' | 'round' | 'state'): void;
+  /** Where the engine reports what the dashboard shows changing (clients, round, state): the coordinator's hub (run-events.ts). */
+  changes: RunChangeSink;
   log(level: 'info' | 'warn' | 'error', message: string, extra?: Record<string, unknown>): void;
 }
 
@@ -131,7 +132,7 @@ export class RunEngine {
     this.store.updateRun(this.run.id, { state });
     this.run = this.store.getRun(this.run.id) as RunRecord;
     for (const ch of this.channels.values()) ch.runState({ runId: this.run.id, state, round: this.currentRound });
-    this.events.changed(this.run.id, 'state');
+    this.events.changes.emit({ runId: this.run.id, what: 'state' });
   }
 
   start(): void {
@@ -160,7 +161,7 @@ export class RunEngine {
     // A client that reconnects mid-round gets its task again.
     const selectedCluster = this.open?.selected.get(client.id);
     if (this.open && selectedCluster !== undefined && !this.open.updates.has(client.id) && !this.open.spent.has(client.id)) channel.task(this.taskFor(client.id, selectedCluster));
-    this.events.changed(this.run.id, 'clients');
+    this.events.changes.emit({ runId: this.run.id, what: 'clients' });
     this.maybeStartRound();
   }
 
@@ -168,7 +169,7 @@ export class RunEngine {
     this.channels.delete(clientId);
     const c = this.store.getClient(this.run.id, clientId);
     if (c) this.store.upsertClient({ ...c, status: left ? 'left' : 'disconnected', lastSeen: Date.now() });
-    this.events.changed(this.run.id, 'clients');
+    this.events.changes.emit({ runId: this.run.id, what: 'clients' });
   }
 
   heartbeat(clientId: string, status: ClientRecord['status']): void {
@@ -186,7 +187,7 @@ export class RunEngine {
     }
     this.holdings.set(clientId, report.ownDataSamples ?? demoSamples ?? max);
     this.store.upsertClient({ ...c, samplesPerSec: report.samplesPerSec, backend: report.backend, label: report.label ?? c.label, lastSeen: Date.now() });
-    this.events.changed(this.run.id, 'clients');
+    this.events.changes.emit({ runId: this.run.id, what: 'clients' });
     queueMicrotask(() => this.maybeStartRound());
     const cluster = this.clustering?.clusters.find((x) => x.memberIds.includes(clientId));
     return { ok: true, value: cluster ? { clusterIndex: cluster.index, widthRatio: cluster.widthRatio, clusters: this.clustering?.clusters.length ?? 0 } : { waiting: true } };
@@ -275,7 +276,7 @@ export class RunEngine {
     };
     this.events.log('info', `run ${this.run.id} round ${index} started`, { participants: selected.size, clusters: clustering.clusters.length });
     for (const [id, clusterIndex] of selected) this.channels.get(id)?.task(this.taskFor(id, clusterIndex));
-    this.events.changed(this.run.id, 'round');
+    this.events.changes.emit({ runId: this.run.id, what: 'round' });
   }
 
   submitUpdate(clientId: string, payload: UpdatePayload): Ack<{ accepted: true; round: number }> {
@@ -309,7 +310,7 @@ export class RunEngine {
     }
     open.updates.set(clientId, { clientId, clusterIndex, widthRatio: model.widthRatio, weights: check.weights, numSamples: payload.numSamples });
     open.distances.set(clientId, check.distance);
-    this.events.changed(this.run.id, 'clients');
+    this.events.changes.emit({ runId: this.run.id, what: 'clients' });
     this.maybeCloseEarly(open);
     return { ok: true, value: { accepted: true, round: open.index } };
   }
@@ -373,7 +374,7 @@ export class RunEngine {
         const refusal = open.dropped.get(id);
         this.channels.get(id)?.roundClosed({ runId: this.run.id, round: record.round, accepted: open.updates.has(id), ...(refusal ? { refusal } : {}) });
       }
-      this.events.changed(this.run.id, 'round');
+      this.events.changes.emit({ runId: this.run.id, what: 'round' });
     } catch (err) {
       this.events.log('error', `run ${this.run.id} round ${open.index} failed to close: ${(err as Error).message}`);
       this.open = undefined; // the round is redone from the last completed one

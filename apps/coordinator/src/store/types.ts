@@ -5,7 +5,7 @@
  */
 import type { RoundIncident } from '@fedtsa/protocol/dashboard';
 import type { RunState } from '@fedtsa/protocol/events';
-import type { RunSettings } from '../runs/settings.ts';
+import type { RunSettings } from '../runs/settings-schema.ts';
 
 export interface RunRecord {
   id: string;
