@@ -38,7 +38,8 @@ export async function startCoordinator(options: {
   const { train, test } = testData();
   const coordinator = await buildCoordinator({
     config: {
-      ...DEFAULT_CONFIG, port: 0, logLevel: 'warn', adminToken: ADMIN, eventsPerSecond: 1000, httpPerMinute: 10_000,
+      // No built pages: what a route answers must not depend on whether `npm run build:web` ran before (e2e does).
+      ...DEFAULT_CONFIG, clientDir: '/nonexistent', dashboardDir: '/nonexistent', port: 0, logLevel: 'warn', adminToken: ADMIN, eventsPerSecond: 1000, httpPerMinute: 10_000,
       identitiesPerMinute: options.identitiesPerMinute ?? 100_000, clientGraceMs: options.clientGraceMs ?? DEFAULT_CONFIG.clientGraceMs,
       dataDir: options.dataDir ?? mkdtempSync(join(tmpdir(), 'fedtsa-data-')), generatorDir: options.generatorDir ?? '/nonexistent',
     },
