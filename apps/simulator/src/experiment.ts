@@ -8,7 +8,7 @@ import { partitionDirichlet, partitionIid } from '@fedtsa/core/data/partition';
 import { holdoutSplit, STANDARD_HOLDOUT } from '@fedtsa/core/data/holdout';
 import { initialWeights } from '@fedtsa/core/model';
 import { createRng, deriveSeed, randomNormal, shuffleInPlace } from '@fedtsa/core/rng';
-import { planClusters } from '@fedtsa/core/strategy/plan';
+import { planClusters } from '@fedtsa/core/round/plan';
 import type { ClientProfile, ClusterSetup } from '@fedtsa/core/strategy/types';
 import type { SimulationConfig } from './config.ts';
 

@@ -10,6 +10,7 @@
 import { modelManifest, type ModelSpec } from '@fedtsa/core/architecture';
 import { randomBytes } from 'node:crypto';
 import { createRng, deriveSeed, shuffleInPlace } from '@fedtsa/core/rng';
+import { carryOverModels, membershipChanged, planClusters, snapshotClustering } from '@fedtsa/core/round/plan';
 import { median } from '@fedtsa/core/screening/update-screen';
 import type { ClientUpdate, ClusterModel } from '@fedtsa/core/strategy/types';
 import type { RoundIncident } from '@fedtsa/protocol/dashboard';
@@ -19,7 +20,6 @@ import type { Assignment, RoundClosed, RunState, TrainingTask } from '@fedtsa/pr
 import type { CapabilityReport, UpdatePayload } from '@fedtsa/protocol/messages';
 import type { ClientRecord, ClusteringSnapshot, RunRecord, RunStore } from '../store/types.ts';
 import type { Aggregator } from './aggregator.ts';
-import { carryOverModels, clusterClients, membershipChanged } from './clustering.ts';
 import { buildRoundRecord } from './round-record.ts';
 import { capClaims, changeLimits, resultIncidents, screenUpdates } from './round-safeguards.ts';
 import type { RunChangeSink } from './run-events.ts';
@@ -240,7 +240,11 @@ export class RunEngine {
     const s = this.run.settings;
     const index = this.run.completedRound + 1;
     if (membershipChanged(this.clustering, ready.map((c) => c.id))) {
-      const next = clusterClients(ready.map((c) => ({ id: c.id, samplesPerSec: c.samplesPerSec, numSamples: s.expectedSamplesPerClient })), s, this.clustering);
+      const next = snapshotClustering(planClusters(ready.map((c) => ({ id: c.id, samplesPerSec: c.samplesPerSec, numSamples: s.expectedSamplesPerClient })), {
+        kde: { bandwidthFactor: s.kdeBandwidthFactor, minProminence: s.kdeMinProminence, minClusterSize: Math.min(s.minClientsPerCluster, ready.length) },
+        roundBudgetSec: s.roundBudgetSec, localEpochs: s.localEpochs,
+        hysteresis: this.clustering && { previous: this.clustering, marginLog: s.hysteresisLog },
+      }));
       // With no models yet, every cluster starts from the run's initial weights at its width.
       this.models = carryOverModels(this.spec, this.initialWeights, this.models, next);
       // A cluster whose width changed moves by a different distance per round: its reference starts over.

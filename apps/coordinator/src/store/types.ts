@@ -3,6 +3,7 @@
  * (sqlite-store.ts); a shared store (e.g. Postgres or Redis) can implement the same
  * interface to spread the coordinator over several machines.
  */
+import type { ClusteringSnapshot } from '@fedtsa/core/round/plan';
 import type { RoundIncident } from '@fedtsa/protocol/dashboard';
 import type { RunState } from '@fedtsa/protocol/events';
 import type { RunSettings } from '../runs/settings-schema.ts';
@@ -74,11 +75,8 @@ export interface RoundRecord {
   incidents?: RoundIncident[];
 }
 
-export interface ClusteringSnapshot {
-  boundaries: number[];
-  grid: { x: number[]; density: number[] };
-  clusters: { index: number; widthRatio: number; memberIds: string[] }[];
-}
+/** Made by the core's round plan; saved with every round as JSON. */
+export type { ClusteringSnapshot };
 
 export interface ClusterModelRecord {
   clusterIndex: number;
