@@ -15,7 +15,8 @@ export interface ClusterResult {
   loss: number;
 }
 
-export interface RoundRecord {
+/** One simulated round as the results JSON holds it (the coordinator saves its own RoundRecord, store/types.ts). */
+export interface SimRoundRecord {
   round: number;
   clusters: ClusterResult[];
   /** Member-weighted mean accuracy over clusters. */
@@ -28,9 +29,9 @@ export interface RoundRecord {
 
 export interface StrategyResult {
   name: StrategyName | 'centralised';
-  rounds: RoundRecord[];
+  rounds: SimRoundRecord[];
   /** On the whole test set after the last round. */
-  final: RoundRecord;
+  final: SimRoundRecord;
   wallMs: number;
 }
 
@@ -64,7 +65,7 @@ export async function runStrategy(
   const strategy = createStrategy(name, { spec: exp.spec, setup: exp.setup, initialWeights: exp.initialWeights, serverStep });
   const shardOf = new Map(exp.profiles.map((p, i) => [p.id, exp.shards[i] as Int32Array]));
   const roundRows = firstRows(Math.min(config.evalSamplesPerRound, exp.test.count));
-  const rounds: RoundRecord[] = [];
+  const rounds: SimRoundRecord[] = [];
   const participantRng = createRng(deriveSeed(config.seed, 6));
   for (let round = 1; round <= config.rounds; round++) {
     const participants = exp.setup.clusters.flatMap((c) => {
@@ -84,14 +85,14 @@ export async function runStrategy(
     const trainMs = performance.now() - t0;
     const agg = await strategy.aggregate(round, updates);
     const clusters = await evaluateModels(pool, strategy.clusterModels(), roundRows);
-    const record: RoundRecord = { round, clusters, meanAccuracy: meanWeighted(clusters), trainMs, stage1Ms: agg.stage1Ms, serverStepMs: agg.serverStepMs, serverStepStats: agg.serverStepStats };
+    const record: SimRoundRecord = { round, clusters, meanAccuracy: meanWeighted(clusters), trainMs, stage1Ms: agg.stage1Ms, serverStepMs: agg.serverStepMs, serverStepStats: agg.serverStepStats };
     rounds.push(record);
     progress(`${name} round ${round}/${config.rounds}: mean acc ${(record.meanAccuracy * 100).toFixed(1)}% ` +
       `[${clusters.map((c) => `w${c.widthRatio}:${(c.accuracy * 100).toFixed(1)}`).join(' ')}] train ${(trainMs / 1000).toFixed(1)}s` +
       (agg.serverStepMs > 0 ? ` stage2 ${(agg.serverStepMs / 1000).toFixed(1)}s (generation ${((agg.serverStepStats.generationMs ?? 0) / 1000).toFixed(1)}s)` : ''));
   }
   const finalClusters = await evaluateModels(pool, strategy.clusterModels(), firstRows(exp.test.count));
-  const last = rounds[rounds.length - 1] as RoundRecord;
+  const last = rounds[rounds.length - 1] as SimRoundRecord;
   return { name, rounds, final: { ...last, clusters: finalClusters, meanAccuracy: meanWeighted(finalClusters) }, wallMs: performance.now() - started };
 }
 
@@ -101,7 +102,7 @@ export async function runCentralised(config: SimulationConfig, exp: Experiment, 
   const all = firstRows(exp.clientData.count);
   let weights = exp.initialWeights;
   const members = exp.profiles.length;
-  const rounds: RoundRecord[] = [];
+  const rounds: SimRoundRecord[] = [];
   const roundRows = firstRows(Math.min(config.evalSamplesPerRound, exp.test.count));
   if (weights.length !== parameterCount(modelManifest(exp.spec, 1))) throw new Error('runCentralised: initial weights do not match the spec');
   for (let round = 1; round <= config.rounds; round++) {
@@ -118,6 +119,6 @@ export async function runCentralised(config: SimulationConfig, exp: Experiment, 
     progress(`centralised epoch ${round * config.localEpochs}/${config.rounds * config.localEpochs}: acc ${(e.accuracy * 100).toFixed(1)}% train ${(trainMs / 1000).toFixed(1)}s`);
   }
   const e = await pool.evaluate({ split: 'test', indices: firstRows(exp.test.count), widthRatio: 1, weights });
-  const last = rounds[rounds.length - 1] as RoundRecord;
+  const last = rounds[rounds.length - 1] as SimRoundRecord;
   return { name: 'centralised', rounds, final: { ...last, clusters: [{ clusterIndex: 0, widthRatio: 1, members, accuracy: e.accuracy, loss: e.loss }], meanAccuracy: e.accuracy }, wallMs: performance.now() - started };
 }

@@ -5,20 +5,20 @@ import {
   FALLBACK_BANDWIDTH_LOG,
   findDensityValleys,
   silvermanBandwidth,
-  type CapabilityReport,
+  type ClientCapability,
   type KdeClustering,
 } from './kde.ts';
 import { createRng, randomNormal, shuffleInPlace, type Rng } from './rng.ts';
 
 /** `count` clients named `${prefix}${i}`, lognormal around `centerSamplesPerSec` with ln-sd `sigmaLog`. */
-function tier(rng: Rng, prefix: string, centerSamplesPerSec: number, count: number, sigmaLog: number): CapabilityReport[] {
+function tier(rng: Rng, prefix: string, centerSamplesPerSec: number, count: number, sigmaLog: number): ClientCapability[] {
   return Array.from({ length: count }, (_, i) => ({
     id: `${prefix}${i}`,
     samplesPerSec: centerSamplesPerSec * Math.exp(sigmaLog * randomNormal(rng)),
   }));
 }
 
-function threeTiers(seed: number, sigmaLog: number): CapabilityReport[] {
+function threeTiers(seed: number, sigmaLog: number): ClientCapability[] {
   const rng = createRng(seed);
   return [...tier(rng, 'slow', 20, 10, sigmaLog), ...tier(rng, 'mid', 200, 10, sigmaLog), ...tier(rng, 'fast', 2000, 10, sigmaLog)];
 }
@@ -140,7 +140,7 @@ describe('clusterByCapability', () => {
   });
 
   it('density integrates to ~1 over ln(samples/s) on a grid spanning min-3h..max+3h', () => {
-    const cases: CapabilityReport[][] = [threeTiers(5, 0.3), [{ id: 'only', samplesPerSec: 50 }]];
+    const cases: ClientCapability[][] = [threeTiers(5, 0.3), [{ id: 'only', samplesPerSec: 50 }]];
     for (const caps of cases) {
       const r = clusterByCapability(caps, { gridSize: 400 });
       const lx = r.grid.x.map(Math.log);
@@ -204,8 +204,8 @@ describe('clusterByCapability', () => {
       [ok, { maxClusters: 0 }, /options\.maxClusters/],
     ];
     for (const [caps, opts, message] of bad) {
-      expect(() => clusterByCapability(caps as CapabilityReport[], opts as object)).toThrow(message);
-      expect(() => clusterByCapability(caps as CapabilityReport[], opts as object)).toThrow(/^clusterByCapability: /);
+      expect(() => clusterByCapability(caps as ClientCapability[], opts as object)).toThrow(message);
+      expect(() => clusterByCapability(caps as ClientCapability[], opts as object)).toThrow(/^clusterByCapability: /);
     }
     // Explicit undefined means "default", as Partial<KdeOptions> permits.
     expect(clusterByCapability(ok, { gridSize: undefined }).grid.x).toHaveLength(DEFAULT_KDE_OPTIONS.gridSize);

@@ -51,7 +51,8 @@ export const DEFAULT_KDE_OPTIONS: Readonly<KdeOptions> = Object.freeze({
  */
 export const FALLBACK_BANDWIDTH_LOG = 0.1;
 
-export interface CapabilityReport {
+/** One client as the KDE sees it (the wire's CapabilityReport, in @fedtsa/protocol, is what a client sends). */
+export interface ClientCapability {
   id: string;
   /** Training throughput of the width-1 reference model. */
   samplesPerSec: number;
@@ -95,7 +96,7 @@ export function silvermanBandwidth(logValues: readonly number[]): number {
 }
 
 export function clusterByCapability(
-  capabilities: readonly CapabilityReport[],
+  capabilities: readonly ClientCapability[],
   options?: Partial<KdeOptions>,
 ): KdeClustering {
   const opts = validate(capabilities, options);
@@ -219,7 +220,7 @@ export function findDensityValleys(
 const minOf = (xs: readonly number[]): number => xs.reduce((a, b) => Math.min(a, b), Infinity);
 const maxOf = (xs: readonly number[]): number => xs.reduce((a, b) => Math.max(a, b), -Infinity);
 
-function validate(capabilities: readonly CapabilityReport[], options?: Partial<KdeOptions>): KdeOptions {
+function validate(capabilities: readonly ClientCapability[], options?: Partial<KdeOptions>): KdeOptions {
   const fn = 'clusterByCapability';
   if (!Array.isArray(capabilities) || capabilities.length === 0) {
     throw new Error(`${fn}: capabilities must be a non-empty array`);

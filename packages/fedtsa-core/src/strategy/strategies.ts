@@ -7,7 +7,7 @@ import type { ModelSpec } from '../architecture.ts';
 import { fedAvg, heteroflAggregate } from '../aggregate.ts';
 import { extractSubmodel } from '../submodel.ts';
 import type {
-  AggregationReport, ClientUpdate, ClusterModel, ClusterSetup, ServerStep, Strategy, StrategyName, TrainingTask,
+  AggregationReport, ClientTask, ClientUpdate, ClusterModel, ClusterSetup, ServerStep, Strategy, StrategyName,
 } from './types.ts';
 
 export interface StrategyContext {
@@ -52,7 +52,7 @@ class ClusterStrategy implements Strategy {
     }));
   }
 
-  tasks(participantIds: readonly string[]): TrainingTask[] {
+  tasks(participantIds: readonly string[]): ClientTask[] {
     return participantIds.map((clientId) => {
       const model = this.models[requireCluster(this.membership, clientId, 'tasks')] as ClusterModel;
       return { clientId, clusterIndex: model.clusterIndex, widthRatio: model.widthRatio, weights: model.weights };
@@ -94,7 +94,7 @@ class SmallStrategy implements Strategy {
     this.weights = extractSubmodel(ctx.initialWeights, ctx.spec, this.widthRatio);
   }
 
-  tasks(participantIds: readonly string[]): TrainingTask[] {
+  tasks(participantIds: readonly string[]): ClientTask[] {
     return participantIds.map((clientId) => ({
       clientId, clusterIndex: requireCluster(this.membership, clientId, 'tasks'), widthRatio: this.widthRatio, weights: this.weights,
     }));
@@ -122,7 +122,7 @@ class HeteroflStrategy implements Strategy {
     this.membership = clusterOf(ctx.setup);
   }
 
-  tasks(participantIds: readonly string[]): TrainingTask[] {
+  tasks(participantIds: readonly string[]): ClientTask[] {
     const cache = new Map<number, Float32Array>();
     return participantIds.map((clientId) => {
       const cluster = this.ctx.setup.clusters[requireCluster(this.membership, clientId, 'tasks')] as ClusterSetup['clusters'][number];

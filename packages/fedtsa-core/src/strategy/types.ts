@@ -28,8 +28,8 @@ export interface ClusterSetup {
   kde: KdeClustering;
 }
 
-/** What one client is asked to train in a round. */
-export interface TrainingTask {
+/** What a strategy asks one client to train in a round (the wire's TrainingTask, in @fedtsa/protocol, adds the schedule and encoded weights). */
+export interface ClientTask {
   clientId: string;
   clusterIndex: number;
   widthRatio: number;
@@ -76,7 +76,7 @@ export interface AggregationReport {
 export interface Strategy {
   readonly name: StrategyName;
   /** Tasks for the given participants (client ids must belong to a cluster of the setup). */
-  tasks(participantIds: readonly string[]): TrainingTask[];
+  tasks(participantIds: readonly string[]): ClientTask[];
   /** Stage 1 on the updates received this round, then the server step if any. */
   aggregate(round: number, updates: readonly ClientUpdate[]): Promise<AggregationReport>;
   clusterModels(): ClusterModel[];
