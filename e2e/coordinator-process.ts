@@ -16,6 +16,64 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** A coordinator child process (`node --import tsx apps/coordinator/src/server.ts`), up and answering /api/health. */
+export interface SpawnedCoordinator {
+  url: string;
+  dataDir: string;
+  child: ChildProcess;
+  /** Its stdout and stderr lines, when spawned with `captureLog`. */
+  log: string[];
+  /** SIGTERM, and wait for the exit. */
+  stop(): Promise<void>;
+}
+
+export interface SpawnOptions {
+  /** Flags for the coordinator after --port, --data-dir and --log-level warn (see apps/coordinator/src/config.ts). */
+  args?: string[];
+  /** Environment over this process's. */
+  env?: Record<string, string>;
+  /** Flags for node before --import tsx. */
+  nodeArgs?: string[];
+  /** Default: a new temporary folder. */
+  dataDir?: string;
+  /** Keep stdout and stderr in `log` instead of ignoring stdout and passing stderr through. */
+  captureLog?: boolean;
+  /** Working directory; default this process's. */
+  cwd?: string;
+}
+
+/** Starts a coordinator on a free port and waits until it answers, failing early if it exits first. */
+export async function spawnCoordinator(options: SpawnOptions = {}): Promise<SpawnedCoordinator> {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'fedtsa-coordinator-'));
+  const child: ChildProcess = spawn(process.execPath, [...(options.nodeArgs ?? []), '--import', 'tsx', 'apps/coordinator/src/server.ts', '--port', String(port),
+    '--data-dir', dataDir, '--log-level', 'warn', ...(options.args ?? [])], {
+    cwd: options.cwd, env: { ...process.env, ...options.env }, stdio: options.captureLog ? ['ignore', 'pipe', 'pipe'] : ['ignore', 'ignore', 'inherit'],
+  });
+  const log: string[] = [];
+  const keep = (chunk: Buffer) => log.push(...chunk.toString('utf8').split('\n').filter((l) => l.trim() !== ''));
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const deadline = Date.now() + 60_000;
+  while (!(await fetch(`${url}/api/health`).then((r) => r.ok, () => false))) {
+    if (child.exitCode !== null) throw new Error(`the coordinator exited during start-up${log.length ? `:\n${log.join('\n')}` : ''}`);
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error('the coordinator did not answer /api/health within 60 s');
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return {
+    url, dataDir, child, log,
+    async stop() {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
 export interface CoordinatorProcess {
   url: string;
   pid: number;
@@ -36,18 +94,12 @@ export interface CoordinatorOptions {
 }
 
 export async function startCoordinator(options: CoordinatorOptions = {}): Promise<CoordinatorProcess> {
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
-  const child: ChildProcess = spawn(process.execPath, [...(options.nodeArgs ?? []), '--import', 'tsx', 'apps/coordinator/src/server.ts', '--port', String(port),
-    '--data-dir', mkdtempSync(join(tmpdir(), 'fedtsa-e2e-')), '--log-level', 'warn',
-    ...(options.demoAlpha === undefined ? [] : ['--demo-alpha', String(options.demoAlpha)]), ...(options.args ?? [])], {
-    env: { ...process.env, FEDTSA_ADMIN_TOKEN: ADMIN, FEDTSA_GENERATOR_DIR: '/nonexistent', ...options.env }, stdio: ['ignore', 'ignore', 'inherit'],
+  const spawned = await spawnCoordinator({
+    nodeArgs: options.nodeArgs,
+    args: [...(options.demoAlpha === undefined ? [] : ['--demo-alpha', String(options.demoAlpha)]), ...(options.args ?? [])],
+    env: { FEDTSA_ADMIN_TOKEN: ADMIN, FEDTSA_GENERATOR_DIR: '/nonexistent', ...options.env },
   });
-  const deadline = Date.now() + 60_000;
-  while (!(await fetch(`${url}/api/health`).then((r) => r.ok, () => false))) {
-    if (Date.now() > deadline) throw new Error('the coordinator did not come up');
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  const { url } = spawned;
   const api = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
     const res = await fetch(`${url}${path}`, {
       method, headers: { authorization: `Bearer ${ADMIN}`, ...(body ? { 'content-type': 'application/json' } : {}) },
@@ -57,12 +109,9 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
   };
   return {
     url,
-    pid: child.pid as number,
+    pid: spawned.child.pid as number,
     api,
     createRun: (settings) => api('POST', '/api/runs', { name: 'e2e', settings: { stage2: { enabled: false }, ...settings }, start: true }),
-    stop: async () => {
-      child.kill('SIGTERM');
-      await new Promise((r) => child.once('exit', r));
-    },
+    stop: () => spawned.stop(),
   };
 }

@@ -16,13 +16,11 @@
  * Honest clients join one at a time before any attacker, so each holds the same demo shard in
  * every run and a run without attackers is the exact control.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { useBackend } from '@fedtsa/core/backend';
-import { freePort } from '../../../../e2e/coordinator-process.ts';
+import { spawnCoordinator } from '../../../../e2e/coordinator-process.ts';
 import { IndependentClient, type Task } from '../protocol-suite/independent-client.ts';
 import type { RoundRecord } from '../store/types.ts';
 import { until } from '../test-helpers.ts';
@@ -67,26 +65,13 @@ export interface CoordinatorProcess {
 
 /** A coordinator process with the committed generator (Stage 2 on) and its log kept in memory. */
 export async function startPoisoningCoordinator(): Promise<CoordinatorProcess> {
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
-  const dataDir = mkdtempSync(join(tmpdir(), 'fedtsa-poisoning-'));
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'apps/coordinator/src/server.ts', '--port', String(port), '--data-dir', dataDir,
-    '--admin-token', ADMIN, '--generator', 'checkpoints/fmnist-ddpm', '--log-level', 'warn', '--demo-alpha', '0.5'], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
-  const log: string[] = [];
-  const keep = (chunk: Buffer) => log.push(...chunk.toString('utf8').split('\n').filter((l) => l.trim() !== ''));
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
-  const exit = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const deadline = Date.now() + 60_000;
-  while (!(await fetch(`${url}/api/health`).then((r) => r.ok, () => false))) {
-    if (child.exitCode !== null) throw new Error(`the coordinator exited during start-up:\n${log.join('\n')}`);
-    if (Date.now() > deadline) throw new Error('the coordinator did not answer /api/health within 60 s');
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  const spawned = await spawnCoordinator({
+    cwd: REPO, captureLog: true, args: ['--admin-token', ADMIN, '--generator', 'checkpoints/fmnist-ddpm', '--demo-alpha', '0.5'],
+  });
   return {
-    url, dataDir, log,
+    url: spawned.url, dataDir: spawned.dataDir, log: spawned.log,
     async api<T>(method: string, path: string, body?: unknown): Promise<T> {
-      const res = await fetch(`${url}${path}`, {
+      const res = await fetch(`${spawned.url}${path}`, {
         method, headers: { authorization: `Bearer ${ADMIN}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
         body: body === undefined ? undefined : JSON.stringify(body),
       });
@@ -94,9 +79,8 @@ export async function startPoisoningCoordinator(): Promise<CoordinatorProcess> {
       return res.json() as Promise<T>;
     },
     async stop() {
-      if (child.exitCode === null) child.kill('SIGTERM');
-      await exit;
-      rmSync(dataDir, { recursive: true, force: true });
+      await spawned.stop();
+      rmSync(spawned.dataDir, { recursive: true, force: true });
     },
   };
 }
