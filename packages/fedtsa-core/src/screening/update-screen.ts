@@ -117,6 +117,49 @@ export function changeCosine(sent: Float32Array, w: Float32Array, direction: Flo
   return nw > 0 && nd > 0 ? dot / Math.sqrt(nw * nd) : 0;
 }
 
+/**
+ * For every update k: changeCosine(sent, updates[k], medianChange(sent, all updates but k)),
+ * the same numbers, in one pass. Per coordinate the changes are sorted once, and the median
+ * without k is read off the sorted column by where k's value falls (removing any of several
+ * equal values leaves the same multiset). O(P n log n) instead of O(P n^2 log n): 30 width-1
+ * updates took 5 s the direct way, on the coordinator's event loop.
+ */
+export function leaveOneOutCosines(sent: Float32Array, updates: readonly Float32Array[]): number[] {
+  const n = updates.length;
+  if (n < 2) throw new Error(`leaveOneOutCosines: need at least two updates, got ${n}`);
+  const dot = new Float64Array(n);
+  const nw = new Float64Array(n);
+  const nd = new Float64Array(n);
+  const change = new Float64Array(n);
+  const sorted = new Float64Array(n);
+  // The others are m = n - 1 values; in the sorted column of all n, removing rank r shifts the ranks above it down by one.
+  const c = (n - 1) >> 1; // n odd: the others' median is the mean of their ranks c - 1 and c; n even: their rank c
+  for (let i = 0; i < sent.length; i++) {
+    const s = sent[i] as number;
+    for (let k = 0; k < n; k++) change[k] = ((updates[k] as Float32Array)[i] as number) - s;
+    sorted.set(change);
+    sorted.sort();
+    for (let k = 0; k < n; k++) {
+      const v = change[k] as number;
+      let m: number;
+      if (n % 2 === 0) {
+        // m odd, median at rank c of the others: v at or below sorted[c] removes a rank <= c.
+        m = v <= (sorted[c] as number) ? (sorted[c + 1] as number) : (sorted[c] as number);
+      } else {
+        const mid = c; // n odd: sorted[mid] is the middle of all n
+        const lo = v < (sorted[mid] as number) ? mid : mid - 1;
+        const hi = v > (sorted[mid] as number) ? mid : mid + 1;
+        m = ((sorted[lo] as number) + (sorted[hi] as number)) / 2;
+      }
+      const d = Math.fround(m); // medianChange stores the median as float32
+      dot[k] += v * d;
+      nw[k] += v * v;
+      nd[k] += d * d;
+    }
+  }
+  return Array.from(dot, (x, k) => ((nw[k] as number) > 0 && (nd[k] as number) > 0 ? x / Math.sqrt((nw[k] as number) * (nd[k] as number)) : 0));
+}
+
 export function validateScreenSettings(s: ScreenSettings, fn: string): void {
   if (!(Number.isFinite(s.normMultiple) && s.normMultiple > 1)) throw new Error(`${fn}: normMultiple must be > 1, got ${s.normMultiple}`);
   if (!(Number.isFinite(s.minCosine) && s.minCosine >= -1 && s.minCosine <= 1)) throw new Error(`${fn}: minCosine must be in [-1, 1], got ${s.minCosine}`);
@@ -142,7 +185,8 @@ export function screenClusterUpdates(sent: Float32Array, updates: readonly Scree
   const cosines = new Map<string, number>();
   if (settings.minCosine > -1) {
     while (kept.length >= DIRECTION_MIN_UPDATES) {
-      const scored = kept.map((u) => ({ u, cos: changeCosine(sent, u.weights, medianChange(sent, kept.filter((x) => x !== u).map((x) => x.weights))) }));
+      const cos = leaveOneOutCosines(sent, kept.map((u) => u.weights));
+      const scored = kept.map((u, k) => ({ u, cos: cos[k] as number }));
       const worst = scored.reduce((a, b) => (b.cos < a.cos ? b : a));
       if (worst.cos >= settings.minCosine) {
         for (const x of scored) cosines.set(x.u.clientId, x.cos);
