@@ -69,12 +69,6 @@ function compile<T extends TSchema>(schema: T): (value: unknown) => value is Sta
   return (value: unknown): value is Static<T> => checker.Check(value);
 }
 
-/** Explains the first schema violation, for the refusal's message. */
-export function explain<T extends TSchema>(schema: T, value: unknown): string {
-  const first = TypeCompiler.Compile(schema).Errors(value).First();
-  return first ? `${first.path || '/'}: ${first.message}` : 'invalid';
-}
-
 export function isBinary(value: unknown): value is ArrayBuffer | Uint8Array {
   return value instanceof ArrayBuffer || value instanceof Uint8Array;
 }
