@@ -9,7 +9,6 @@ export interface RoundFacts {
   round: number;
   startedAt: number;
   participants: number;
-  refused: number;
   incidents: RoundIncident[];
   clustering: ClusteringSnapshot;
   /** The updates that went into Stage 1. */
@@ -40,7 +39,7 @@ export function buildRoundRecord(f: RoundFacts): RoundRecord {
   return {
     runId: f.runId, round: f.round, startedAt: f.startedAt, closedAt: Date.now(),
     stage1Ms: f.result.stage1Ms, stage2Ms: f.result.stage2Ms, stage2Stats: f.result.stage2Stats,
-    participants: f.participants, updatesAccepted: f.updates.length, updatesRefused: f.refused,
+    participants: f.participants, updatesAccepted: f.updates.length, updatesRefused: f.incidents.filter((i) => i.kind === 'update-refused' || i.kind === 'update-dropped').length,
     clusters, meanAccuracy: clusters.reduce((sum, c) => sum + c.accuracy * c.members, 0) / Math.max(1, members), clustering: f.clustering,
     incidents: f.incidents,
   };

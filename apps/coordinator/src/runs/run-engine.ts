@@ -55,7 +55,6 @@ interface OpenRound {
   distances: Map<string, number>;
   /** Updates acknowledged on arrival and dropped at the close by the screen of their cluster. */
   dropped: Map<string, ProtocolError>;
-  refused: number;
   /**
    * Clients whose update was refused on arrival for its content (SPENDING): their turn is over
    * (a second try would let an attacker probe the limits, and the round need not wait for them).
@@ -275,7 +274,7 @@ export class RunEngine {
       index, startedAt, deadline: startedAt + s.roundDeadlineMs, selected, taskIds: new Map(),
       // What the clients actually receive: with a float16 downlink, the rounded weights.
       sent: new Map(this.models.map((m) => [m.clusterIndex, s.downlinkDtype === 'float16' ? decodeWeights(encodeWeights(m.weights, modelManifest(this.spec, m.widthRatio), 'float16')) : m.weights])),
-      encoded: new Map(), updates: new Map(), distances: new Map(), dropped: new Map(), refused: 0, spent: new Set(), incidents: [], closing: false,
+      encoded: new Map(), updates: new Map(), distances: new Map(), dropped: new Map(), spent: new Set(), incidents: [], closing: false,
       timer: setTimeout(() => void this.closeRound('deadline'), s.roundDeadlineMs),
     };
     this.events.log('info', `run ${this.run.id} round ${index} started`, { participants: selected.size, clusters: clustering.clusters.length });
@@ -303,7 +302,6 @@ export class RunEngine {
       maxSamples: this.holdings.get(clientId) ?? this.run.settings.maxSamplesPerClient,
     });
     if (!check.ok) {
-      open.refused++;
       if (SPENDING.has(check.error.code)) {
         open.spent.add(clientId);
         this.maybeCloseEarly(open);
@@ -334,7 +332,6 @@ export class RunEngine {
     for (const [id, error] of screen.dropped) {
       open.updates.delete(id);
       open.dropped.set(id, error);
-      open.refused++;
     }
     // Stage 1 sums in the round's seeded selection order, not arrival order, so a round's result does not depend on network timing.
     const accepted = [...open.selected.keys()].flatMap((id) => open.updates.get(id) ?? []);
@@ -360,7 +357,7 @@ export class RunEngine {
         if (md !== undefined) this.medians.set(m.clusterIndex, md);
       }
       const record = buildRoundRecord({
-        runId: this.run.id, round: open.index, startedAt: open.startedAt, participants: open.selected.size, refused: open.refused,
+        runId: this.run.id, round: open.index, startedAt: open.startedAt, participants: open.selected.size,
         incidents: open.incidents, clustering: this.clustering as ClusteringSnapshot, updates, result, start, limits, medians: this.medians,
       });
       this.store.completeRound(record, this.models.map((m) => ({ ...m })));
