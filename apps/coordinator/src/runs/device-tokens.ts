@@ -4,12 +4,10 @@
  * that identity resumes with its id and secret. Only sha256 hashes are stored; the tokens
  * themselves leave the coordinator once, in the response that created them.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { DeviceToken, NewDeviceToken } from '@fedtsa/protocol/dashboard';
+import { safeEqual, sha256Hex } from '../secrets.ts';
 import type { DeviceTokenRecord, RunRecord, RunStore } from '../store/types.ts';
 import { randomToken } from './run-registry.ts';
-
-export const hashToken = (token: string): string => createHash('sha256').update(token).digest('hex');
 
 /** A token's public name in listings and revocations: a prefix of its hash, which does not let anyone join. */
 export const deviceTokenId = (tokenHash: string): string => tokenHash.slice(0, 16);
@@ -25,7 +23,7 @@ export function describeDeviceToken(t: DeviceTokenRecord): DeviceToken {
 export function mintDeviceTokens(store: RunStore, runId: string, count: number, label: string, now = Date.now()): NewDeviceToken[] {
   const minted = Array.from({ length: count }, () => {
     const token = randomToken(18);
-    return { token, record: { runId, tokenHash: hashToken(token), label, createdAt: now, usedBy: null, usedAt: null, revokedAt: null } };
+    return { token, record: { runId, tokenHash: sha256Hex(token), label, createdAt: now, usedBy: null, usedAt: null, revokedAt: null } };
   });
   store.createDeviceTokens(minted.map((m) => m.record));
   return minted.map((m) => ({ token: m.token, ...describeDeviceToken(m.record) }));
@@ -33,14 +31,8 @@ export function mintDeviceTokens(store: RunStore, runId: string, count: number, 
 
 /** The run's token named by the token itself or by its id (the hash prefix the listing shows). */
 export function findDeviceToken(store: RunStore, runId: string, tokenOrId: string): DeviceTokenRecord | undefined {
-  return store.getDeviceToken(runId, hashToken(tokenOrId))
+  return store.getDeviceToken(runId, sha256Hex(tokenOrId))
     ?? (/^[0-9a-f]{16}$/.test(tokenOrId) ? store.listDeviceTokens(runId).find((t) => deviceTokenId(t.tokenHash) === tokenOrId) : undefined);
-}
-
-function safeEqual(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
 }
 
 /**
@@ -53,7 +45,7 @@ export function checkJoinToken(run: RunRecord, store: RunStore, joinToken: strin
   if (safeEqual(joinToken, run.joinToken)) {
     return run.settings.joinMode === 'device-tokens' ? { ok: false, detail: 'this run admits device tokens only' } : { ok: true };
   }
-  const tokenHash = hashToken(joinToken);
+  const tokenHash = sha256Hex(joinToken);
   const device = store.getDeviceToken(run.id, tokenHash);
   if (!device) return { ok: false, detail: 'not a token of this run' };
   if (device.revokedAt !== null) return { ok: false, detail: 'this device token was revoked' };

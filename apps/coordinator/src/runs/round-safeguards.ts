@@ -18,7 +18,11 @@ import type { RunSettings } from './settings.ts';
 
 const byCluster = <T extends { clusterIndex: number }>(items: Iterable<T>): Map<number, T[]> => {
   const out = new Map<number, T[]>();
-  for (const x of items) out.set(x.clusterIndex, [...(out.get(x.clusterIndex) ?? []), x]);
+  for (const x of items) {
+    const list = out.get(x.clusterIndex);
+    if (list) list.push(x);
+    else out.set(x.clusterIndex, [x]);
+  }
   return out;
 };
 

@@ -3,7 +3,6 @@
  * its join token (and, to resume, the client's id and secret); every event payload passes
  * its guard before anything reads it, and every refusal carries a code.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Namespace, Socket } from 'socket.io';
 import { protocolError, type Ack, type ErrorCode } from '@fedtsa/protocol/errors';
 import {
@@ -16,19 +15,13 @@ import { checkJoinToken } from '../runs/device-tokens.ts';
 import type { RunRegistry } from '../runs/run-registry.ts';
 import { randomToken } from '../runs/run-registry.ts';
 import type { RunStore } from '../store/types.ts';
+import { safeEqual, sha256Hex } from '../secrets.ts';
 import { IdentityLimiter } from './identity-limit.ts';
 import { RateLimiter } from './rate-limiter.ts';
 
 export type ClientNamespace = Namespace<ClientToServerEvents, ServerToClientEvents, InterServerEvents, ClientSocketData>;
 type ClientSocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, ClientSocketData>;
 
-const hash = (secret: string) => createHash('sha256').update(secret).digest('hex');
-
-function safeEqual(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
-}
 
 class Refusal extends Error {
   constructor(readonly code: ErrorCode, readonly detail?: string) {
@@ -74,7 +67,7 @@ export function attachClientNamespace(
     if (engine.record.state === 'stopped' || engine.record.state === 'completed') return fail('FEDTSA_ERR_RUN_STATE', engine.record.state);
     if (auth.clientId !== undefined) {
       const known = store.getClient(auth.runId, auth.clientId);
-      if (!known || !auth.clientSecret || !safeEqual(hash(auth.clientSecret), known.secretHash)) return fail('FEDTSA_ERR_BAD_TOKEN', 'unknown client id or secret');
+      if (!known || !auth.clientSecret || !safeEqual(sha256Hex(auth.clientSecret), known.secretHash)) return fail('FEDTSA_ERR_BAD_TOKEN', 'unknown client id or secret');
       socket.data = { runId: auth.runId, clientId: auth.clientId };
       return next();
     }
@@ -102,7 +95,7 @@ export function attachClientNamespace(
     const freeShard = () => demo?.freeShard(new Set(store.listClients(runId).map((c) => c.demoShard).filter((s) => s !== null))) ?? null;
     const demoShard = existing ? existing.demoShard : freeShard();
     const record = existing ?? {
-      runId, id: clientId, secretHash: hash(secret), samplesPerSec: 0, backend: 'unknown', label: '',
+      runId, id: clientId, secretHash: sha256Hex(secret), samplesPerSec: 0, backend: 'unknown', label: '',
       clusterIndex: null, widthRatio: null, demoShard, status: 'connected' as const, lastSeen: now, joinedAt: now,
     };
     // Another socket of the same identity (a reload): the newer one wins.
