@@ -22,7 +22,7 @@ import type { LabelledImages } from '@fedtsa/core/data/dataset';
 import { buildModel, getFlatWeights, getFlatWeightsAsync, setFlatWeights } from '@fedtsa/core/model';
 import { createRng, deriveSeed } from '@fedtsa/core/rng';
 import { trainLocal, trainLocalAsync, type BatchProgress, type TrainOptions, type TrainResult } from '@fedtsa/core/train';
-import { decodeWeights, encodeWeights, type ManifestEntry, type WeightDtype } from './codec.ts';
+import { decodeWeights, encodeWeights, sameManifest, type ManifestEntry, type WeightDtype } from './codec.ts';
 import type { TrainingTask } from './events.ts';
 import type { UpdatePayload } from './messages.ts';
 
@@ -68,9 +68,7 @@ function checkInputs(task: TrainingTask, data: LabelledImages, spec: ModelSpec, 
   }
   const manifest = modelManifest(spec, task.widthRatio);
   const sent: readonly ManifestEntry[] = task.weights.manifest;
-  const differs = sent.length !== manifest.length ||
-    manifest.some((p, i) => p.name !== sent[i]?.name || p.shape.join(',') !== sent[i]?.shape.join(','));
-  if (differs) {
+  if (!sameManifest(sent, manifest)) {
     throw new Error(`${FN}: task ${task.taskId} sends [${sent.map((p) => `${p.name} [${p.shape}]`).join(', ')}], ` +
       `the width-${task.widthRatio} model has [${manifest.map((p) => `${p.name} [${p.shape}]`).join(', ')}]`);
   }

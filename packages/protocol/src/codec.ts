@@ -18,6 +18,14 @@ export interface EncodedWeights {
   data: ArrayBuffer | Uint8Array;
 }
 
+/** Same names and shapes in the same order. */
+export function sameManifest(a: readonly ManifestEntry[], b: readonly ManifestEntry[]): boolean {
+  return a.length === b.length && a.every((p, i) => {
+    const q = b[i] as ManifestEntry;
+    return p.name === q.name && p.shape.length === q.shape.length && p.shape.every((d, j) => d === q.shape[j]);
+  });
+}
+
 export function manifestSize(manifest: readonly ManifestEntry[]): number {
   return manifest.reduce((n, p) => n + p.shape.reduce((a, b) => a * b, 1), 0);
 }

@@ -3,7 +3,7 @@
  * exactly the cluster model's manifest and length, only finite values, and a distance from
  * the model the client was given within a multiple of the cluster's median.
  */
-import { decodeWeights, manifestSize, type ManifestEntry } from '@fedtsa/protocol/codec';
+import { decodeWeights, manifestSize, sameManifest, type ManifestEntry } from '@fedtsa/protocol/codec';
 import { protocolError, type ProtocolError } from '@fedtsa/protocol/errors';
 import type { UpdatePayload } from '@fedtsa/protocol/messages';
 
@@ -35,11 +35,7 @@ export function checkUpdate(payload: UpdatePayload, expected: UpdateExpectation)
     return { ok: false, error: protocolError('FEDTSA_ERR_BAD_CLAIM', `numSamples ${payload.numSamples} exceeds the ${expected.maxSamples} samples the client holds`) };
   }
   const m = payload.weights.manifest;
-  const same = m.length === expected.manifest.length && m.every((p, i) => {
-    const e = expected.manifest[i] as ManifestEntry;
-    return p.name === e.name && p.shape.length === e.shape.length && p.shape.every((d, j) => d === e.shape[j]);
-  });
-  if (!same) return { ok: false, error: protocolError('FEDTSA_ERR_SHAPE_MISMATCH', 'the manifest differs from the cluster model') };
+  if (!sameManifest(m, expected.manifest)) return { ok: false, error: protocolError('FEDTSA_ERR_SHAPE_MISMATCH', 'the manifest differs from the cluster model') };
   let weights: Float32Array;
   try {
     weights = decodeWeights(payload.weights);
