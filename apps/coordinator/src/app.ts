@@ -14,11 +14,13 @@ import type { LabelledImages } from '@fedtsa/core/data/dataset';
 import { protocolError } from '@fedtsa/protocol/errors';
 import { CLIENT_NAMESPACE, DASHBOARD_NAMESPACE, type ClientSocketData, type ClientToServerEvents, type InterServerEvents, type ServerToClientEvents } from '@fedtsa/protocol/events';
 import { bearer, setUpAdminToken, type AdminAuth } from './admin-token.ts';
+import { compileTrustProxy, noteClientAddress } from './client-address.ts';
 import type { CoordinatorConfig } from './config.ts';
 import { DemoData } from './demo-data.ts';
 import { registerDeviceTokenRoutes } from './routes/device-tokens.ts';
 import { registerModelRoutes } from './routes/models.ts';
 import { registerRunRoutes } from './routes/runs.ts';
+import { registerServerInfoRoute } from './routes/server-info.ts';
 import { frameworkErrors, installStrictErrors, refuseUnknownQuery, STRICT_AJV } from './routes/strict.ts';
 import { Aggregator } from './runs/aggregator.ts';
 import { RunEvents } from './runs/run-events.ts';
@@ -26,6 +28,7 @@ import { RunRegistry } from './runs/run-registry.ts';
 import { attachClientNamespace, type ClientNamespace } from './sockets/client-namespace.ts';
 import { attachDashboardNamespace } from './sockets/dashboard-namespace.ts';
 import { SqliteStore } from './store/sqlite-store.ts';
+import type { TlsMaterial } from './tls.ts';
 
 export const SPEC: ModelSpec = { inputShape: [28, 28, 1], numClasses: 10 };
 
@@ -34,6 +37,8 @@ export interface AppOptions {
   /** Training and test data (Fashion-MNIST). */
   data: { train: LabelledImages; test: LabelledImages };
   demo?: { shards: number; samplesPerShard: number; alpha: number; seed: number };
+  /** What server.ts settled for the process: TLS, the log destination. Tests may leave it out (plain HTTP, JSON logs). */
+  serving?: { tls?: TlsMaterial; logDestination?: { write(line: string): void } };
 }
 
 export interface Coordinator {
@@ -48,8 +53,13 @@ export interface Coordinator {
 export async function buildCoordinator(options: AppOptions): Promise<Coordinator> {
   const { config } = options;
   await useBackend('wasm');
+  const { tls, logDestination } = options.serving ?? {};
+  const trustProxy = compileTrustProxy(config.trustProxy);
   const app = Fastify({
-    logger: { level: config.logLevel }, bodyLimit: 1 << 20,
+    logger: { level: config.logLevel, ...(logDestination ? { stream: logDestination } : {}) }, bodyLimit: 1 << 20,
+    // X-Forwarded-For counts only from the configured proxies; the sockets use the same rule (client-address.ts).
+    trustProxy: trustProxy ?? false,
+    ...(tls ? { https: { key: tls.key, cert: tls.cert } } : {}),
     // Bodies are checked as sent: no coercion, unknown fields refused, no defaults filled in (routes/strict.ts).
     ajv: STRICT_AJV,
     // What Fastify refuses before routing (a malformed percent-encoding, an over-long path parameter) carries a code too.
@@ -92,6 +102,7 @@ export async function buildCoordinator(options: AppOptions): Promise<Coordinator
     registerRunRoutes(admin_, registry, store);
     registerDeviceTokenRoutes(admin_, registry, store);
     registerModelRoutes(admin_, registry, SPEC);
+    registerServerInfoRoute(admin_, { publicUrl: config.publicUrl ?? null, tls: tls ? { fingerprint256: tls.fingerprint256, selfSigned: tls.source !== 'files' } : null });
     // The process's footprint, for operators and the fan-out benchmark. `?gc=1` collects garbage
     // first when node runs with --expose-gc, so that heap figures compare across moments.
     admin_.get('/api/process', async (req) => {
@@ -107,6 +118,7 @@ export async function buildCoordinator(options: AppOptions): Promise<Coordinator
   const io = new Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, ClientSocketData>(app.server, {
     maxHttpBufferSize, cors: { origin: true },
   });
+  io.engine.use(noteClientAddress(trustProxy));
   connectedClients = () => io.of(CLIENT_NAMESPACE).sockets.size;
   attachClientNamespace(io.of(CLIENT_NAMESPACE) as ClientNamespace, registry, store, demo, { eventsPerSecond: config.eventsPerSecond, identitiesPerMinute: config.identitiesPerMinute });
   const dashboard = attachDashboardNamespace(io.of(DASHBOARD_NAMESPACE), admin, registry, store, runEvents);

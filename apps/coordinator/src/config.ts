@@ -1,5 +1,6 @@
 /** Coordinator configuration: CLI flags override environment variables override defaults. */
 import { fileURLToPath } from 'node:url';
+import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
 
 export interface CoordinatorConfig {
@@ -35,13 +36,30 @@ export interface CoordinatorConfig {
   identitiesPerMinute: number;
   /** FEDTSA_CLIENT_GRACE_MS: how long a client that left or disconnected stays in the runs' live client lists. Default 5 minutes */
   clientGraceMs: number;
+  /** FEDTSA_TLS_CERT and FEDTSA_TLS_KEY: PEM files; with both the coordinator serves HTTPS (and wss). */
+  tlsCert?: string;
+  tlsKey?: string;
+  /** FEDTSA_TLS=self-signed: serve HTTPS with a certificate made at first start and kept in the data folder (tls.ts). */
+  tlsSelfSigned: boolean;
+  /** FEDTSA_PUBLIC_URL: the address phones use (join links, QR codes), e.g. https://192.168.1.20:8443. Default: the page's own origin. */
+  publicUrl?: string;
+  /**
+   * FEDTSA_TRUST_PROXY: the reverse proxies' addresses or CIDRs (or proxy-addr's names loopback,
+   * linklocal, uniquelocal) whose X-Forwarded-For is believed. Absent: the socket's peer is the client.
+   */
+  trustProxy?: string[];
+  /** FEDTSA_LOG_FORMAT: pretty lines, JSON lines, or auto (pretty on a terminal, JSON otherwise). Default auto */
+  logFormat: LogFormatSetting;
 }
+
+export type LogFormatSetting = 'auto' | 'json' | 'pretty';
 
 export const DEFAULT_CONFIG: CoordinatorConfig = {
   host: '127.0.0.1', port: 8080, dataDir: '.data', generatorDir: 'checkpoints/fmnist-ddpm', demo: false,
   clientDir: fileURLToPath(new URL('../../browser-client/dist', import.meta.url)),
   dashboardDir: fileURLToPath(new URL('../../dashboard/dist', import.meta.url)), virtualClients: 0,
   logLevel: 'info', eventsPerSecond: 20, httpPerMinute: 300, demoAlpha: 0.5, identitiesPerMinute: 30, clientGraceMs: 5 * 60_000,
+  tlsSelfSigned: false, logFormat: 'auto',
 };
 
 export const USAGE = `usage: fedtsa-coordinator [options]
@@ -58,7 +76,14 @@ export const USAGE = `usage: fedtsa-coordinator [options]
   --virtual-clients N  start N virtual clients on the demo run
   --identities-per-minute N  FEDTSA_IDENTITIES_PER_MINUTE: new client identities per address and minute (default 30)
   --client-grace-ms MS FEDTSA_CLIENT_GRACE_MS: how long departed clients stay listed as live (default 300000)
-  --log-level L        FEDTSA_LOG_LEVEL (default info)`;
+  --log-level L        FEDTSA_LOG_LEVEL (default info)
+  --log-format F       FEDTSA_LOG_FORMAT: pretty | json | auto (default auto: pretty on a terminal, JSON otherwise)
+  --tls-cert FILE      FEDTSA_TLS_CERT: PEM certificate (chain); with --tls-key, serve HTTPS
+  --tls-key FILE       FEDTSA_TLS_KEY: PEM private key of --tls-cert
+  --tls self-signed    FEDTSA_TLS: serve HTTPS with a certificate made at first start in DATA_DIR/tls (fingerprint printed)
+  --public-url URL     FEDTSA_PUBLIC_URL: the address phones use, for join links and QR codes (e.g. https://192.168.1.20:8080)
+  --trust-proxy LIST   FEDTSA_TRUST_PROXY: comma-separated addresses/CIDRs of reverse proxies whose X-Forwarded-For counts
+                       (e.g. loopback, 10.0.0.2, 172.16.0.0/12); a hop count is refused (see docs/deploy.md)`;
 
 export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): CoordinatorConfig {
   const { values } = parseArgs({
@@ -67,6 +92,8 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): CoordinatorC
       host: { type: 'string' }, port: { type: 'string' }, 'data-dir': { type: 'string' }, 'admin-token': { type: 'string' },
       generator: { type: 'string' }, 'dataset-dir': { type: 'string' }, 'client-dir': { type: 'string' }, 'dashboard-dir': { type: 'string' }, 'demo-alpha': { type: 'string' }, demo: { type: 'boolean' }, 'virtual-clients': { type: 'string' },
       'identities-per-minute': { type: 'string' }, 'client-grace-ms': { type: 'string' }, 'log-level': { type: 'string' }, help: { type: 'boolean' },
+      'log-format': { type: 'string' }, 'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' }, tls: { type: 'string' }, 'public-url': { type: 'string' },
+      'trust-proxy': { type: 'string' },
     },
   });
   if (values.help) {
@@ -90,6 +117,12 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): CoordinatorC
     if (n < 1) throw new Error(`${name} must be a positive integer, got '${v}'`);
     return n;
   };
+  const tlsCert = nonEmpty(values['tls-cert'] ?? env.FEDTSA_TLS_CERT);
+  const tlsKey = nonEmpty(values['tls-key'] ?? env.FEDTSA_TLS_KEY);
+  if ((tlsCert === undefined) !== (tlsKey === undefined)) throw new Error('--tls-cert and --tls-key go together: give both files or neither');
+  const tls = nonEmpty(values.tls ?? env.FEDTSA_TLS);
+  if (tls !== undefined && tls !== 'self-signed') throw new Error(`--tls takes 'self-signed', got '${tls}'`);
+  if (tls !== undefined && tlsCert !== undefined) throw new Error('--tls self-signed and --tls-cert/--tls-key exclude each other: choose one certificate');
   return {
     host: values.host ?? env.FEDTSA_HOST ?? DEFAULT_CONFIG.host,
     port: int('--port', values.port ?? env.FEDTSA_PORT, DEFAULT_CONFIG.port),
@@ -107,5 +140,53 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): CoordinatorC
     httpPerMinute: DEFAULT_CONFIG.httpPerMinute,
     identitiesPerMinute: positiveInt('--identities-per-minute', values['identities-per-minute'] ?? env.FEDTSA_IDENTITIES_PER_MINUTE, DEFAULT_CONFIG.identitiesPerMinute),
     clientGraceMs: int('--client-grace-ms', values['client-grace-ms'] ?? env.FEDTSA_CLIENT_GRACE_MS, DEFAULT_CONFIG.clientGraceMs),
+    tlsCert, tlsKey, tlsSelfSigned: tls === 'self-signed',
+    publicUrl: parsePublicUrl(nonEmpty(values['public-url'] ?? env.FEDTSA_PUBLIC_URL)),
+    trustProxy: parseTrustProxy(nonEmpty(values['trust-proxy'] ?? env.FEDTSA_TRUST_PROXY)),
+    logFormat: parseLogFormat(nonEmpty(values['log-format'] ?? env.FEDTSA_LOG_FORMAT) ?? DEFAULT_CONFIG.logFormat),
   };
+}
+
+function nonEmpty(v: string | undefined): string | undefined {
+  return v === undefined || v.trim() === '' ? undefined : v.trim();
+}
+
+/** An http(s) origin with an optional path, without a trailing slash: join links are `${publicUrl}/?run=…`. */
+function parsePublicUrl(v: string | undefined): string | undefined {
+  if (v === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(v);
+  } catch {
+    throw new Error(`--public-url must be an absolute URL such as https://192.168.1.20:8080, got '${v}'`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Error(`--public-url must be http:// or https://, got '${v}'`);
+  if (url.search || url.hash) throw new Error(`--public-url takes no query or fragment, got '${v}'`);
+  return `${url.origin}${url.pathname}`.replace(/\/+$/, '');
+}
+
+/**
+ * The proxies to believe, as @fastify/proxy-addr's compile() takes them. A hop count is refused:
+ * Fastify 5.12 disabled it (it cannot check the peer, so a client that reaches the coordinator
+ * directly could forge X-Forwarded-For), and `true` would trust every peer the same way.
+ */
+function parseTrustProxy(v: string | undefined): string[] | undefined {
+  if (v === undefined) return undefined;
+  if (/^\d+$/.test(v) || v === 'true') {
+    throw new Error(`--trust-proxy takes the proxies' addresses or CIDRs (e.g. loopback or 10.0.0.2), not '${v}': ` +
+      'a hop count or true would let any client that reaches the coordinator directly forge its address');
+  }
+  const list = v.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const names = new Set(['loopback', 'linklocal', 'uniquelocal']);
+  for (const item of list) {
+    const [address, bits, extra] = item.split('/');
+    const ok = names.has(item) || (extra === undefined && isIP(address ?? '') !== 0 && (bits === undefined || /^\d{1,3}$/.test(bits)));
+    if (!ok) throw new Error(`--trust-proxy: '${item}' is not an IP address, a CIDR or one of loopback, linklocal, uniquelocal`);
+  }
+  return list;
+}
+
+function parseLogFormat(v: string): LogFormatSetting {
+  if (v === 'auto' || v === 'json' || v === 'pretty') return v;
+  throw new Error(`--log-format takes pretty, json or auto, got '${v}'`);
 }

@@ -11,6 +11,8 @@ import { fileURLToPath } from 'node:url';
 import { loadFashionMnist } from '@fedtsa/node-io/fashion-mnist';
 import { buildCoordinator, type Coordinator } from './app.ts';
 import { loadConfig, USAGE } from './config.ts';
+import { chooseLogFormat, prettyDestination } from './log-format.ts';
+import { localNames, readTlsFiles, selfSignedTls, type TlsMaterial } from './tls.ts';
 import { randomToken } from './runs/run-registry.ts';
 
 let config;
@@ -30,10 +32,23 @@ if (config.demo && !config.adminToken) {
   }
   config.adminToken = readFileSync(file, 'utf8').trim();
 }
+// Pretty lines for a person at a terminal, JSON lines for a log collector (log-format.ts).
+const logFormat = chooseLogFormat(config.logFormat, process.stdout.isTTY === true);
+let tls: TlsMaterial | undefined;
+try {
+  if (config.tlsCert !== undefined && config.tlsKey !== undefined) tls = readTlsFiles(config.tlsCert, config.tlsKey);
+  else if (config.tlsSelfSigned) tls = selfSignedTls(join(config.dataDir, 'tls'), localNames(config.publicUrl));
+} catch (err) {
+  console.error(`fedtsa coordinator: ${(err as Error).message}`);
+  process.exit(2);
+}
 const { train, test } = loadFashionMnist(config.datasetDir);
 let coordinator: Coordinator;
 try {
-  coordinator = await buildCoordinator({ config, data: { train, test } });
+  coordinator = await buildCoordinator({
+    config, data: { train, test },
+    serving: { tls, logDestination: logFormat === 'pretty' ? prettyDestination(process.stdout, process.stdout.isTTY === true) : undefined },
+  });
 } catch (err) {
   // A data folder it cannot open (a newer schema, a damaged file) is the operator's to fix: say why, without a stack.
   console.error(`fedtsa coordinator: ${(err as Error).message}`);
@@ -41,13 +56,28 @@ try {
 }
 const address = await coordinator.app.listen({ host: config.host, port: config.port });
 const log = coordinator.app.log;
+/** Where phones and browsers are sent: the public URL when set, else the address listened on. */
+const base = config.publicUrl ?? address;
+
+/** A line for the operator: indented text on a terminal; under JSON, a log entry so that stdout stays JSON. */
+function tell(text: string, fields: Record<string, unknown> = {}): void {
+  if (logFormat === 'json') log.info(fields, text);
+  else console.log(`  ${text}`);
+}
 
 if (!existsSync(config.generatorDir)) {
   log.warn(`Stage 2 is off: no generator checkpoint in ${config.generatorDir} (npm run train-generator makes one)`);
 }
 if (coordinator.admin.generated) {
   // Printed once: only its hash is kept.
-  console.log(`\n  Admin token (shown once, keep it): ${coordinator.admin.generated}\n`);
+  tell(`Admin token (shown once, keep it): ${coordinator.admin.generated}`, { adminToken: coordinator.admin.generated });
+}
+if (tls) {
+  const made = tls.source === 'self-signed-new' ? `made a self-signed certificate in ${tls.certFile}` : `certificate ${tls.certFile}`;
+  tell(`HTTPS on ${address}: ${made}`, { certFile: tls.certFile, tlsSource: tls.source });
+  tell(`Certificate SHA-256 fingerprint (compare it with the one the phone shows): ${tls.fingerprint256}`, { fingerprint256: tls.fingerprint256 });
+} else if (config.host !== '127.0.0.1' && config.host !== 'localhost' && !config.publicUrl?.startsWith('https:')) {
+  tell('Plain HTTP beyond this machine: phones get no WebGPU, wake lock or Web Crypto (start with --tls self-signed; see README, "Phones and HTTPS")');
 }
 
 const children: ChildProcess[] = [];
@@ -62,17 +92,22 @@ if (config.demo) {
   }
   if (engine.record.state !== 'running') engine.start();
   const run = engine.record;
-  console.log(`  Demo run ${run.id}: join token ${run.joinToken}`);
-  console.log(`  Join from a browser: ${address}/?run=${run.id}&token=${run.joinToken}`);
-  console.log(`  Dashboard: ${address}/dashboard/#token=${config.adminToken ?? '(the admin token)'}`);
-  console.log(`  API: ${address}  (metrics: ${address}/api/runs/${run.id}/metrics with the admin token)\n`);
+  const joinUrl = `${base}/?run=${run.id}&token=${run.joinToken}`;
+  tell(`Demo run ${run.id}: join token ${run.joinToken}`, { runId: run.id });
+  tell(`Join from a browser: ${joinUrl}`, { joinUrl });
+  tell(`Dashboard: ${base}/dashboard/#token=${config.adminToken ?? '(the admin token)'}`, { dashboardUrl: `${base}/dashboard/` });
+  tell(`API: ${base}  (metrics: ${base}/api/runs/${run.id}/metrics with the admin token)`, { apiUrl: base });
   const tiers = [{ label: 'fast', speed: 1500 }, { label: 'slow', speed: 40 }];
   tiers.forEach((tier, i) => {
     const count = Math.floor(config.virtualClients / tiers.length) + (i < config.virtualClients % tiers.length ? 1 : 0);
     if (count === 0) return;
     const cli = fileURLToPath(new URL('./virtual-client/cli.ts', import.meta.url));
     const child = spawn(process.execPath, ['--import', 'tsx', cli, '--url', address, '--run', run.id, '--token', run.joinToken,
-      '--count', String(count), '--speed', String(tier.speed), '--label', tier.label], { stdio: ['ignore', 'inherit', 'inherit'] });
+      '--count', String(count), '--speed', String(tier.speed), '--label', tier.label], {
+      stdio: ['ignore', 'inherit', 'inherit'],
+      // A self-signed certificate is its own root: the virtual clients trust it and nothing else.
+      env: tls && tls.source !== 'files' ? { ...process.env, NODE_EXTRA_CA_CERTS: tls.certFile } : process.env,
+    });
     children.push(child);
   });
 }

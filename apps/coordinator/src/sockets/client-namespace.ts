@@ -9,6 +9,7 @@ import {
   type ClientSocketData, type ClientToServerEvents, type InterServerEvents, type ServerToClientEvents,
 } from '@fedtsa/protocol/events';
 import { CapabilityReport, Heartbeat, isCapabilityReport, isClientAuth, isHeartbeat, isUpdatePayload, PROTOCOL_VERSION } from '@fedtsa/protocol/messages';
+import { handshakeAddress } from '../client-address.ts';
 import type { DemoData } from '../demo-data.ts';
 import { firstFieldError } from '../field-errors.ts';
 import { checkJoinToken } from '../runs/device-tokens.ts';
@@ -35,9 +36,13 @@ function answer<T>(socket: ClientSocket, ack: unknown, result: Ack<T>): void {
   else if (!result.ok) socket.emit('refused', result.error);
 }
 
-/** Where a handshake came from: the one place to change when a trusted proxy's X-Forwarded-For should count. */
+/**
+ * Where a handshake came from: the address app.ts's engine middleware noted with the trusted
+ * proxies applied (client-address.ts), the same one Fastify's request.ip gives; the socket's
+ * peer where no middleware ran.
+ */
 function clientAddress(socket: ClientSocket): string {
-  return socket.handshake.address;
+  return handshakeAddress(socket.request) ?? socket.handshake.address;
 }
 
 /** A demo shard is megabytes for a 30-byte request: one per identity and round (before round 1 counts as a round). */
