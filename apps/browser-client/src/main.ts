@@ -10,6 +10,7 @@ import { CLIENT_NAMESPACE, type ClientToServerEvents, type DemoShard, type Serve
 import { PROTOCOL_VERSION } from '@fedtsa/protocol/messages';
 import { isBackendName } from './backend-names.ts';
 import { readOwnImages } from './own-data.ts';
+import { contextNotice, missingFeatures, readContextFacts } from './secure-context.ts';
 import { load, remove, save, type StoredData } from './storage.ts';
 import type { BenchmarkResult, FromWorker, ToWorker } from './worker-messages.ts';
 
@@ -20,6 +21,8 @@ const joinToken = params.get('token') ?? '';
 const server = params.get('server') ?? location.origin;
 const forcedParam = params.get('backend');
 const forced = isBackendName(forcedParam) ? forcedParam : undefined;
+
+const facts = readContextFacts();
 
 /** State the end-to-end tests read. */
 const state = {
@@ -34,8 +37,17 @@ const state = {
   trainingThread: 'worker' as 'worker' | 'page',
   /** The capability benchmark's result (score and how long it took), once measured. */
   benchmark: undefined as { samplesPerSec: number; durationMs: number; remembered: boolean } | undefined,
+  /** Secure context and the features it gates (secure-context.ts), read once at load. */
+  context: { secure: facts.isSecureContext, missing: missingFeatures(facts).map((m) => m.feature) },
 };
 (window as unknown as { __fedtsa: typeof state }).__fedtsa = state;
+
+// Over http:// from another machine the page trains without WebGPU and wake lock: it says so before the user joins.
+const notice = contextNotice(facts);
+if (notice !== undefined) {
+  $('context-note').hidden = false;
+  $('context-note').textContent = notice;
+}
 
 function message(text: string, kind: 'info' | 'error' = 'info'): void {
   const el = $('message');

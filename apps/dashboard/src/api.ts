@@ -4,6 +4,12 @@ import type { DeviceToken, NewDeviceToken, RunSummary } from '@fedtsa/protocol/d
 // The wire shapes live in the protocol package; the device-token panel imports them with the Api.
 export type { DeviceToken, NewDeviceToken };
 
+/** GET /api/server-info (apps/coordinator/src/routes/server-info.ts): where phones join, and the certificate served. */
+export interface ServerInfo {
+  publicUrl: string | null;
+  tls: { fingerprint256: string; selfSigned: boolean } | null;
+}
+
 export class ApiError extends Error {
   constructor(readonly status: number, readonly code: string, message: string) {
     super(message);
@@ -48,6 +54,10 @@ export class Api {
 
   revokeDeviceToken(runId: string, id: string): Promise<DeviceToken> {
     return this.request('DELETE', `/api/runs/${encodeURIComponent(runId)}/device-tokens/${encodeURIComponent(id)}`);
+  }
+
+  serverInfo(): Promise<ServerInfo> {
+    return this.request('GET', '/api/server-info');
   }
 
   settingsSchema(): Promise<JsonSchema> {

@@ -135,7 +135,7 @@ export class DeviceTokensPanel {
     const runId = this.runId as string;
     const status = new Map(this.tokens.map((t) => [t.id, t.status]));
     const unused = (this.fresh.get(runId) ?? []).filter((t) => status.get(t.id) === 'unused');
-    const key = `${runId}|${unused.map((t) => t.id).join(',')}`;
+    const key = `${joinLink(runId, '')}|${unused.map((t) => t.id).join(',')}`;
     if (this.sheet.dataset.key === key) return;
     this.sheet.dataset.key = key;
     this.sheetBar.hidden = unused.length === 0;

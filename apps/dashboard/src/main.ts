@@ -7,11 +7,11 @@
 import { io, type Socket } from 'socket.io-client';
 import type { DashboardRun, DashboardServerEvents } from '@fedtsa/protocol/dashboard';
 import { DASHBOARD_NAMESPACE } from '@fedtsa/protocol/events';
-import { Api, ApiError } from './api.ts';
+import { Api, ApiError, type ServerInfo } from './api.ts';
 import { RunCharts } from './charts.ts';
 import { DeviceTokensPanel } from './device-tokens.ts';
 import { renderIncidents } from './incidents.ts';
-import { drawQr, joinLink } from './qr.ts';
+import { drawQr, joinLink, setJoinBase } from './qr.ts';
 import { readSettingsForm, renderSettingsForm } from './settings-form.ts';
 
 const TOKEN_KEY = 'fedtsa-admin-token';
@@ -23,8 +23,9 @@ interface DashboardState {
   runs: Record<string, DashboardRun>;
   selected: string | null;
   lastError: string | null;
+  serverInfo: ServerInfo | null;
 }
-const state: DashboardState = { signedIn: false, connected: false, runs: {}, selected: null, lastError: null };
+const state: DashboardState = { signedIn: false, connected: false, runs: {}, selected: null, lastError: null, serverInfo: null };
 // For tests and for curious operators (read-only by convention).
 (window as unknown as { __dashboard: DashboardState }).__dashboard = state;
 
@@ -94,8 +95,28 @@ async function signIn(token: string): Promise<void> {
   charts ??= new RunCharts({
     density: $('chart-density'), accuracy: $('chart-accuracy'), loss: $('chart-loss'), timeline: $('chart-timeline'),
   });
+  void api.serverInfo().then(showServerInfo).catch((err: Error) => showMessage(`Server info unavailable: ${err.message}`, true));
   void api.settingsSchema().then((schema) => renderSettingsForm($('settings-fields'), schema)).catch((err: Error) => showMessage(`Settings form unavailable: ${err.message}`, true));
   connect(token);
+}
+
+/**
+ * Join links use the coordinator's public URL, and beside the QR code goes the certificate's
+ * fingerprint: a phone shown a self-signed certificate's warning can compare it before proceeding.
+ */
+function showServerInfo(info: ServerInfo): void {
+  state.serverInfo = info;
+  setJoinBase(info.publicUrl);
+  let note = document.getElementById('tls-fingerprint');
+  if (!note) {
+    note = Object.assign(document.createElement('p'), { id: 'tls-fingerprint', className: 'hint fingerprint' });
+    $('join-qr').closest('.join')?.querySelector('.join-text')?.append(note);
+  }
+  note.hidden = info.tls === null;
+  note.textContent = info.tls === null ? '' : info.tls.selfSigned
+    ? `Self-signed certificate: phones show a warning once. Check that the SHA-256 fingerprint in the browser's certificate details is ${info.tls.fingerprint256}, then proceed.`
+    : `Certificate SHA-256 fingerprint: ${info.tls.fingerprint256}`;
+  queueRender();
 }
 
 function connect(token: string): void {
