@@ -1,6 +1,7 @@
 /** A real coordinator in its own process for the end-to-end suites, on a free port with its own data folder. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -40,12 +41,19 @@ export interface SpawnOptions {
   captureLog?: boolean;
   /** Working directory; default this process's. */
   cwd?: string;
+  /**
+   * The coordinator serves HTTPS (pass --tls-cert/--tls-key or --tls self-signed in `args`): the
+   * url is https://, and the start-up probe accepts its certificate unchecked (tests check it themselves).
+   */
+  https?: boolean;
+  /** Default: a free port found now. A test that must put the port in --public-url picks it first with freePort(). */
+  port?: number;
 }
 
 /** Starts a coordinator on a free port and waits until it answers, failing early if it exits first. */
 export async function spawnCoordinator(options: SpawnOptions = {}): Promise<SpawnedCoordinator> {
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
+  const port = options.port ?? await freePort();
+  const url = `${options.https ? 'https' : 'http'}://127.0.0.1:${port}`;
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'fedtsa-coordinator-'));
   const child: ChildProcess = spawn(process.execPath, [...(options.nodeArgs ?? []), '--import', 'tsx', 'apps/coordinator/src/server.ts', '--port', String(port),
     '--data-dir', dataDir, '--log-level', 'warn', ...(options.args ?? [])], {
@@ -57,7 +65,7 @@ export async function spawnCoordinator(options: SpawnOptions = {}): Promise<Spaw
   child.stderr?.on('data', keep);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const deadline = Date.now() + 60_000;
-  while (!(await fetch(`${url}/api/health`).then((r) => r.ok, () => false))) {
+  while (!(await (options.https ? httpsHealthy(url) : fetch(`${url}/api/health`).then((r) => r.ok, () => false)))) {
     if (child.exitCode !== null) throw new Error(`the coordinator exited during start-up${log.length ? `:\n${log.join('\n')}` : ''}`);
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
@@ -72,6 +80,18 @@ export async function spawnCoordinator(options: SpawnOptions = {}): Promise<Spaw
       await exited;
     },
   };
+}
+
+/** GET /api/health over TLS without checking the certificate (fetch cannot be told to). */
+function httpsHealthy(url: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = httpsRequest(`${url}/api/health`, { rejectUnauthorized: false }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    });
+    req.on('error', () => resolve(false));
+    req.end();
+  });
 }
 
 export interface CoordinatorProcess {
