@@ -1,5 +1,6 @@
 /** Simulation configuration: one typed object, with presets. */
 import type { MutualLearningOptions } from '@fedtsa/core/stage2/mutual-learning';
+import type { RoundPolicy } from '@fedtsa/core/round/policy';
 import type { StrategyName } from '@fedtsa/core/strategy/types';
 
 export interface DeviceTier {
@@ -47,6 +48,8 @@ export interface SimulationConfig {
    */
   centralisedLearningRate: number;
   workers: number;
+  /** The round's safeguards (core round/policy.ts); default DEFAULT_ROUND_POLICY, as the coordinator's run settings. */
+  policy?: RoundPolicy;
 }
 
 export interface Stage2Config {

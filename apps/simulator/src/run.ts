@@ -1,18 +1,33 @@
-/** Runs one strategy (or the centralised upper bound) for the configured rounds. */
+/**
+ * Runs one strategy (or the centralised upper bound) for the configured rounds, on the core's
+ * round: participants (round/participants.ts), the arrival check (screening/arrival.ts), the
+ * close (round/close.ts: screen, capped Stage 1, invariants, Stage 2) and the scores
+ * (round/score.ts), as the coordinator runs them.
+ */
 import { modelManifest, parameterCount } from '@fedtsa/core/architecture';
-import { createRng, deriveSeed, shuffleInPlace } from '@fedtsa/core/rng';
+import { deriveSeed } from '@fedtsa/core/rng';
+import { closeRound, type ReceivedUpdate } from '@fedtsa/core/round/close';
+import { RoundMemory } from '@fedtsa/core/round/memory';
+import { selectParticipants } from '@fedtsa/core/round/participants';
+import { DEFAULT_ROUND_POLICY } from '@fedtsa/core/round/policy';
+import { meanAccuracy, scoreModels, type ClusterScore } from '@fedtsa/core/round/score';
+import { screenArrival } from '@fedtsa/core/screening/arrival';
 import { createStrategy } from '@fedtsa/core/strategy/strategies';
-import type { ClientUpdate, ClusterModel, ServerStep, StrategyName } from '@fedtsa/core/strategy/types';
+import type { ClusterModel, ServerStep, StrategyName } from '@fedtsa/core/strategy/types';
+import { localTrainingSeed } from '@fedtsa/core/train';
 import type { SimulationConfig } from './config.ts';
 import type { Experiment } from './experiment.ts';
 import type { WorkerPool } from './pool.ts';
 
-export interface ClusterResult {
-  clusterIndex: number;
-  widthRatio: number;
-  members: number;
-  accuracy: number;
-  loss: number;
+export type ClusterResult = Omit<ClusterScore, 'count'>;
+
+/** What the round's safeguards did (honest simulated clients: every count is a false positive). */
+export interface SafeguardCounts {
+  refused: number;
+  dropped: number;
+  capped: number;
+  rollbacks: number;
+  teachersExcluded: number;
 }
 
 /** One simulated round as the results JSON holds it (the coordinator saves its own RoundRecord, store/types.ts). */
@@ -25,6 +40,7 @@ export interface SimRoundRecord {
   stage1Ms: number;
   serverStepMs: number;
   serverStepStats: Record<string, number>;
+  safeguards?: SafeguardCounts;
 }
 
 export interface StrategyResult {
@@ -37,63 +53,73 @@ export interface StrategyResult {
 
 export type Progress = (message: string) => void;
 
-function meanWeighted(clusters: ClusterResult[]): number {
-  const members = clusters.reduce((s, c) => s + c.members, 0);
-  return clusters.reduce((s, c) => s + c.accuracy * c.members, 0) / members;
-}
-
 function firstRows(n: number): Int32Array {
   return Int32Array.from({ length: n }, (_, i) => i);
 }
 
 async function evaluateModels(pool: WorkerPool, models: ClusterModel[], rows: Int32Array): Promise<ClusterResult[]> {
-  // Clusters may share one model (fedavg-small): evaluate each distinct model once.
-  const byWeights = new Map<Float32Array, Promise<{ accuracy: number; loss: number }>>();
-  for (const m of models) {
-    if (!byWeights.has(m.weights)) byWeights.set(m.weights, pool.evaluate({ split: 'test', indices: rows, widthRatio: m.widthRatio, weights: m.weights }));
-  }
-  return Promise.all(models.map(async (m) => {
-    const e = await (byWeights.get(m.weights) as Promise<{ accuracy: number; loss: number }>);
-    return { clusterIndex: m.clusterIndex, widthRatio: m.widthRatio, members: m.memberIds.length, accuracy: e.accuracy, loss: e.loss };
-  }));
+  const scores = await scoreModels(models, (widthRatio, weights) => pool.evaluate({ split: 'test', indices: rows, widthRatio, weights }));
+  return scores.map(({ count: _count, ...c }) => c);
 }
 
+/** `afterRound`: sees each round's final models (tests compare them with the coordinator's). */
 export async function runStrategy(
   name: StrategyName, config: SimulationConfig, exp: Experiment, pool: WorkerPool, progress: Progress, serverStep?: ServerStep,
+  afterRound?: (round: number, models: readonly ClusterModel[]) => void,
 ): Promise<StrategyResult> {
   const started = performance.now();
-  const strategy = createStrategy(name, { spec: exp.spec, setup: exp.setup, initialWeights: exp.initialWeights, serverStep });
+  const strategy = createStrategy(name, { spec: exp.spec, clusters: exp.setup.clusters, initialWeights: exp.initialWeights, serverStep });
   const shardOf = new Map(exp.profiles.map((p, i) => [p.id, exp.shards[i] as Int32Array]));
   const roundRows = firstRows(Math.min(config.evalSamplesPerRound, exp.test.count));
+  const policy = config.policy ?? DEFAULT_ROUND_POLICY;
+  const memory = new RoundMemory();
   const rounds: SimRoundRecord[] = [];
-  const participantRng = createRng(deriveSeed(config.seed, 6));
   for (let round = 1; round <= config.rounds; round++) {
-    const participants = exp.setup.clusters.flatMap((c) => {
-      const k = Math.max(1, Math.round(config.participation * c.memberIds.length));
-      return shuffleInPlace(participantRng, [...c.memberIds]).slice(0, k);
-    });
+    const selected = selectParticipants(exp.setup.clusters, { seed: config.seed, round, count: (n) => Math.max(1, Math.round(config.participation * n)) });
     const t0 = performance.now();
-    const tasks = strategy.tasks(participants);
-    const updates: ClientUpdate[] = await Promise.all(tasks.map(async (task, i) => {
-      const outcome = await pool.train({
-        indices: shardOf.get(task.clientId) as Int32Array, widthRatio: task.widthRatio, weights: task.weights,
+    const tasks = strategy.tasks([...selected.keys()]);
+    const trained = await Promise.all(tasks.map(async (task) => {
+      const indices = shardOf.get(task.clientId) as Int32Array;
+      return pool.train({
+        indices, widthRatio: task.widthRatio, weights: task.weights,
         epochs: config.localEpochs, batchSize: config.batchSize, learningRate: config.learningRate, optimizer: config.optimizer,
-        seed: deriveSeed(config.seed, 7, round, i),
+        seed: localTrainingSeed(round, indices.length),
       });
-      return { clientId: task.clientId, clusterIndex: task.clusterIndex, widthRatio: task.widthRatio, weights: outcome.weights, numSamples: outcome.numSamples };
     }));
     const trainMs = performance.now() - t0;
-    const agg = await strategy.aggregate(round, updates);
+    // Arrival in selection order (the coordinator checks them as they come in).
+    const updates: ReceivedUpdate[] = [];
+    let refused = 0;
+    tasks.forEach((task, i) => {
+      const weights = (trained[i] as { weights: Float32Array }).weights;
+      const sameRound = updates.filter((u) => u.clusterIndex === task.clusterIndex).map((u) => u.distance);
+      const check = screenArrival(weights, task.weights, memory.reference(task.clusterIndex, sameRound), policy.normMultiple);
+      if (!check.ok) refused++;
+      else updates.push({ clientId: task.clientId, clusterIndex: task.clusterIndex, widthRatio: task.widthRatio, weights, numSamples: (trained[i] as { numSamples: number }).numSamples, distance: check.distance });
+    });
+    const sent = new Map(tasks.map((t) => [t.clusterIndex, t.weights]));
+    const outcome = await closeRound(strategy, { round, updates, sent, history: memory.histories(), policy });
+    memory.remember(outcome);
+    afterRound?.(round, outcome.models);
     const clusters = await evaluateModels(pool, strategy.clusterModels(), roundRows);
-    const record: SimRoundRecord = { round, clusters, meanAccuracy: meanWeighted(clusters), trainMs, stage1Ms: agg.stage1Ms, serverStepMs: agg.serverStepMs, serverStepStats: agg.serverStepStats };
+    const safeguards: SafeguardCounts = {
+      refused, dropped: outcome.dropped.length, capped: outcome.capped.length, rollbacks: outcome.rollbacks.length,
+      teachersExcluded: outcome.teachers.filter((t) => !t.teaches).length,
+    };
+    const record: SimRoundRecord = {
+      round, clusters, meanAccuracy: meanAccuracy(clusters), trainMs, stage1Ms: outcome.stage1Ms, serverStepMs: outcome.serverStepMs,
+      serverStepStats: outcome.serverStepStats, safeguards,
+    };
     rounds.push(record);
+    const flagged = Object.entries(safeguards).filter(([, v]) => v > 0).map(([k, v]) => `${k} ${v}`).join(', ');
     progress(`${name} round ${round}/${config.rounds}: mean acc ${(record.meanAccuracy * 100).toFixed(1)}% ` +
       `[${clusters.map((c) => `w${c.widthRatio}:${(c.accuracy * 100).toFixed(1)}`).join(' ')}] train ${(trainMs / 1000).toFixed(1)}s` +
-      (agg.serverStepMs > 0 ? ` stage2 ${(agg.serverStepMs / 1000).toFixed(1)}s (generation ${((agg.serverStepStats.generationMs ?? 0) / 1000).toFixed(1)}s)` : ''));
+      (outcome.serverStepMs > 0 ? ` stage2 ${(outcome.serverStepMs / 1000).toFixed(1)}s (generation ${((outcome.serverStepStats.generationMs ?? 0) / 1000).toFixed(1)}s)` : '') +
+      (flagged ? ` safeguards: ${flagged}` : ''));
   }
   const finalClusters = await evaluateModels(pool, strategy.clusterModels(), firstRows(exp.test.count));
   const last = rounds[rounds.length - 1] as SimRoundRecord;
-  return { name, rounds, final: { ...last, clusters: finalClusters, meanAccuracy: meanWeighted(finalClusters) }, wallMs: performance.now() - started };
+  return { name, rounds, final: { ...last, clusters: finalClusters, meanAccuracy: meanAccuracy(finalClusters) }, wallMs: performance.now() - started };
 }
 
 /** The upper bound: the width-1 model trained on the union of the clients' data, one epoch per "round" times local epochs. */

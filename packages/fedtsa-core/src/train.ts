@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { LabelledImages } from './data/dataset.ts';
-import { shuffleInPlace, type Rng } from './rng.ts';
+import { deriveSeed, shuffleInPlace, type Rng } from './rng.ts';
 
 export interface TrainOptions {
   /** Passes over the local data. */
@@ -148,6 +148,15 @@ export interface Evaluation {
 }
 
 /** Accuracy and mean cross-entropy of the model's logits over the whole dataset. */
+/**
+ * The seed of a client's batch order in a round: it depends only on the round and the client's
+ * sample count, so a client's round is reproducible and every runner (browser, virtual client,
+ * simulation) trains the same update from the same task and data.
+ */
+export function localTrainingSeed(round: number, samples: number): number {
+  return deriveSeed(round, samples);
+}
+
 export function evaluate(model: tfl.LayersModel, data: LabelledImages, batchSize = 500): Evaluation {
   if (data.count === 0) throw new Error('evaluate: data is empty');
   let correct = 0;

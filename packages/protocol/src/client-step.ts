@@ -20,8 +20,8 @@
 import { modelManifest, validateSpec, type Manifest, type ModelSpec } from '@fedtsa/core/architecture';
 import type { LabelledImages } from '@fedtsa/core/data/dataset';
 import { buildModel, getFlatWeights, getFlatWeightsAsync, setFlatWeights } from '@fedtsa/core/model';
-import { createRng, deriveSeed } from '@fedtsa/core/rng';
-import { trainLocal, trainLocalAsync, type BatchProgress, type TrainOptions, type TrainResult } from '@fedtsa/core/train';
+import { createRng } from '@fedtsa/core/rng';
+import { localTrainingSeed, trainLocal, trainLocalAsync, type BatchProgress, type TrainOptions, type TrainResult } from '@fedtsa/core/train';
 import { decodeWeights, encodeWeights, sameManifest, type ManifestEntry, type WeightDtype } from './codec.ts';
 import type { TrainingTask } from './events.ts';
 import type { UpdatePayload } from './messages.ts';
@@ -36,8 +36,8 @@ export interface ClientStepOptions {
   /** Dtype of the uploaded weights (default 'float32'). */
   dtype?: WeightDtype;
   /**
-   * Seed of the batch order. Default deriveSeed(task.round, data.count): a client's round
-   * is reproducible, and two runs of the same clients agree bit for bit.
+   * Seed of the batch order. Default localTrainingSeed(task.round, data.count) (core train.ts),
+   * as the simulation trains: a client's round is reproducible in every runner.
    */
   seed?: number;
   /** Called after every batch with the core loop's progress (epoch, batch, loss, samples seen). */
@@ -86,7 +86,7 @@ export async function runClientStep(
   const initial = decodeWeights(task.weights);
   const trainOptions: TrainOptions = {
     epochs: task.epochs, batchSize: task.batchSize, learningRate: task.learningRate, optimizer: task.optimizer,
-    rng: createRng(options.seed ?? deriveSeed(task.round, data.count)), onBatch: options.onBatch,
+    rng: createRng(options.seed ?? localTrainingSeed(task.round, data.count)), onBatch: options.onBatch,
   };
   const model = buildModel(spec, task.widthRatio);
   let trained: Float32Array;

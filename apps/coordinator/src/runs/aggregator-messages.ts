@@ -1,6 +1,7 @@
 import type { ModelSpec } from '@fedtsa/core/architecture';
-import type { ChangeLimit } from '@fedtsa/core/screening/invariants';
-import type { ClientUpdate, ClusterModel, ServerStepReport } from '@fedtsa/core/strategy/types';
+import type { ReceivedUpdate, RoundOutcome } from '@fedtsa/core/round/close';
+import type { RoundPolicy } from '@fedtsa/core/round/policy';
+import type { ClusterModel } from '@fedtsa/core/strategy/types';
 import type { RunSettings } from './settings.ts';
 
 export interface AggregatorInit {
@@ -12,37 +13,35 @@ export interface AggregatorInit {
   generatorDir?: string;
 }
 
+/** One round's close (core round/close.ts) and its scores, run in the aggregation worker. */
 export interface AggregateRequest {
   runId: string;
   round: number;
+  /** The run's seed (Stage 2 derives its own from it: core stage2Seed). */
   seed: number;
+  /** The cluster models the round started from. */
   models: ClusterModel[];
-  updates: ClientUpdate[];
+  /** Updates accepted on arrival, in selection order, with their distances from the model sent. */
+  updates: ReceivedUpdate[];
+  /** Per cluster: the weights its participants were sent. */
+  sent: [number, Float32Array][];
+  /** Per cluster: its recorded round-to-round changes (core round/memory.ts). */
+  history: [number, number[]][];
+  policy: RoundPolicy;
   stage2: RunSettings['stage2'];
   evalSamples: number;
-  /** Per cluster: how far its model may move from the round's start (screening/invariants.ts). */
-  limits: ({ clusterIndex: number } & ChangeLimit)[];
 }
 
-/** A step whose result broke a round invariant and was undone. */
-export interface Rollback {
+export interface ClusterMetric {
   clusterIndex: number;
-  step: 'stage1' | 'stage2';
-  reason: string;
-  change: number;
-  maxChange: number;
+  accuracy: number;
+  loss: number;
+  count: number;
 }
 
-export interface AggregateResult {
-  models: ClusterModel[];
-  stage1Ms: number;
-  stage2Ms: number;
-  stage2Stats: Record<string, number>;
-  metrics: { clusterIndex: number; accuracy: number; loss: number; count: number }[];
-  rollbacks: Rollback[];
-  teachers: NonNullable<ServerStepReport['teachers']>;
-  /** Per cluster: distance of the final model from the round's start. */
-  changes: { clusterIndex: number; change: number }[];
-}
+export type AggregateResult = Omit<RoundOutcome, 'serverStepMs'> & { stage2Ms: number; metrics: ClusterMetric[] };
 
-export type AggregatorReply = { id: number; ok: true; result: AggregateResult } | { id: number; ok: false; error: string };
+export type AggregatorReply =
+  | { id: number; ok: true; result: AggregateResult }
+  | { id: number; ok: true; metrics: ClusterMetric[] }
+  | { id: number; ok: false; error: string };

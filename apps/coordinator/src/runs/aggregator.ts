@@ -2,18 +2,19 @@
 import { Worker } from 'node:worker_threads';
 import type { ModelSpec } from '@fedtsa/core/architecture';
 import type { LabelledImages } from '@fedtsa/core/data/dataset';
-import type { AggregateRequest, AggregateResult, AggregatorInit, AggregatorReply } from './aggregator-messages.ts';
+import type { ClusterModel } from '@fedtsa/core/strategy/types';
+import type { AggregateRequest, AggregateResult, AggregatorInit, AggregatorReply, ClusterMetric } from './aggregator-messages.ts';
 
 export class Aggregator {
   private nextId = 0;
-  private readonly pending = new Map<number, { resolve: (r: AggregateResult) => void; reject: (e: Error) => void }>();
+  private readonly pending = new Map<number, { resolve: (r: unknown) => void; reject: (e: Error) => void }>();
 
   private constructor(private readonly worker: Worker) {
     worker.on('message', (msg: AggregatorReply) => {
       const p = this.pending.get(msg.id);
       if (!p) return;
       this.pending.delete(msg.id);
-      if (msg.ok) p.resolve(msg.result);
+      if (msg.ok) p.resolve('result' in msg ? msg.result : msg.metrics);
       else p.reject(new Error(msg.error));
     });
     worker.on('error', (err) => {
@@ -36,19 +37,21 @@ export class Aggregator {
     return new Aggregator(worker);
   }
 
-  private call(request: unknown): Promise<AggregateResult> {
+  private call<T>(request: unknown): Promise<T> {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
+      this.pending.set(id, { resolve: resolve as (r: unknown) => void, reject });
       this.worker.postMessage({ id, request });
     });
   }
 
+  /** The round's close and its scores (aggregator-worker.ts). */
   aggregate(request: AggregateRequest): Promise<AggregateResult> {
     return this.call(request);
   }
 
-  evaluate(models: AggregateRequest['models'], evalSamples: number): Promise<AggregateResult> {
+  /** Scores of models as they stand (round 1's starting models). */
+  evaluate(models: ClusterModel[], evalSamples: number): Promise<ClusterMetric[]> {
     return this.call({ kind: 'evaluate', models, evalSamples });
   }
 

@@ -9,10 +9,12 @@
  */
 import { modelManifest, type ModelSpec } from '@fedtsa/core/architecture';
 import { randomBytes } from 'node:crypto';
-import { createRng, deriveSeed, shuffleInPlace } from '@fedtsa/core/rng';
+import type { ReceivedUpdate } from '@fedtsa/core/round/close';
+import { RoundMemory } from '@fedtsa/core/round/memory';
+import { selectParticipants } from '@fedtsa/core/round/participants';
 import { carryOverModels, membershipChanged, planClusters, snapshotClustering } from '@fedtsa/core/round/plan';
-import { median } from '@fedtsa/core/screening/update-screen';
-import type { ClientUpdate, ClusterModel } from '@fedtsa/core/strategy/types';
+import { roundPolicyOf } from '@fedtsa/core/round/policy';
+import type { ClusterModel } from '@fedtsa/core/strategy/types';
 import type { RoundIncident } from '@fedtsa/protocol/dashboard';
 import { decodeWeights, encodeWeights, type EncodedWeights } from '@fedtsa/protocol/codec';
 import { protocolError, type Ack, type ProtocolError } from '@fedtsa/protocol/errors';
@@ -21,8 +23,9 @@ import type { CapabilityReport, UpdatePayload } from '@fedtsa/protocol/messages'
 import type { ClientRecord, ClusteringSnapshot, RunRecord, RunStore } from '../store/types.ts';
 import type { Aggregator } from './aggregator.ts';
 import { buildRoundRecord } from './round-record.ts';
-import { capClaims, changeLimits, resultIncidents, screenUpdates } from './round-safeguards.ts';
+import { dropRefusals, outcomeIncidents } from './round-safeguards.ts';
 import type { RunChangeSink } from './run-events.ts';
+import { planOptionsOf } from './settings.ts';
 import { checkUpdate } from './update-check.ts';
 
 export interface ClientChannel {
@@ -50,9 +53,8 @@ interface OpenRound {
   sent: Map<number, Float32Array>;
   /** Each cluster's model encoded once per round and shared by every participant's task (never mutated). */
   encoded: Map<number, EncodedWeights>;
-  updates: Map<string, ClientUpdate>;
-  /** clientId -> distance of its accepted update from the model it was sent. */
-  distances: Map<string, number>;
+  /** Updates accepted on arrival, with their distances from the model sent. */
+  updates: Map<string, ReceivedUpdate>;
   /** Updates acknowledged on arrival and dropped at the close by the screen of their cluster. */
   dropped: Map<string, ProtocolError>;
   /**
@@ -73,9 +75,8 @@ export class RunEngine {
   private models: ClusterModel[] = [];
   private clustering: ClusteringSnapshot | undefined;
   private open: OpenRound | undefined;
-  private readonly medians = new Map<number, number>();
-  /** Per cluster: its models' recorded round-to-round changes at its current width, oldest first (the invariants' reference). */
-  private readonly changes = new Map<number, number[]>();
+  /** The safeguards' references carried from round to round (core round/memory.ts). */
+  private memory = new RoundMemory();
   /** Per client: the samples it holds (its demo shard, or the own data it declared): the bound of its claims. */
   private readonly holdings = new Map<string, number>();
   private starting = false;
@@ -94,16 +95,8 @@ export class RunEngine {
     if (run.completedRound > 0 && last) {
       this.models = store.loadModels(run.id, run.completedRound) ?? [];
       this.clustering = last.clustering;
-      // The update check's references survive a restart, so the first round after it is checked too.
-      for (const c of last.clusters) if (c.medianDistance !== undefined) this.medians.set(c.clusterIndex, c.medianDistance);
-      const widths = new Map<number, number>();
-      for (const r of rounds) {
-        for (const c of r.clusters) {
-          if (widths.get(c.clusterIndex) !== c.widthRatio) this.changes.delete(c.clusterIndex);
-          widths.set(c.clusterIndex, c.widthRatio);
-          if (c.modelChange !== undefined) this.changes.set(c.clusterIndex, [...(this.changes.get(c.clusterIndex) ?? []), c.modelChange]);
-        }
-      }
+      // The safeguards' references survive a restart, so the first round after it is checked too.
+      this.memory = RoundMemory.fromRecords(rounds);
     }
   }
 
@@ -239,19 +232,13 @@ export class RunEngine {
     const s = this.run.settings;
     const index = this.run.completedRound + 1;
     if (membershipChanged(this.clustering, ready.map((c) => c.id))) {
-      const next = snapshotClustering(planClusters(ready.map((c) => ({ id: c.id, samplesPerSec: c.samplesPerSec, numSamples: s.expectedSamplesPerClient })), {
-        kde: { bandwidthFactor: s.kdeBandwidthFactor, minProminence: s.kdeMinProminence, minClusterSize: Math.min(s.minClientsPerCluster, ready.length) },
-        roundBudgetSec: s.roundBudgetSec, localEpochs: s.localEpochs,
-        hysteresis: this.clustering && { previous: this.clustering, marginLog: s.hysteresisLog },
-      }));
+      const profiles = ready.map((c) => ({ id: c.id, samplesPerSec: c.samplesPerSec, numSamples: s.expectedSamplesPerClient }));
+      const next = snapshotClustering(planClusters(profiles, planOptionsOf(s, ready.length, this.clustering)));
       // With no models yet, every cluster starts from the run's initial weights at its width.
       this.models = carryOverModels(this.spec, this.initialWeights, this.models, next);
       // A cluster whose width changed moves by a different distance per round: its reference starts over.
       for (const c of next.clusters) {
-        if (this.clustering?.clusters.find((x) => x.index === c.index)?.widthRatio !== c.widthRatio) {
-          this.medians.delete(c.index);
-          this.changes.delete(c.index);
-        }
+        if (this.clustering?.clusters.find((x) => x.index === c.index)?.widthRatio !== c.widthRatio) this.memory.forget(c.index);
       }
       this.clustering = next;
       for (const c of ready) {
@@ -262,19 +249,16 @@ export class RunEngine {
       }
     }
     const clustering = this.clustering as ClusteringSnapshot;
-    const rng = createRng(deriveSeed(s.seed, 11, index));
-    const selected = new Map<string, number>();
-    for (const c of clustering.clusters) {
-      const online = c.memberIds.filter((id) => this.channels.has(id));
-      const k = s.participantsPerCluster > 0 ? Math.min(s.participantsPerCluster, online.length) : online.length;
-      for (const id of shuffleInPlace(rng, online).slice(0, k)) selected.set(id, c.index);
-    }
+    const selected = selectParticipants(clustering.clusters, {
+      seed: s.seed, round: index, isOnline: (id) => this.channels.has(id),
+      count: (online) => (s.participantsPerCluster > 0 ? s.participantsPerCluster : online),
+    });
     const startedAt = Date.now();
     this.open = {
       index, startedAt, deadline: startedAt + s.roundDeadlineMs, selected, taskIds: new Map(),
       // What the clients actually receive: with a float16 downlink, the rounded weights.
       sent: new Map(this.models.map((m) => [m.clusterIndex, s.downlinkDtype === 'float16' ? decodeWeights(encodeWeights(m.weights, modelManifest(this.spec, m.widthRatio), 'float16')) : m.weights])),
-      encoded: new Map(), updates: new Map(), distances: new Map(), dropped: new Map(), spent: new Set(), incidents: [], closing: false,
+      encoded: new Map(), updates: new Map(), dropped: new Map(), spent: new Set(), incidents: [], closing: false,
       timer: setTimeout(() => void this.closeRound('deadline'), s.roundDeadlineMs),
     };
     this.events.log('info', `run ${this.run.id} round ${index} started`, { participants: selected.size, clusters: clustering.clusters.length });
@@ -293,11 +277,11 @@ export class RunEngine {
     if (open.spent.has(clientId)) return { ok: false, error: protocolError('FEDTSA_ERR_DUPLICATE_UPDATE', `its update for round ${open.index} was refused; the next round brings a new task`) };
     if (payload.taskId !== open.taskIds.get(clientId)) return { ok: false, error: protocolError('FEDTSA_ERR_TASK_MISMATCH', `round ${open.index}`) };
     const model = this.models.find((m) => m.clusterIndex === clusterIndex) as ClusterModel;
-    const sameRound = clusterDistances(open, [...open.updates.values()], clusterIndex);
+    const sameRound = [...open.updates.values()].filter((u) => u.clusterIndex === clusterIndex).map((u) => u.distance);
     const check = checkUpdate(payload, {
       runId: this.run.id, round: open.index, clusterIndex, manifest: modelManifest(this.spec, model.widthRatio),
       sent: open.sent.get(clusterIndex) as Float32Array,
-      medianDistance: this.medians.get(clusterIndex) ?? (sameRound.length >= 2 ? median(sameRound) : undefined),
+      reference: this.memory.reference(clusterIndex, sameRound),
       normMultiple: this.run.settings.normMultiple,
       maxSamples: this.holdings.get(clientId) ?? this.run.settings.maxSamplesPerClient,
     });
@@ -310,8 +294,7 @@ export class RunEngine {
       this.events.log('warn', `run ${this.run.id} round ${open.index}: refused update from ${clientId} (cluster ${clusterIndex}): ${check.error.message}`, { code: check.error.code });
       return check;
     }
-    open.updates.set(clientId, { clientId, clusterIndex, widthRatio: model.widthRatio, weights: check.weights, numSamples: payload.numSamples });
-    open.distances.set(clientId, check.distance);
+    open.updates.set(clientId, { clientId, clusterIndex, widthRatio: model.widthRatio, weights: check.weights, numSamples: payload.numSamples, distance: check.distance });
     this.events.changes.emit({ runId: this.run.id, what: 'clients' });
     this.maybeCloseEarly(open);
     return { ok: true, value: { accepted: true, round: open.index } };
@@ -328,37 +311,24 @@ export class RunEngine {
     open.closing = true;
     clearTimeout(open.timer);
     const s = this.run.settings;
-    const screen = screenUpdates(open.updates.values(), open.sent, open.distances, s);
-    for (const [id, error] of screen.dropped) {
-      open.updates.delete(id);
-      open.dropped.set(id, error);
-    }
-    // Stage 1 sums in the round's seeded selection order, not arrival order, so a round's result does not depend on network timing.
-    const accepted = [...open.selected.keys()].flatMap((id) => open.updates.get(id) ?? []);
-    const { updates, incidents: capped } = capClaims(accepted, s);
-    open.incidents.push(...screen.incidents, ...capped);
-    const limits = changeLimits(this.models, this.changes, s);
+    // The core's close sums in the round's seeded selection order, not arrival order, so a round's result does not depend on network timing.
+    const updates = [...open.selected.keys()].flatMap((id) => open.updates.get(id) ?? []);
     try {
       // Round 1 also scores the models it started from, so every curve has its round 0.
-      const start = open.index === 1 ? await this.aggregator.evaluate(this.models, this.run.settings.evalSamples) : undefined;
+      const start = open.index === 1 ? await this.aggregator.evaluate(this.models, s.evalSamples) : undefined;
       if (this.open !== open) return; // stopped meanwhile
       const result = await this.aggregator.aggregate({
-        runId: this.run.id, round: open.index, seed: deriveSeed(this.run.settings.seed, 12), models: this.models, updates,
-        stage2: this.run.settings.stage2, evalSamples: this.run.settings.evalSamples, limits,
+        runId: this.run.id, round: open.index, seed: s.seed, models: this.models, updates, sent: [...open.sent],
+        history: [...this.memory.histories()], policy: roundPolicyOf(s), stage2: s.stage2, evalSamples: s.evalSamples,
       });
       if (this.open !== open) return; // stopped meanwhile
-      open.incidents.push(...resultIncidents(result));
+      for (const [id, error] of dropRefusals(result)) open.dropped.set(id, error);
+      open.incidents.push(...outcomeIncidents(result));
       this.models = result.models;
-      for (const c of result.changes) this.changes.set(c.clusterIndex, [...(this.changes.get(c.clusterIndex) ?? []), c.change].slice(-20));
-      for (const m of result.models) {
-        // A rolled-back Stage 1 had an update the invariants refused to average: its distances are no reference.
-        if (result.rollbacks.some((r) => r.clusterIndex === m.clusterIndex && r.step === 'stage1')) continue;
-        const md = median(clusterDistances(open, updates, m.clusterIndex));
-        if (md !== undefined) this.medians.set(m.clusterIndex, md);
-      }
+      this.memory.remember(result);
       const record = buildRoundRecord({
         runId: this.run.id, round: open.index, startedAt: open.startedAt, participants: open.selected.size,
-        incidents: open.incidents, clustering: this.clustering as ClusteringSnapshot, updates, result, start, limits, medians: this.medians,
+        incidents: open.incidents, clustering: this.clustering as ClusteringSnapshot, result, start, memory: this.memory,
       });
       this.store.completeRound(record, this.models.map((m) => ({ ...m })));
       // Arrival refusals were logged as they came; the rest are the close's decisions.
@@ -369,11 +339,11 @@ export class RunEngine {
       this.run = this.store.getRun(this.run.id) as RunRecord;
       this.open = undefined;
       this.events.log('info', `run ${this.run.id} round ${record.round} closed (${reason})`, {
-        accepted: updates.length, participants: open.selected.size, meanAccuracy: record.meanAccuracy,
+        accepted: result.accepted.length, participants: open.selected.size, meanAccuracy: record.meanAccuracy,
       });
       for (const [id] of open.selected) {
         const refusal = open.dropped.get(id);
-        this.channels.get(id)?.roundClosed({ runId: this.run.id, round: record.round, accepted: open.updates.has(id), ...(refusal ? { refusal } : {}) });
+        this.channels.get(id)?.roundClosed({ runId: this.run.id, round: record.round, accepted: open.updates.has(id) && !refusal, ...(refusal ? { refusal } : {}) });
       }
       this.events.changes.emit({ runId: this.run.id, what: 'round' });
     } catch (err) {
@@ -387,9 +357,4 @@ export class RunEngine {
     if (this.open) clearTimeout(this.open.timer);
     this.open = undefined;
   }
-}
-
-/** The distances from the model sent of those `updates` that belong to the cluster. */
-function clusterDistances(open: OpenRound, updates: readonly ClientUpdate[], clusterIndex: number): number[] {
-  return updates.filter((u) => u.clusterIndex === clusterIndex).map((u) => open.distances.get(u.clientId) as number);
 }

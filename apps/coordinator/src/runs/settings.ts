@@ -4,6 +4,8 @@
  */
 import { Value } from '@sinclair/typebox/value';
 import { checkBounded, FieldError, firstFieldError } from '../field-errors.ts';
+import type { ClusteringSnapshot, PlanOptions } from '@fedtsa/core/round/plan';
+import type { MutualLearningOptions } from '@fedtsa/core/stage2/mutual-learning';
 import { RunSettings } from './settings-schema.ts';
 
 export { RunSettings, Stage2Settings } from './settings-schema.ts';
@@ -29,4 +31,21 @@ export function resolveSettings(partial: unknown): RunSettings {
   const error = firstFieldError(RunSettings, filled, 'settings');
   if (error) throw error;
   return filled as RunSettings;
+}
+
+/** Stage 2's mutual-learning options (core stage2/mutual-learning.ts) from a run's Stage 2 settings. */
+export function mutualLearningOf(s: RunSettings['stage2']): Partial<MutualLearningOptions> {
+  return {
+    steps: s.steps, batchSize: s.batchSize, temperature: s.temperature, lambda: s.lambda, learningRate: s.learningRate, optimizer: s.optimizer,
+    teacherRule: s.teacherRule ? { maxAbsLogit: s.teacherMaxAbsLogit, minSkill: s.teacherMinSkill, maxLossRatio: s.teacherMaxLossRatio } : null,
+  };
+}
+
+/** The core's plan options (round/plan.ts) from a run's settings, for `clients` ready clients and the clustering in force. */
+export function planOptionsOf(s: RunSettings, clients: number, previous?: ClusteringSnapshot): PlanOptions {
+  return {
+    kde: { bandwidthFactor: s.kdeBandwidthFactor, minProminence: s.kdeMinProminence, minClusterSize: Math.min(s.minClientsPerCluster, clients) },
+    roundBudgetSec: s.roundBudgetSec, localEpochs: s.localEpochs,
+    hysteresis: previous && { previous, marginLog: s.hysteresisLog },
+  };
 }

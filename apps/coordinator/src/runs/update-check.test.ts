@@ -4,7 +4,7 @@ import { checkUpdate } from './update-check.ts';
 
 const manifest = [{ name: 'w', shape: [4] }];
 const sent = Float32Array.from([1, 1, 1, 1]);
-const expectation = { runId: 'r', round: 3, clusterIndex: 1, manifest, sent, medianDistance: 1, normMultiple: 10, maxSamples: 5 };
+const expectation = { runId: 'r', round: 3, clusterIndex: 1, manifest, sent, reference: 1, normMultiple: 10, maxSamples: 5 };
 const payload = (weights: Float32Array, over: Record<string, unknown> = {}) => ({
   runId: 'r', round: 3, clusterIndex: 1, taskId: 't', numSamples: 5, trainLoss: 0.1, weights: encodeWeights(weights, manifest), ...over,
 });
@@ -27,7 +27,7 @@ describe('checkUpdate', () => {
     expect(code(checkUpdate(payload(sent, { numSamples: 1e8 }), expectation))).toBe('FEDTSA_ERR_BAD_CLAIM');
     // distance 100 > 10 x median 1
     expect(code(checkUpdate(payload(Float32Array.from([101, 1, 1, 1])), expectation))).toBe('FEDTSA_ERR_NORM_TOO_LARGE');
-    expect(code(checkUpdate(payload(Float32Array.from([101, 1, 1, 1])), { ...expectation, medianDistance: undefined }))).toBe('ok');
+    expect(code(checkUpdate(payload(Float32Array.from([101, 1, 1, 1])), { ...expectation, reference: undefined }))).toBe('ok');
   });
 
   it('takes float16 updates too', () => {

@@ -1,8 +1,11 @@
 /**
- * Every update is checked before it can touch a model: the right run, round and cluster,
- * exactly the cluster model's manifest and length, only finite values, and a distance from
- * the model the client was given within a multiple of the cluster's median.
+ * Every update is checked before it can touch a model: the right run, round and cluster, a
+ * sample claim within what the client holds, exactly the cluster model's manifest and length
+ * (the wire's part, here), then the core's arrival check (screening/arrival.ts): only finite
+ * values, and a distance from the model the client was given within a multiple of the
+ * cluster's reference.
  */
+import { screenArrival } from '@fedtsa/core/screening/arrival';
 import { decodeWeights, manifestSize, sameManifest, type ManifestEntry } from '@fedtsa/protocol/codec';
 import { protocolError, type ProtocolError } from '@fedtsa/protocol/errors';
 import type { UpdatePayload } from '@fedtsa/protocol/messages';
@@ -14,8 +17,8 @@ export interface UpdateExpectation {
   manifest: ManifestEntry[];
   /** The weights the client was sent this round. */
   sent: Float32Array;
-  /** Median update distance in this cluster (previous round or this one so far); undefined = no reference yet. */
-  medianDistance: number | undefined;
+  /** The cluster's arrival reference (core round/memory.ts: previous round's median distance, or this round's so far); undefined = none yet. */
+  reference: number | undefined;
   normMultiple: number;
   /** The samples the client holds (its demo shard, or the own data it declared): its numSamples may not exceed it. */
   maxSamples: number;
@@ -47,19 +50,7 @@ export function checkUpdate(payload: UpdatePayload, expected: UpdateExpectation)
   if (weights.length !== manifestSize(expected.manifest) || weights.length !== expected.sent.length) {
     return { ok: false, error: protocolError('FEDTSA_ERR_SHAPE_MISMATCH', `${weights.length} values, expected ${expected.sent.length}`) };
   }
-  let sum = 0;
-  for (let i = 0; i < weights.length; i++) {
-    const v = weights[i] as number;
-    if (!Number.isFinite(v)) return { ok: false, error: protocolError('FEDTSA_ERR_NON_FINITE', `value ${i} is ${v}`) };
-    const d = v - (expected.sent[i] as number);
-    sum += d * d;
-  }
-  const distance = Math.sqrt(sum);
-  if (expected.medianDistance !== undefined && expected.medianDistance > 0 && distance > expected.normMultiple * expected.medianDistance) {
-    return {
-      ok: false,
-      error: protocolError('FEDTSA_ERR_NORM_TOO_LARGE', `distance ${distance.toExponential(3)} > ${expected.normMultiple} x median ${expected.medianDistance.toExponential(3)}`),
-    };
-  }
-  return { ok: true, weights, distance };
+  const arrival = screenArrival(weights, expected.sent, expected.reference, expected.normMultiple);
+  if (!arrival.ok) return { ok: false, error: protocolError(arrival.reason === 'norm' ? 'FEDTSA_ERR_NORM_TOO_LARGE' : 'FEDTSA_ERR_NON_FINITE', arrival.message) };
+  return { ok: true, weights, distance: arrival.distance };
 }

@@ -24,6 +24,11 @@ export interface VirtualClientOptions {
   emulateSpeed?: boolean;
   dtype?: WeightDtype;
   label?: string;
+  /**
+   * The client's own data, declared as ownDataSamples (as a browser with a local folder does);
+   * without it the client trains on the demo shard it is dealt.
+   */
+  data?: LabelledImages;
   /** Hook to tamper with the trained weights before they are encoded and sent (fault drills and tests). */
   transformUpdate?: (weights: Float32Array, task: TrainingTask) => Float32Array;
   log?: (message: string) => void;
@@ -46,6 +51,7 @@ export class VirtualClient {
   private training = false;
 
   constructor(private readonly options: VirtualClientOptions, private readonly events: VirtualClientEvents = {}) {
+    this.data = options.data;
     const auth: Record<string, unknown> = { protocolVersion: PROTOCOL_VERSION, runId: options.runId, joinToken: options.joinToken };
     this.socket = io(`${options.url}${CLIENT_NAMESPACE}`, { auth, transports: ['websocket'], reconnectionDelay: 200, reconnectionDelayMax: 1000 });
     this.socket.on('welcome', (w) => {
@@ -77,7 +83,7 @@ export class VirtualClient {
       this.data = shardToImages(res.value, this.spec as ModelSpec);
     }
     await this.socket.timeout(30_000).emitWithAck('capability', {
-      samplesPerSec: this.options.samplesPerSec, backend: 'node', label: this.options.label, ownDataSamples: undefined,
+      samplesPerSec: this.options.samplesPerSec, backend: 'node', label: this.options.label, ownDataSamples: this.options.data?.count,
     });
   }
 

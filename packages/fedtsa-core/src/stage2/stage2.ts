@@ -20,6 +20,11 @@ export interface Stage2Options {
   now?: () => number;
 }
 
+/** Stage 2's seed for a run's seed: the same in the simulation and the coordinator. */
+export function stage2Seed(runSeed: number): number {
+  return deriveSeed(runSeed, 12);
+}
+
 export function createStage2Step(opts: Stage2Options): ServerStep {
   const { spec, pool, seed } = opts;
   // Validate once at setup, not in round 1 after the clients have already trained.

@@ -1,28 +1,31 @@
 /**
  * The strategies compared in FEDTSA.md: FedAvg at the weakest cluster's width, HeteroFL's
  * nested submodels of one global model, and FedTSA (one model per cluster, Stage 1 = FedAvg
- * inside the cluster, then an optional server step = Stage 2).
+ * inside the cluster, then an optional server step = Stage 2). The round (round/close.ts)
+ * drives each through the same steps: stage1, the server step, adopt.
  */
 import type { ModelSpec } from '../architecture.ts';
 import { fedAvg, heteroflAggregate } from '../aggregate.ts';
 import { extractSubmodel } from '../submodel.ts';
-import type {
-  AggregationReport, ClientTask, ClientUpdate, ClusterModel, ClusterSetup, ServerStep, Strategy, StrategyName,
-} from './types.ts';
+import type { ClientTask, ClientUpdate, ClusterModel, ClusterPlan, ServerStep, Strategy, StrategyName } from './types.ts';
 
 export interface StrategyContext {
   spec: ModelSpec;
-  setup: ClusterSetup;
-  /** Width-1 initial weights shared by all strategies, so they start from the same point. */
-  initialWeights: Float32Array;
+  clusters: readonly ClusterPlan[];
+  /** Width-1 initial weights shared by all strategies, so they start from the same point (FedTSA's may start from `models` instead). */
+  initialWeights?: Float32Array;
+  /**
+   * FedTSA's models to start from, one per cluster in `clusters` order (a resumed or re-clustered
+   * run: see round/plan.ts carryOverModels); default: the initial weights at each cluster's width.
+   */
+  models?: readonly ClusterModel[];
   /** Stage 2 for 'fedtsa'; required there, ignored elsewhere. */
   serverStep?: ServerStep;
-  now?: () => number;
 }
 
-function clusterOf(setup: ClusterSetup): Map<string, number> {
+function clusterOf(clusters: readonly ClusterPlan[]): Map<string, number> {
   const map = new Map<string, number>();
-  for (const c of setup.clusters) for (const id of c.memberIds) map.set(id, c.index);
+  for (const c of clusters) for (const id of c.memberIds) map.set(id, c.index);
   return map;
 }
 
@@ -32,48 +35,51 @@ function requireCluster(membership: Map<string, number>, clientId: string, fn: s
   return index;
 }
 
-function groupByCluster(updates: readonly ClientUpdate[]): Map<number, ClientUpdate[]> {
-  const groups = new Map<number, ClientUpdate[]>();
-  for (const u of updates) groups.set(u.clusterIndex, [...(groups.get(u.clusterIndex) ?? []), u]);
-  return groups;
+/** True when the round kept every proposal (no rollback): a shared model moves only then. */
+function initialOf(ctx: StrategyContext, name: StrategyName): Float32Array {
+  if (!ctx.initialWeights) throw new Error(`createStrategy: '${name}' needs initialWeights`);
+  return ctx.initialWeights;
+}
+
+function keptAll(proposed: readonly ClusterModel[] | undefined, final: readonly ClusterModel[]): boolean {
+  return proposed !== undefined && proposed.length === final.length && final.every((m, k) => m.weights === proposed[k]?.weights);
 }
 
 /** FedTSA: a model per cluster at the cluster's width; Stage 1 per cluster, then Stage 2. */
 class ClusterStrategy implements Strategy {
   private models: ClusterModel[];
   private readonly membership: Map<string, number>;
+  readonly serverStep?: ServerStep;
 
-  constructor(readonly name: StrategyName, private readonly ctx: StrategyContext) {
+  constructor(readonly name: StrategyName, ctx: StrategyContext) {
     if (name === 'fedtsa' && !ctx.serverStep) throw new Error("createStrategy: 'fedtsa' needs a serverStep (Stage 2)");
-    this.membership = clusterOf(ctx.setup);
-    this.models = ctx.setup.clusters.map((c) => ({
+    if (name === 'fedtsa') this.serverStep = ctx.serverStep;
+    this.membership = clusterOf(ctx.clusters);
+    if (ctx.models && ctx.models.length !== ctx.clusters.length) {
+      throw new Error(`createStrategy: ${ctx.models.length} starting models for ${ctx.clusters.length} clusters`);
+    }
+    this.models = ctx.clusters.map((c, k) => ({
       clusterIndex: c.index, widthRatio: c.widthRatio, memberIds: c.memberIds,
-      weights: extractSubmodel(ctx.initialWeights, ctx.spec, c.widthRatio),
+      weights: ctx.models?.[k]?.weights ?? extractSubmodel(initialOf(ctx, name), ctx.spec, c.widthRatio),
     }));
   }
 
   tasks(participantIds: readonly string[]): ClientTask[] {
     return participantIds.map((clientId) => {
-      const model = this.models[requireCluster(this.membership, clientId, 'tasks')] as ClusterModel;
+      const model = this.models.find((m) => m.clusterIndex === requireCluster(this.membership, clientId, 'tasks')) as ClusterModel;
       return { clientId, clusterIndex: model.clusterIndex, widthRatio: model.widthRatio, weights: model.weights };
     });
   }
 
-  async aggregate(round: number, updates: readonly ClientUpdate[]): Promise<AggregationReport> {
-    const now = this.ctx.now ?? (() => Date.now());
-    const t0 = now();
-    for (const [index, group] of groupByCluster(updates)) {
-      const model = this.models[index] as ClusterModel;
-      model.weights = fedAvg(group);
-    }
-    const t1 = now();
-    let serverStepStats: Record<string, number> = {};
-    if (this.name === 'fedtsa' && this.ctx.serverStep && this.models.length > 1) {
-      const report = await this.ctx.serverStep(round, this.models);
-      this.models = report.models;
-      serverStepStats = report.stats;
-    }
-    return { stage1Ms: t1 - t0, serverStepMs: now() - t1, serverStepStats };
+  stage1(updates: readonly ClientUpdate[]): ClusterModel[] {
+    return this.models.map((m) => {
+      const group = updates.filter((u) => u.clusterIndex === m.clusterIndex);
+      return group.length > 0 ? { ...m, weights: fedAvg(group) } : m;
+    });
+  }
+
+  adopt(models: readonly ClusterModel[]): void {
+    this.models = [...models];
   }
 
   clusterModels(): ClusterModel[] {
@@ -87,11 +93,12 @@ class SmallStrategy implements Strategy {
   private weights: Float32Array;
   private readonly widthRatio: number;
   private readonly membership: Map<string, number>;
+  private proposed: { weights: Float32Array; models: ClusterModel[] } | undefined;
 
   constructor(private readonly ctx: StrategyContext) {
-    this.membership = clusterOf(ctx.setup);
-    this.widthRatio = Math.min(...ctx.setup.clusters.map((c) => c.widthRatio));
-    this.weights = extractSubmodel(ctx.initialWeights, ctx.spec, this.widthRatio);
+    this.membership = clusterOf(ctx.clusters);
+    this.widthRatio = Math.min(...ctx.clusters.map((c) => c.widthRatio));
+    this.weights = extractSubmodel(initialOf(ctx, this.name), ctx.spec, this.widthRatio);
   }
 
   tasks(participantIds: readonly string[]): ClientTask[] {
@@ -100,14 +107,24 @@ class SmallStrategy implements Strategy {
     }));
   }
 
-  async aggregate(_round: number, updates: readonly ClientUpdate[]): Promise<AggregationReport> {
-    const t0 = Date.now();
-    if (updates.length > 0) this.weights = fedAvg(updates);
-    return { stage1Ms: Date.now() - t0, serverStepMs: 0, serverStepStats: {} };
+  stage1(updates: readonly ClientUpdate[]): ClusterModel[] {
+    const weights = updates.length > 0 ? fedAvg(updates) : this.weights;
+    this.proposed = { weights, models: this.views(weights) };
+    return this.proposed.models;
+  }
+
+  adopt(models: readonly ClusterModel[]): void {
+    // One model for all: it moves only if no cluster's view of it was rolled back.
+    if (this.proposed && keptAll(this.proposed.models, models)) this.weights = this.proposed.weights;
+    this.proposed = undefined;
   }
 
   clusterModels(): ClusterModel[] {
-    return this.ctx.setup.clusters.map((c) => ({ clusterIndex: c.index, widthRatio: this.widthRatio, weights: this.weights, memberIds: c.memberIds }));
+    return this.views(this.weights);
+  }
+
+  private views(weights: Float32Array): ClusterModel[] {
+    return this.ctx.clusters.map((c) => ({ clusterIndex: c.index, widthRatio: this.widthRatio, weights, memberIds: c.memberIds }));
   }
 }
 
@@ -116,32 +133,43 @@ class HeteroflStrategy implements Strategy {
   readonly name = 'heterofl' as const;
   private global: Float32Array;
   private readonly membership: Map<string, number>;
+  private proposed: { global: Float32Array; models: ClusterModel[] } | undefined;
 
   constructor(private readonly ctx: StrategyContext) {
-    this.global = ctx.initialWeights.slice();
-    this.membership = clusterOf(ctx.setup);
+    this.global = initialOf(ctx, this.name).slice();
+    this.membership = clusterOf(ctx.clusters);
   }
 
   tasks(participantIds: readonly string[]): ClientTask[] {
     const cache = new Map<number, Float32Array>();
     return participantIds.map((clientId) => {
-      const cluster = this.ctx.setup.clusters[requireCluster(this.membership, clientId, 'tasks')] as ClusterSetup['clusters'][number];
+      const index = requireCluster(this.membership, clientId, 'tasks');
+      const cluster = this.ctx.clusters.find((c) => c.index === index) as ClusterPlan;
       let weights = cache.get(cluster.widthRatio);
       if (!weights) cache.set(cluster.widthRatio, (weights = extractSubmodel(this.global, this.ctx.spec, cluster.widthRatio)));
       return { clientId, clusterIndex: cluster.index, widthRatio: cluster.widthRatio, weights };
     });
   }
 
-  async aggregate(_round: number, updates: readonly ClientUpdate[]): Promise<AggregationReport> {
-    const t0 = Date.now();
-    if (updates.length > 0) this.global = heteroflAggregate(this.global, updates, this.ctx.spec);
-    return { stage1Ms: Date.now() - t0, serverStepMs: 0, serverStepStats: {} };
+  stage1(updates: readonly ClientUpdate[]): ClusterModel[] {
+    const global = updates.length > 0 ? heteroflAggregate(this.global, updates, this.ctx.spec) : this.global;
+    this.proposed = { global, models: this.views(global) };
+    return this.proposed.models;
+  }
+
+  adopt(models: readonly ClusterModel[]): void {
+    // One global model: it moves only if no cluster's submodel of it was rolled back.
+    if (this.proposed && keptAll(this.proposed.models, models)) this.global = this.proposed.global;
+    this.proposed = undefined;
   }
 
   clusterModels(): ClusterModel[] {
-    return this.ctx.setup.clusters.map((c) => ({
-      clusterIndex: c.index, widthRatio: c.widthRatio, memberIds: c.memberIds,
-      weights: extractSubmodel(this.global, this.ctx.spec, c.widthRatio),
+    return this.views(this.global);
+  }
+
+  private views(global: Float32Array): ClusterModel[] {
+    return this.ctx.clusters.map((c) => ({
+      clusterIndex: c.index, widthRatio: c.widthRatio, memberIds: c.memberIds, weights: extractSubmodel(global, this.ctx.spec, c.widthRatio),
     }));
   }
 }

@@ -67,17 +67,27 @@ export interface ServerStepReport {
   stats: Record<string, number>;
 }
 
-export interface AggregationReport {
-  stage1Ms: number;
-  serverStepMs: number;
-  serverStepStats: Record<string, number>;
-}
-
+/**
+ * A strategy owns the server-side models between rounds; the round (round/close.ts) drives it:
+ * Stage 1 proposes models from the screened updates, the round checks them (invariants), runs
+ * the server step on what it kept, checks again, and hands the final models back to `adopt`.
+ */
 export interface Strategy {
   readonly name: StrategyName;
-  /** Tasks for the given participants (client ids must belong to a cluster of the setup). */
+  /** Tasks for the given participants (client ids must belong to a cluster). */
   tasks(participantIds: readonly string[]): ClientTask[];
-  /** Stage 1 on the updates received this round, then the server step if any. */
-  aggregate(round: number, updates: readonly ClientUpdate[]): Promise<AggregationReport>;
+  /** The models in force, one per cluster in cluster order (several clusters may share one). */
   clusterModels(): ClusterModel[];
+  /**
+   * Stage 1: the models this round's updates propose, one per cluster in clusterModels() order
+   * (a cluster no update reached keeps its model). Nothing changes until `adopt`.
+   */
+  stage1(updates: readonly ClientUpdate[]): ClusterModel[];
+  /** The step after Stage 1 (FedTSA's Stage 2); absent for strategies without one. */
+  readonly serverStep?: ServerStep;
+  /**
+   * Adopts the round's final models: per cluster, the one the round kept (a proposal, a server
+   * step's result, or, after a rollback, the model it started from).
+   */
+  adopt(models: readonly ClusterModel[]): void;
 }

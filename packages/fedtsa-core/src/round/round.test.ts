@@ -1,0 +1,163 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { ModelSpec } from '../architecture.ts';
+import { useBackend } from '../backend.ts';
+import { initialWeights } from '../model.ts';
+import { createRng } from '../rng.ts';
+import { ChunkedSource, SAMPLE_CHUNK } from '../stage2/chunked-source.ts';
+import { createStrategy } from '../strategy/strategies.ts';
+import type { ClusterModel, ClusterPlan, ServerStep } from '../strategy/types.ts';
+import { closeRound, type ReceivedUpdate } from './close.ts';
+import { RoundMemory } from './memory.ts';
+import { selectParticipants } from './participants.ts';
+import { DEFAULT_ROUND_POLICY } from './policy.ts';
+import { meanAccuracy, scoreModels } from './score.ts';
+
+const spec: ModelSpec = { inputShape: [8, 8, 1], numClasses: 3 };
+let init: Float32Array;
+beforeAll(async () => {
+  await useBackend('cpu');
+  init = initialWeights(spec, 3);
+});
+const clusters: ClusterPlan[] = [
+  { index: 0, widthRatio: 0.5, memberIds: ['a0', 'a1', 'a2', 'a3', 'a4', 'a5'] },
+  { index: 1, widthRatio: 1, memberIds: ['b0', 'b1', 'b2'] },
+];
+const rng = createRng(9);
+const gauss = () => Math.sqrt(-2 * Math.log(Math.max(rng.next(), 1e-12))) * Math.cos(2 * Math.PI * rng.next());
+
+/** Honest updates: the model sent plus a shared direction and client noise, at distance about `step` x norm. */
+function updatesFor(strategy: ReturnType<typeof createStrategy>, step = 0.01): ReceivedUpdate[] {
+  const models = strategy.clusterModels();
+  return strategy.tasks(clusters.flatMap((c) => c.memberIds)).map((t) => {
+    const sent = (models.find((m) => m.clusterIndex === t.clusterIndex) as ClusterModel).weights;
+    const weights = Float32Array.from(sent, (v, i) => v + step * (Math.sin(i) + 0.5 * gauss()));
+    let d = 0;
+    for (let i = 0; i < sent.length; i++) d += ((weights[i] as number) - (sent[i] as number)) ** 2;
+    return { clientId: t.clientId, clusterIndex: t.clusterIndex, widthRatio: t.widthRatio, weights, numSamples: 50, distance: Math.sqrt(d) };
+  });
+}
+
+const sentOf = (models: readonly ClusterModel[]) => new Map(models.map((m) => [m.clusterIndex, m.weights]));
+
+describe('closeRound', () => {
+  it('drops a flipped update, caps an inflated claim, averages the rest and adopts the result', async () => {
+    const strategy = createStrategy('fedtsa-stage1', { spec, clusters, initialWeights: init });
+    const start = strategy.clusterModels();
+    const updates = updatesFor(strategy);
+    const flip = updates[0] as ReceivedUpdate;
+    const sent0 = start[0]?.weights as Float32Array;
+    flip.weights = Float32Array.from(flip.weights, (v, i) => 2 * (sent0[i] as number) - v);
+    (updates[1] as ReceivedUpdate).numSamples = 1e6;
+    const out = await closeRound(strategy, { round: 1, updates, sent: sentOf(start), history: new Map(), policy: DEFAULT_ROUND_POLICY });
+    expect(out.dropped.map((d) => [d.clientId, d.reason])).toEqual([['a0', 'direction']]);
+    expect(out.capped.map((c) => [c.clientId, c.claimed, c.weight])).toEqual([['a1', 1e6, 150]]);
+    expect(out.accepted.map((u) => u.clientId)).toEqual(['a1', 'a2', 'a3', 'a4', 'a5', 'b0', 'b1', 'b2']);
+    expect(out.rollbacks).toEqual([]);
+    expect(strategy.clusterModels()).toBe(out.models);
+    out.changes.forEach((c) => expect(c.change).toBeGreaterThan(0));
+    expect(out.limits.map((l) => l.basis)).toEqual(['start-norm', 'start-norm']);
+  });
+
+  it('rolls a cluster back after Stage 1 and after the server step, and keeps a cluster it cannot trust from teaching', async () => {
+    let seen: ReadonlyMap<number, string> | undefined;
+    const serverStep: ServerStep = async (_round, models, context) => {
+      seen = context?.withoutTeaching;
+      // The server step blows up cluster 1's model.
+      return { models: models.map((m) => (m.clusterIndex === 1 ? { ...m, weights: m.weights.map((v) => v * 1e3) } : m)), stats: { x: 1 } };
+    };
+    const strategy = createStrategy('fedtsa', { spec, clusters, initialWeights: init, serverStep });
+    const start = strategy.clusterModels();
+    const history = new Map([[0, [1e-6, 1e-6, 1e-6]]]);
+    const out = await closeRound(strategy, { round: 2, updates: updatesFor(strategy), sent: sentOf(start), history, policy: DEFAULT_ROUND_POLICY });
+    expect(out.rollbacks.map((r) => [r.clusterIndex, r.step])).toEqual([[0, 'stage1'], [1, 'stage2']]);
+    expect(seen?.get(0)).toMatch(/rolled back/);
+    expect(out.models[0]?.weights).toBe(start[0]?.weights);
+    expect(out.models[1]?.weights).not.toBe(start[1]?.weights);
+    expect(out.serverStepStats).toEqual({ x: 1 });
+  });
+
+  it('moves a shared model only when no cluster was rolled back', async () => {
+    for (const name of ['fedavg-small', 'heterofl'] as const) {
+      const strategy = createStrategy(name, { spec, clusters, initialWeights: init });
+      const before = strategy.clusterModels().map((m) => m.weights.slice());
+      const tight = new Map([[1, [1e-9]]]);
+      const held = await closeRound(strategy, { round: 1, updates: updatesFor(strategy), sent: sentOf(strategy.clusterModels()), history: tight, policy: DEFAULT_ROUND_POLICY });
+      expect(held.rollbacks.length).toBeGreaterThan(0);
+      strategy.clusterModels().forEach((m, k) => expect(m.weights).toEqual(before[k]));
+      const moved = await closeRound(strategy, { round: 1, updates: updatesFor(strategy), sent: sentOf(strategy.clusterModels()), history: new Map(), policy: DEFAULT_ROUND_POLICY });
+      expect(moved.rollbacks).toEqual([]);
+      expect(strategy.clusterModels()[0]?.weights).not.toEqual(before[0]);
+    }
+  });
+});
+
+describe('RoundMemory', () => {
+  it('keeps medians and changes per cluster, forgets a cluster whose width changed, and rebuilds from records', () => {
+    const memory = RoundMemory.fromRecords([
+      { clusters: [{ clusterIndex: 0, widthRatio: 0.5, medianDistance: 2, modelChange: 1 }, { clusterIndex: 1, widthRatio: 1, modelChange: 3 }] },
+      { clusters: [{ clusterIndex: 0, widthRatio: 1, modelChange: 5 }, { clusterIndex: 1, widthRatio: 1, medianDistance: 4, modelChange: 6 }] },
+    ]);
+    expect(memory.history(0)).toEqual([5]);
+    expect(memory.medianDistance(0)).toBeUndefined();
+    expect(memory.history(1)).toEqual([3, 6]);
+    expect(memory.reference(1, [])).toBe(4);
+    expect(memory.reference(0, [1])).toBeUndefined();
+    expect(memory.reference(0, [1, 3, 8])).toBe(3);
+    const accepted = [{ clusterIndex: 0, distance: 2 }, { clusterIndex: 0, distance: 4 }, { clusterIndex: 1, distance: 9 }] as ReceivedUpdate[];
+    memory.remember({ changes: [{ clusterIndex: 0, change: 7 }, { clusterIndex: 1, change: 8 }], accepted, rollbacks: [{ clusterIndex: 1, step: 'stage1', reason: '', change: 0, maxChange: 0 }] });
+    expect(memory.medianDistance(0)).toBe(3);
+    expect(memory.medianDistance(1)).toBe(4);
+    expect(memory.history(0)).toEqual([5, 7]);
+    memory.forget(1);
+    expect(memory.history(1)).toEqual([]);
+  });
+});
+
+describe('selectParticipants', () => {
+  it('depends on seed and round, not on the order members are listed in, and takes count of the online ones', () => {
+    const a = selectParticipants(clusters, { seed: 1, round: 2, count: (n) => n - 1 });
+    const reversed = clusters.map((c) => ({ ...c, memberIds: [...c.memberIds].reverse() }));
+    expect([...selectParticipants(reversed, { seed: 1, round: 2, count: (n) => n - 1 })]).toEqual([...a]);
+    expect(a.size).toBe(7);
+    expect([...selectParticipants(clusters, { seed: 1, round: 3, count: (n) => n })].map(([id]) => id)).not.toEqual([...a.keys()]);
+    const online = selectParticipants(clusters, { seed: 1, round: 2, count: (n) => n, isOnline: (id) => id !== 'a3' });
+    expect(online.has('a3')).toBe(false);
+    expect(online.size).toBe(8);
+  });
+});
+
+describe('ChunkedSource', () => {
+  it('draws the same images however its chunks are scheduled, each chunk with its own seed', async () => {
+    const calls: [number, number][] = [];
+    const fake = (labels: Uint8Array, seed: number) => {
+      calls.push([labels.length, seed]);
+      return Promise.resolve(Float32Array.from({ length: labels.length * 4 }, (_, i) => (seed % 1000) + labels[Math.floor(i / 4)]! + i));
+    };
+    const source = new ChunkedSource([2, 2, 1], 3, fake);
+    const labels = Uint8Array.from({ length: SAMPLE_CHUNK * 2 + 3 }, (_, i) => i % 3);
+    const a = await source.sample(labels, 11);
+    expect(calls.map((c) => c[0])).toEqual([SAMPLE_CHUNK, SAMPLE_CHUNK, 3]);
+    expect(new Set(calls.map((c) => c[1])).size).toBe(3);
+    const slow = new ChunkedSource([2, 2, 1], 3, async (l, s) => {
+      // The last (short) chunk resolves first.
+      if (l.length !== 3) for (let i = 0; i < 5; i++) await Promise.resolve();
+      return fake(l, s);
+    });
+    expect((await slow.sample(labels, 11)).images).toEqual(a.images);
+    await expect(new ChunkedSource([2, 2, 1], 3, async () => new Float32Array(1)).sample(labels, 1)).rejects.toThrow(/came back with 1 values/);
+  });
+});
+
+describe('scoreModels', () => {
+  it('scores a shared model once and weights the mean by members', async () => {
+    const w = new Float32Array(2);
+    let calls = 0;
+    const scores = await scoreModels([
+      { clusterIndex: 0, widthRatio: 1, weights: w, memberIds: ['a'] },
+      { clusterIndex: 1, widthRatio: 1, weights: w, memberIds: ['b', 'c', 'd'] },
+    ], () => ({ accuracy: 0.5 + 0.1 * calls++, loss: 1, count: 10 }));
+    expect(calls).toBe(1);
+    expect(meanAccuracy(scores)).toBeCloseTo(0.5);
+    expect(meanAccuracy([{ accuracy: 1, members: 1 }, { accuracy: 0, members: 3 }])).toBeCloseTo(0.25);
+  });
+});
