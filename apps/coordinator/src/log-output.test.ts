@@ -41,7 +41,7 @@ describe('the coordinator\'s stdout', () => {
     expect(lines.some((l) => l.startsWith('{'))).toBe(false);
     expect(lines).toEqual(expect.arrayContaining([expect.stringMatching(/^\d\d:\d\d:\d\d {2}(\x1b\[\d+m)?INFO .*Server listening at http:\/\/127\.0\.0\.1:\d+$/)]));
     expect(lines).toEqual(expect.arrayContaining([expect.stringMatching(/^\d\d:\d\d:\d\d {2}(\x1b\[\d+m)?WARN .*no dashboard in \/nonexistent/)]));
-  });
+  }, 120_000);
 
   it('is JSON lines on a pipe, and with --log-format json on a terminal', async () => {
     for (const lines of [await firstLines([], false), await firstLines(['--log-format', 'json'], true)]) {
@@ -49,11 +49,11 @@ describe('the coordinator\'s stdout', () => {
       const entries = lines.map((l) => JSON.parse(l) as { level: number; msg: string });
       expect(entries.map((e) => e.msg)).toEqual(expect.arrayContaining([expect.stringMatching(/^Server listening at http:\/\//)]));
     }
-  });
+  }, 180_000);
 
   it('is readable lines on a pipe with --log-format pretty, without colour', async () => {
     const lines = await firstLines(['--log-format', 'pretty'], false);
     expect(lines.some((l) => l.startsWith('{') || l.includes('\x1b'))).toBe(false);
     expect(lines).toEqual(expect.arrayContaining([expect.stringMatching(/^\d\d:\d\d:\d\d {2}INFO {3}Server listening at/)]));
-  });
+  }, 120_000);
 });
