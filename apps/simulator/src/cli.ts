@@ -11,6 +11,7 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { useBackend } from '@fedtsa/core/backend';
+import { DEFAULT_ROUND_POLICY } from '@fedtsa/core/round/policy';
 import { DEFAULT_TEACHER_RULE } from '@fedtsa/core/stage2/teachers';
 import { STRATEGY_NAMES, type StrategyName } from '@fedtsa/core/strategy/types';
 import { PRESETS, validateConfig, type SimulationConfig } from './config.ts';
@@ -33,6 +34,7 @@ const USAGE = `usage: npm run simulate -- [options]
   Stage 2 ('fedtsa'): --generator DIR (checkpoint, default checkpoints/fmnist-ddpm)
   --pool-size N  --refresh F  --ml-steps N  --temperature T  --lambda L  --ml-lr X  --ml-optimizer sgd|adam
   --pool-cache DIR|off  where generated samples are kept across runs (default .cache/synthetic)
+  --min-cosine X        the round's direction screen (core round/policy.ts; default -0.15, -1 = off)
   --teacher-rule on|off  Stage 2's teacher screen (stage2/teachers.ts; default on)
   --teacher-max-logit X  --teacher-min-skill S  --teacher-max-loss-ratio R  its thresholds (defaults in teachers.ts)`;
 
@@ -47,6 +49,7 @@ function parseCli(argv: string[]): { config: SimulationConfig; compare: boolean;
       seeds: { type: 'string' },
       generator: { type: 'string' }, eval: { type: 'string', default: 'test' }, 'pool-size': { type: 'string' }, refresh: { type: 'string' }, 'ml-optimizer': { type: 'string' }, 'pool-cache': { type: 'string' }, 'ml-steps': { type: 'string' }, temperature: { type: 'string' },
       lambda: { type: 'string' }, 'ml-lr': { type: 'string' },
+      'min-cosine': { type: 'string' },
       'teacher-rule': { type: 'string' }, 'teacher-max-logit': { type: 'string' }, 'teacher-min-skill': { type: 'string' }, 'teacher-max-loss-ratio': { type: 'string' },
     },
   });
@@ -63,6 +66,8 @@ function parseCli(argv: string[]): { config: SimulationConfig; compare: boolean;
   config.rounds = num('rounds', values.rounds) ?? config.rounds;
   config.numClients = num('clients', values.clients) ?? config.numClients;
   config.seed = num('seed', values.seed) ?? config.seed;
+  const minCosine = num('min-cosine', values['min-cosine']);
+  if (minCosine !== undefined) config.policy = { ...DEFAULT_ROUND_POLICY, ...config.policy, minCosine };
   config.localEpochs = num('epochs', values.epochs) ?? config.localEpochs;
   config.learningRate = num('lr', values.lr) ?? config.learningRate;
   config.workers = num('workers', values.workers) ?? config.workers;

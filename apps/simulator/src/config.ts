@@ -1,6 +1,6 @@
 /** Simulation configuration: one typed object, with presets. */
 import type { MutualLearningOptions } from '@fedtsa/core/stage2/mutual-learning';
-import type { RoundPolicy } from '@fedtsa/core/round/policy';
+import { validateRoundPolicy, type RoundPolicy } from '@fedtsa/core/round/policy';
 import type { StrategyName } from '@fedtsa/core/strategy/types';
 
 export interface DeviceTier {
@@ -146,4 +146,6 @@ export function validateConfig(c: SimulationConfig): void {
   if (!(c.participation > 0 && c.participation <= 1)) fail('participation', `must be in (0, 1], got ${c.participation}`);
   if (!(c.learningRate > 0)) fail('learningRate', `must be > 0, got ${c.learningRate}`);
   if (!(c.clientSamples >= c.numClients)) fail('clientSamples', `must be at least numClients (${c.numClients}), got ${c.clientSamples}`);
+  // Refused here, before any data is loaded, rather than at round 1's close.
+  if (c.policy) validateRoundPolicy(c.policy, 'simulation config: policy');
 }

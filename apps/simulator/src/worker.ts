@@ -5,7 +5,8 @@ import { useBackend } from '@fedtsa/core/backend';
 import { subset, type LabelledImages } from '@fedtsa/core/data/dataset';
 import { buildModel, getFlatWeights, setFlatWeights } from '@fedtsa/core/model';
 import { createRng } from '@fedtsa/core/rng';
-import { evaluate, trainLocal } from '@fedtsa/core/train';
+import { evaluateModel } from '@fedtsa/core/round/score';
+import { trainLocal } from '@fedtsa/core/train';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { DiffusionGenerator } from '@fedtsa/core/diffusion/generator';
 import { readCheckpoint } from '@fedtsa/node-io/checkpoint-files';
@@ -60,7 +61,7 @@ async function run(job: Job): Promise<Outcome> {
     return { kind: 'train', weights: getFlatWeights(model), numSamples: data.count, loss: result.loss, elapsedMs: performance.now() - t0 };
   }
   const data = subset(splits[job.split], job.indices);
-  const result = evaluate(modelFor(job.widthRatio, job.weights), data);
+  const result = evaluateModel(init.spec, job.widthRatio, job.weights, data, models);
   return { kind: 'evaluate', ...result, elapsedMs: performance.now() - t0 };
 }
 

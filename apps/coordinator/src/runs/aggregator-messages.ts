@@ -1,6 +1,7 @@
 import type { ModelSpec } from '@fedtsa/core/architecture';
 import type { ReceivedUpdate, RoundOutcome } from '@fedtsa/core/round/close';
 import type { RoundPolicy } from '@fedtsa/core/round/policy';
+import type { ClusterScore } from '@fedtsa/core/round/score';
 import type { ClusterModel } from '@fedtsa/core/strategy/types';
 import type { RunSettings } from './settings.ts';
 
@@ -32,16 +33,9 @@ export interface AggregateRequest {
   evalSamples: number;
 }
 
-export interface ClusterMetric {
-  clusterIndex: number;
-  accuracy: number;
-  loss: number;
-  count: number;
-}
-
-export type AggregateResult = Omit<RoundOutcome, 'serverStepMs'> & { stage2Ms: number; metrics: ClusterMetric[] };
+export type AggregateResult = Omit<RoundOutcome, 'serverStepMs'> & { stage2Ms: number; metrics: ClusterScore[] };
 
 export type AggregatorReply =
   | { id: number; ok: true; result: AggregateResult }
-  | { id: number; ok: true; metrics: ClusterMetric[] }
+  | { id: number; ok: true; metrics: ClusterScore[] }
   | { id: number; ok: false; error: string };

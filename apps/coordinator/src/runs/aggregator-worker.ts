@@ -9,7 +9,7 @@ import { useBackend } from '@fedtsa/core/backend';
 import type { LabelledImages } from '@fedtsa/core/data/dataset';
 import { DiffusionGenerator } from '@fedtsa/core/diffusion/generator';
 import { closeRound } from '@fedtsa/core/round/close';
-import { evaluateModel, scoreModels } from '@fedtsa/core/round/score';
+import { evaluateModel, scoreModels, type ClusterScore } from '@fedtsa/core/round/score';
 import { ChunkedSource } from '@fedtsa/core/stage2/chunked-source';
 import { createStage2Step, stage2Seed } from '@fedtsa/core/stage2/stage2';
 import { SyntheticPool } from '@fedtsa/core/stage2/synthetic-pool';
@@ -18,7 +18,7 @@ import type { ClusterModel, ServerStep } from '@fedtsa/core/strategy/types';
 import { readCheckpoint } from '@fedtsa/node-io/checkpoint-files';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { mutualLearningOf } from './settings.ts';
-import type { AggregateRequest, AggregateResult, AggregatorInit, AggregatorReply, ClusterMetric } from './aggregator-messages.ts';
+import type { AggregateRequest, AggregateResult, AggregatorInit, AggregatorReply } from './aggregator-messages.ts';
 
 const init = workerData as AggregatorInit;
 await useBackend('wasm');
@@ -51,11 +51,10 @@ function stage2For(req: AggregateRequest): ServerStep | undefined {
 
 const evalModels = new Map<number, tfl.LayersModel>();
 
-async function score(models: readonly ClusterModel[], samples: number): Promise<ClusterMetric[]> {
+async function score(models: readonly ClusterModel[], samples: number): Promise<ClusterScore[]> {
   const n = Math.min(samples, test.count);
   const data = { ...test, count: n, images: test.images.subarray(0, n * height * width * channels), labels: test.labels.subarray(0, n) };
-  const scores = await scoreModels(models, (widthRatio, weights) => evaluateModel(init.spec, widthRatio, weights, data, evalModels));
-  return scores.map((s) => ({ clusterIndex: s.clusterIndex, accuracy: s.accuracy, loss: s.loss, count: s.count }));
+  return scoreModels(models, (widthRatio, weights) => evaluateModel(init.spec, widthRatio, weights, data, evalModels));
 }
 
 async function aggregate(req: AggregateRequest): Promise<AggregateResult> {

@@ -2,8 +2,9 @@
 import { Worker } from 'node:worker_threads';
 import type { ModelSpec } from '@fedtsa/core/architecture';
 import type { LabelledImages } from '@fedtsa/core/data/dataset';
+import type { ClusterScore } from '@fedtsa/core/round/score';
 import type { ClusterModel } from '@fedtsa/core/strategy/types';
-import type { AggregateRequest, AggregateResult, AggregatorInit, AggregatorReply, ClusterMetric } from './aggregator-messages.ts';
+import type { AggregateRequest, AggregateResult, AggregatorInit, AggregatorReply } from './aggregator-messages.ts';
 
 export class Aggregator {
   private nextId = 0;
@@ -51,7 +52,7 @@ export class Aggregator {
   }
 
   /** Scores of models as they stand (round 1's starting models). */
-  evaluate(models: ClusterModel[], evalSamples: number): Promise<ClusterMetric[]> {
+  evaluate(models: ClusterModel[], evalSamples: number): Promise<ClusterScore[]> {
     return this.call({ kind: 'evaluate', models, evalSamples });
   }
 

@@ -1,9 +1,9 @@
 /** A completed round's record, from what the engine kept during the round and what the aggregation worker returned. */
 import type { RoundMemory } from '@fedtsa/core/round/memory';
-import { meanAccuracy } from '@fedtsa/core/round/score';
+import { meanAccuracy, type ClusterScore } from '@fedtsa/core/round/score';
 import type { RoundIncident } from '@fedtsa/protocol/dashboard';
 import type { ClusteringSnapshot, RoundRecord } from '../store/types.ts';
-import type { AggregateResult, ClusterMetric } from './aggregator-messages.ts';
+import type { AggregateResult } from './aggregator-messages.ts';
 
 export interface RoundFacts {
   runId: string;
@@ -14,7 +14,7 @@ export interface RoundFacts {
   clustering: ClusteringSnapshot;
   result: AggregateResult;
   /** Round 1 only: the starting models' scores. */
-  start: ClusterMetric[] | undefined;
+  start: ClusterScore[] | undefined;
   /** After the round: each cluster's median update distance (the next round's arrival reference). */
   memory: RoundMemory;
 }

@@ -1,23 +1,22 @@
 /**
- * One run's federation: clients join and report, rounds select participants per cluster,
- * send each its cluster's model, accept checked updates until every participant returned
- * or the deadline passed, then Stage 1 and Stage 2 run in the aggregation worker, the models
- * are evaluated and the round is saved before the next one starts.
+ * One run's federation: clients join and report; at a round boundary the core plans the
+ * clusters (round/plan.ts) and picks the participants (round/participants.ts); an OpenRound
+ * (open-round.ts) sends each its cluster's model and checks updates as they arrive until every
+ * participant has had its turn or the deadline passed; then the core's close (round/close.ts:
+ * screen, capped Stage 1, invariants, Stage 2) and the scores run in the aggregation worker,
+ * and the round is saved before the next one starts. The engine owns the timers, the store,
+ * the channels and the safeguards' memory between rounds (round/memory.ts).
  *
  * The engine talks to clients through ClientChannel only, never to socket.io, so the socket
  * layer (and later socket.io's Redis adapter) stays outside it.
  */
-import { modelManifest, type ModelSpec } from '@fedtsa/core/architecture';
-import { randomBytes } from 'node:crypto';
-import type { ReceivedUpdate } from '@fedtsa/core/round/close';
+import type { ModelSpec } from '@fedtsa/core/architecture';
 import { RoundMemory } from '@fedtsa/core/round/memory';
 import { selectParticipants } from '@fedtsa/core/round/participants';
 import { carryOverModels, membershipChanged, planClusters, snapshotClustering } from '@fedtsa/core/round/plan';
 import { roundPolicyOf } from '@fedtsa/core/round/policy';
 import type { ClusterModel } from '@fedtsa/core/strategy/types';
-import type { RoundIncident } from '@fedtsa/protocol/dashboard';
-import { decodeWeights, encodeWeights, type EncodedWeights } from '@fedtsa/protocol/codec';
-import { protocolError, type Ack, type ProtocolError } from '@fedtsa/protocol/errors';
+import { protocolError, type Ack } from '@fedtsa/protocol/errors';
 import type { Assignment, RoundClosed, RunState, TrainingTask } from '@fedtsa/protocol/events';
 import type { CapabilityReport, UpdatePayload } from '@fedtsa/protocol/messages';
 import type { ClientRecord, ClusteringSnapshot, RunRecord, RunStore } from '../store/types.ts';
@@ -26,7 +25,7 @@ import { buildRoundRecord } from './round-record.ts';
 import { dropRefusals, outcomeIncidents } from './round-safeguards.ts';
 import type { RunChangeSink } from './run-events.ts';
 import { planOptionsOf } from './settings.ts';
-import { checkUpdate } from './update-check.ts';
+import { OpenRound } from './open-round.ts';
 
 export interface ClientChannel {
   assignment(a: Assignment): void;
@@ -40,35 +39,6 @@ export interface EngineEvents {
   changes: RunChangeSink;
   log(level: 'info' | 'warn' | 'error', message: string, extra?: Record<string, unknown>): void;
 }
-
-interface OpenRound {
-  index: number;
-  startedAt: number;
-  deadline: number;
-  timer: ReturnType<typeof setTimeout>;
-  /** clientId -> cluster index it trains this round. */
-  selected: Map<string, number>;
-  /** clientId -> the nonce of its task this round; its update must name it. */
-  taskIds: Map<string, string>;
-  sent: Map<number, Float32Array>;
-  /** Each cluster's model encoded once per round and shared by every participant's task (never mutated). */
-  encoded: Map<number, EncodedWeights>;
-  /** Updates accepted on arrival, with their distances from the model sent. */
-  updates: Map<string, ReceivedUpdate>;
-  /** Updates acknowledged on arrival and dropped at the close by the screen of their cluster. */
-  dropped: Map<string, ProtocolError>;
-  /**
-   * Clients whose update was refused on arrival for its content (SPENDING): their turn is over
-   * (a second try would let an attacker probe the limits, and the round need not wait for them).
-   */
-  spent: Set<string>;
-  /** What the safeguards did so far this round (refusals on arrival, drops at the close, ...). */
-  incidents: RoundIncident[];
-  closing: boolean;
-}
-
-/** Refusals that judge an update's content end the client's turn; malformed ones (a shape or cluster mix-up) may be corrected and resent. */
-const SPENDING: ReadonlySet<string> = new Set(['FEDTSA_ERR_NON_FINITE', 'FEDTSA_ERR_NORM_TOO_LARGE', 'FEDTSA_ERR_BAD_CLAIM']);
 
 export class RunEngine {
   private readonly channels = new Map<string, ClientChannel>();
@@ -139,7 +109,7 @@ export class RunEngine {
   }
 
   stop(): void {
-    if (this.open) clearTimeout(this.open.timer);
+    this.open?.cancel();
     this.open = undefined;
     this.setState('stopped');
   }
@@ -151,8 +121,7 @@ export class RunEngine {
     const cluster = this.clustering?.clusters.find((c) => c.memberIds.includes(client.id));
     if (cluster && client.samplesPerSec > 0) channel.assignment({ clusterIndex: cluster.index, widthRatio: cluster.widthRatio, clusters: this.clustering?.clusters.length ?? 0 });
     // A client that reconnects mid-round gets its task again.
-    const selectedCluster = this.open?.selected.get(client.id);
-    if (this.open && selectedCluster !== undefined && !this.open.updates.has(client.id) && !this.open.spent.has(client.id)) channel.task(this.taskFor(client.id, selectedCluster));
+    if (this.open?.awaits(client.id)) channel.task(this.open.taskFor(client.id));
     this.events.changes.emit({ runId: this.run.id, what: 'clients' });
     this.maybeStartRound();
   }
@@ -187,28 +156,6 @@ export class RunEngine {
 
   private readyClients(): ClientRecord[] {
     return this.store.listClients(this.run.id).filter((c) => this.channels.has(c.id) && c.samplesPerSec > 0);
-  }
-
-  private taskFor(clientId: string, clusterIndex: number): TrainingTask {
-    const open = this.open as OpenRound;
-    let taskId = open.taskIds.get(clientId);
-    if (!taskId) open.taskIds.set(clientId, (taskId = randomBytes(12).toString('base64url')));
-    const model = this.models.find((m) => m.clusterIndex === clusterIndex) as ClusterModel;
-    const s = this.run.settings;
-    return {
-      runId: this.run.id, round: open.index, taskId, clusterIndex, widthRatio: model.widthRatio, deadline: open.deadline,
-      epochs: s.localEpochs, batchSize: s.batchSize, learningRate: s.learningRate, optimizer: s.optimizer,
-      weights: this.encodedFor(open, clusterIndex, model.widthRatio),
-    };
-  }
-
-  private encodedFor(open: OpenRound, clusterIndex: number, widthRatio: number): EncodedWeights {
-    let encoded = open.encoded.get(clusterIndex);
-    if (!encoded) {
-      encoded = encodeWeights(open.sent.get(clusterIndex) as Float32Array, modelManifest(this.spec, widthRatio), this.run.settings.downlinkDtype);
-      open.encoded.set(clusterIndex, encoded);
-    }
-    return encoded;
   }
 
   /** Starts the next round when the run is running, no round is open and enough clients are ready. */
@@ -253,66 +200,35 @@ export class RunEngine {
       seed: s.seed, round: index, isOnline: (id) => this.channels.has(id),
       count: (online) => (s.participantsPerCluster > 0 ? s.participantsPerCluster : online),
     });
-    const startedAt = Date.now();
-    this.open = {
-      index, startedAt, deadline: startedAt + s.roundDeadlineMs, selected, taskIds: new Map(),
-      // What the clients actually receive: with a float16 downlink, the rounded weights.
-      sent: new Map(this.models.map((m) => [m.clusterIndex, s.downlinkDtype === 'float16' ? decodeWeights(encodeWeights(m.weights, modelManifest(this.spec, m.widthRatio), 'float16')) : m.weights])),
-      encoded: new Map(), updates: new Map(), dropped: new Map(), spent: new Set(), incidents: [], closing: false,
-      timer: setTimeout(() => void this.closeRound('deadline'), s.roundDeadlineMs),
-    };
+    const open = (this.open = new OpenRound(this.run.id, index, selected, this.models, this.spec, s, () => void this.closeRound('deadline')));
     this.events.log('info', `run ${this.run.id} round ${index} started`, { participants: selected.size, clusters: clustering.clusters.length });
-    for (const [id, clusterIndex] of selected) this.channels.get(id)?.task(this.taskFor(id, clusterIndex));
+    for (const id of selected.keys()) this.channels.get(id)?.task(open.taskFor(id));
     this.events.changes.emit({ runId: this.run.id, what: 'round' });
   }
 
   submitUpdate(clientId: string, payload: UpdatePayload): Ack<{ accepted: true; round: number }> {
     const open = this.open;
-    if (!open || open.closing || payload.round !== open.index) {
-      return { ok: false, error: protocolError('FEDTSA_ERR_STALE_ROUND', `round ${payload.round} is not open`) };
+    if (!open) return { ok: false, error: protocolError('FEDTSA_ERR_STALE_ROUND', `round ${payload.round} is not open`) };
+    const before = open.incidents.length;
+    const ack = open.receive(clientId, payload, this.memory, this.holdings.get(clientId) ?? this.run.settings.maxSamplesPerClient);
+    // A refusal of what the update holds is an incident; a stale or duplicate one is only answered.
+    if (!ack.ok && open.incidents.length > before) {
+      this.events.log('warn', `run ${this.run.id} round ${open.index}: refused update from ${clientId} (cluster ${open.selected.get(clientId)}): ${ack.error.message}`, { code: ack.error.code });
     }
-    const clusterIndex = open.selected.get(clientId);
-    if (clusterIndex === undefined) return { ok: false, error: protocolError('FEDTSA_ERR_NOT_SELECTED') };
-    if (open.updates.has(clientId)) return { ok: false, error: protocolError('FEDTSA_ERR_DUPLICATE_UPDATE') };
-    if (open.spent.has(clientId)) return { ok: false, error: protocolError('FEDTSA_ERR_DUPLICATE_UPDATE', `its update for round ${open.index} was refused; the next round brings a new task`) };
-    if (payload.taskId !== open.taskIds.get(clientId)) return { ok: false, error: protocolError('FEDTSA_ERR_TASK_MISMATCH', `round ${open.index}`) };
-    const model = this.models.find((m) => m.clusterIndex === clusterIndex) as ClusterModel;
-    const sameRound = [...open.updates.values()].filter((u) => u.clusterIndex === clusterIndex).map((u) => u.distance);
-    const check = checkUpdate(payload, {
-      runId: this.run.id, round: open.index, clusterIndex, manifest: modelManifest(this.spec, model.widthRatio),
-      sent: open.sent.get(clusterIndex) as Float32Array,
-      reference: this.memory.reference(clusterIndex, sameRound),
-      normMultiple: this.run.settings.normMultiple,
-      maxSamples: this.holdings.get(clientId) ?? this.run.settings.maxSamplesPerClient,
-    });
-    if (!check.ok) {
-      if (SPENDING.has(check.error.code)) {
-        open.spent.add(clientId);
-        this.maybeCloseEarly(open);
-      }
-      open.incidents.push({ kind: 'update-refused', clusterIndex, clientId, code: check.error.code, message: check.error.message });
-      this.events.log('warn', `run ${this.run.id} round ${open.index}: refused update from ${clientId} (cluster ${clusterIndex}): ${check.error.message}`, { code: check.error.code });
-      return check;
-    }
-    open.updates.set(clientId, { clientId, clusterIndex, widthRatio: model.widthRatio, weights: check.weights, numSamples: payload.numSamples, distance: check.distance });
-    this.events.changes.emit({ runId: this.run.id, what: 'clients' });
-    this.maybeCloseEarly(open);
-    return { ok: true, value: { accepted: true, round: open.index } };
-  }
-
-  /** Closes the round once every participant has had its turn (accepted or refused). */
-  private maybeCloseEarly(open: OpenRound): void {
-    if (open.updates.size + open.spent.size === open.selected.size) queueMicrotask(() => void this.closeRound('complete'));
+    if (ack.ok) this.events.changes.emit({ runId: this.run.id, what: 'clients' });
+    // Closes the round once every participant has had its turn (accepted or refused).
+    if (open.complete) queueMicrotask(() => void this.closeRound('complete'));
+    return ack;
   }
 
   private async closeRound(reason: 'deadline' | 'complete'): Promise<void> {
     const open = this.open;
     if (!open || open.closing) return;
     open.closing = true;
-    clearTimeout(open.timer);
+    open.cancel();
     const s = this.run.settings;
     // The core's close sums in the round's seeded selection order, not arrival order, so a round's result does not depend on network timing.
-    const updates = [...open.selected.keys()].flatMap((id) => open.updates.get(id) ?? []);
+    const updates = open.inSelectionOrder();
     try {
       // Round 1 also scores the models it started from, so every curve has its round 0.
       const start = open.index === 1 ? await this.aggregator.evaluate(this.models, s.evalSamples) : undefined;
@@ -354,7 +270,7 @@ export class RunEngine {
   }
 
   dispose(): void {
-    if (this.open) clearTimeout(this.open.timer);
+    this.open?.cancel();
     this.open = undefined;
   }
 }
