@@ -1,4 +1,5 @@
 /** Simulation configuration: one typed object, with presets. */
+import { STANDARD_HOLDOUT } from '@fedtsa/core/data/holdout';
 import type { MutualLearningOptions } from '@fedtsa/core/stage2/mutual-learning';
 import { validateRoundPolicy, type RoundPolicy } from '@fedtsa/core/round/policy';
 import type { StrategyName } from '@fedtsa/core/strategy/types';
@@ -21,9 +22,11 @@ export interface SimulationConfig {
   alpha: number | 'iid';
   /** Client data: this many samples drawn from the client pool (after the public pool and validation are held out). */
   clientSamples: number;
-  /** Held out of the training set, never seen by any client. */
-  publicPoolSamples: number;
-  validationSamples: number;
+  /** Shares of the training set held out, never seen by any client (core data/holdout.ts): the generator's public pool and validation. */
+  publicPoolFraction: number;
+  validationFraction: number;
+  /** For a task without a test split: the share of its training set held out as the test set first. */
+  testFraction: number;
   rounds: number;
   /** Fraction of each cluster's clients that train in a round. */
   participation: number;
@@ -91,8 +94,10 @@ export const PRESETS: Record<string, SimulationConfig> = {
     tiers: THREE_TIERS,
     alpha: 0.5,
     clientSamples: 12_000,
-    publicPoolSamples: 10_000,
-    validationSamples: 5_000,
+    // 10,000 and 5,000 of Fashion-MNIST's 60,000 training images (the rows of the committed results).
+    publicPoolFraction: STANDARD_HOLDOUT.publicPoolFraction,
+    validationFraction: STANDARD_HOLDOUT.validationFraction,
+    testFraction: 1 / 6,
     rounds: 20,
     participation: 1,
     localEpochs: 1,
@@ -116,8 +121,9 @@ export const PRESETS: Record<string, SimulationConfig> = {
     tiers: THREE_TIERS,
     alpha: 0.5,
     clientSamples: 2_400,
-    publicPoolSamples: 10_000,
-    validationSamples: 5_000,
+    publicPoolFraction: STANDARD_HOLDOUT.publicPoolFraction,
+    validationFraction: STANDARD_HOLDOUT.validationFraction,
+    testFraction: 1 / 6,
     rounds: 3,
     participation: 1,
     localEpochs: 1,
@@ -145,6 +151,11 @@ export function validateConfig(c: SimulationConfig): void {
   if (!Number.isInteger(c.rounds) || c.rounds < 1) fail('rounds', `must be a positive integer, got ${c.rounds}`);
   if (!(c.participation > 0 && c.participation <= 1)) fail('participation', `must be in (0, 1], got ${c.participation}`);
   if (!(c.learningRate > 0)) fail('learningRate', `must be > 0, got ${c.learningRate}`);
+  for (const [field, v] of [['publicPoolFraction', c.publicPoolFraction], ['validationFraction', c.validationFraction]] as const) {
+    if (!(v >= 0 && v < 1)) fail(field, `must be in [0, 1), got ${v}`);
+  }
+  if (!(c.publicPoolFraction + c.validationFraction < 1)) fail('publicPoolFraction + validationFraction', `must be < 1 to leave data for clients, got ${c.publicPoolFraction + c.validationFraction}`);
+  if (!(c.testFraction > 0 && c.testFraction < 1)) fail('testFraction', `must be in (0, 1), got ${c.testFraction}`);
   if (!(c.clientSamples >= c.numClients)) fail('clientSamples', `must be at least numClients (${c.numClients}), got ${c.clientSamples}`);
   // Refused here, before any data is loaded, rather than at round 1's close.
   if (c.policy) validateRoundPolicy(c.policy, 'simulation config: policy');

@@ -5,14 +5,18 @@
 import type { ModelSpec } from '@fedtsa/core/architecture';
 import { subset, type LabelledImages } from '@fedtsa/core/data/dataset';
 import { partitionDirichlet, partitionIid } from '@fedtsa/core/data/partition';
-import { holdoutSplit, STANDARD_HOLDOUT } from '@fedtsa/core/data/holdout';
+import { holdoutSplit, STANDARD_HOLDOUT, testHoldout } from '@fedtsa/core/data/holdout';
 import { initialWeights } from '@fedtsa/core/model';
 import { createRng, deriveSeed, randomNormal, shuffleInPlace } from '@fedtsa/core/rng';
 import { planClusters } from '@fedtsa/core/round/plan';
 import type { ClientProfile, ClusterSetup } from '@fedtsa/core/strategy/types';
+import { taskSpec, type TaskDefinition } from '@fedtsa/core/task';
 import type { SimulationConfig } from './config.ts';
+import { describeSplit, splitSizes } from './data-split.ts';
 
 export interface Experiment {
+  /** Absent only in experiments built by hand (the coordinator's round-parity test). */
+  task?: TaskDefinition;
   spec: ModelSpec;
   /** The training rows the clients draw from (public pool and validation removed). */
   clientData: LabelledImages;
@@ -25,13 +29,33 @@ export interface Experiment {
   publicPool: LabelledImages;
   validation: LabelledImages;
   test: LabelledImages;
+  /** Where the test images come from, for the report: the task's test split or a held-out share of its training set. */
+  evaluation?: string;
 }
 
-export function buildExperiment(config: SimulationConfig, train: LabelledImages, test: LabelledImages): Experiment {
-  const spec: ModelSpec = { inputShape: [train.height, train.width, train.channels], numClasses: train.numClasses };
+/** `test`: the task's test split; without one, config.testFraction of `train` is held out as the test set. */
+export function buildExperiment(config: SimulationConfig, task: TaskDefinition, train: LabelledImages, test?: LabelledImages): Experiment {
+  const spec = taskSpec(task);
+  const [h, w, c] = task.inputShape;
+  for (const [name, d] of [['train', train], ['test', test]] as const) {
+    if (d && (d.height !== h || d.width !== w || d.channels !== c || d.numClasses !== task.classNames.length)) {
+      throw new Error(`buildExperiment: the ${name} images are ${d.height}x${d.width}x${d.channels} with ${d.numClasses} classes, task '${task.name}' needs ${h}x${w}x${c} with ${task.classNames.length}`);
+    }
+  }
+  const sizes = splitSizes(config, train.count, test?.count);
+  if (config.clientSamples > sizes.clientPool) {
+    throw new Error(`buildExperiment: ${config.clientSamples} client samples (--client-samples) but ${describeSplit(sizes, config)} leaves ${sizes.clientPool}`);
+  }
+  let evaluation = `the task's test split (${test?.count} images)`;
+  if (!test) {
+    const held = testHoldout(train.count, config.testFraction, STANDARD_HOLDOUT.seed);
+    test = subset(train, held.test);
+    train = subset(train, held.rest);
+    evaluation = `${test.count} images held out of the training set (--test-fraction ${config.testFraction}), the task has no test split`;
+  }
   // The hold-out seed never follows the experiment seed: the generator was trained on the
   // public pool of STANDARD_HOLDOUT, and no seed may hand those images to a client.
-  const holdout = holdoutSplit(train.count, { ...STANDARD_HOLDOUT, publicPoolSamples: config.publicPoolSamples, validationSamples: config.validationSamples });
+  const holdout = holdoutSplit(train.count, { ...STANDARD_HOLDOUT, publicPoolFraction: config.publicPoolFraction, validationFraction: config.validationFraction });
   const pool = shuffleInPlace(createRng(deriveSeed(config.seed, 2)), [...holdout.clientPool]).slice(0, config.clientSamples);
   const clientData = subset(train, pool);
   const partRng = createRng(deriveSeed(config.seed, 3));
@@ -58,6 +82,7 @@ export function buildExperiment(config: SimulationConfig, train: LabelledImages,
   });
   const setup = planClusters(profiles, { roundBudgetSec: config.roundBudgetSec, localEpochs: config.localEpochs });
   return {
+    task,
     spec,
     clientData,
     shards: parts.map((rows) => Int32Array.from(rows)),
@@ -68,5 +93,6 @@ export function buildExperiment(config: SimulationConfig, train: LabelledImages,
     publicPool: subset(train, holdout.publicPool),
     validation: subset(train, holdout.validation),
     test,
+    evaluation,
   };
 }

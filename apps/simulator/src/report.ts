@@ -7,11 +7,22 @@ const pct = (x: number) => `${(x * 100).toFixed(1)}`;
 
 export interface ComparisonReport {
   command: string;
+  /** The task's name and shape, e.g. "fashion-mnist (28x28x1, 10 classes)". */
+  task: string;
+  /** What the test accuracy was measured on (Experiment.evaluation). */
+  evaluation: string;
+  /** What the run adapted to its data (client samples, a skipped strategy, a resize). */
+  notes?: string[];
   config: SimulationConfig;
   machine: string;
   clusters: { index: number; widthRatio: number; members: number; tiers: Record<string, number>; capabilityRange: [number, number] }[];
   kdeBoundaries: number[];
   results: StrategyResult[];
+}
+
+export function describeTask(exp: Experiment): string {
+  const [h, w, c] = exp.spec.inputShape;
+  return `${exp.task?.name ?? 'a task'} (${h}x${w}x${c}, ${exp.spec.numClasses} classes)`;
 }
 
 export function describeClusters(exp: Experiment): ComparisonReport['clusters'] {
@@ -27,12 +38,13 @@ export function describeClusters(exp: Experiment): ComparisonReport['clusters'] 
 export function toMarkdown(r: ComparisonReport): string {
   const widths = r.clusters.map((c) => c.widthRatio);
   const lines = [
-    `# Comparison on Fashion-MNIST`,
+    `# Comparison on ${r.task}`,
     '',
     `Command: \`${r.command}\``,
     '',
     `Machine: ${r.machine}`,
     '',
+    ...(r.notes?.length ? [...r.notes.map((n) => `Note: ${n}.`), ''] : []),
     `${r.config.numClients} clients, Dirichlet alpha ${r.config.alpha}, ${r.config.clientSamples} client samples, ` +
       `${r.config.rounds} rounds x ${r.config.localEpochs} local epochs, ${r.config.optimizer} lr ${r.config.learningRate}, batch ${r.config.batchSize}, seed ${r.config.seed}.`,
     '',
@@ -44,7 +56,7 @@ export function toMarkdown(r: ComparisonReport): string {
     '',
     `Boundaries: ${r.kdeBoundaries.map((b) => b.toFixed(0)).join(', ')} samples/s.`,
     '',
-    '## Final test accuracy (%, whole test set, 10,000 images)',
+    `## Final test accuracy (%, whole test set: ${r.evaluation})`,
     '',
     `| strategy | member-weighted mean | ${widths.map((w, i) => `cluster ${i} (w ${w})`).join(' | ')} | wall time (s) |`,
     `|---|---|${widths.map(() => '---').join('|')}|---|`,
@@ -62,7 +74,7 @@ export function toMarkdown(r: ComparisonReport): string {
     lines.push(`| ${s.name} | ${mean(s.rounds.map((x) => x.trainMs)).toFixed(1)} | ${mean(s.rounds.map((x) => x.stage1Ms)).toFixed(3)} | ${stat('generationMs').toFixed(1)} | ${stat('mutualLearningMs').toFixed(1)} |`);
   }
   lines.push('', 'Client training runs the virtual clients on the worker threads, so it measures simulation speed, not device time.');
-  lines.push('', 'Per-round curves use the first ' + r.config.evalSamplesPerRound + ' test images; see accuracy.svg and comparison.json.', '');
+  lines.push('', `Per-round curves use the first ${r.config.evalSamplesPerRound} test images; see accuracy.svg and comparison.json.`, '');
   return lines.join('\n');
 }
 
@@ -106,11 +118,11 @@ export function summarizeSeeds(reports: ComparisonReport[]): string {
   };
   const clusterCount = Math.max(...reports.map((r) => r.clusters.length));
   const lines = [
-    `# Comparison over seeds ${reports.map((r) => r.config.seed).join(', ')}`,
+    `# Comparison on ${reports[0]?.task ?? ''} over seeds ${reports.map((r) => r.config.seed).join(', ')}`,
     '',
     `Command: \`${reports[0]?.command ?? ''}\``,
     '',
-    'Final test accuracy (%, whole test set), mean +- standard deviation over seeds.',
+    `Final test accuracy (%, whole test set: ${reports[0]?.evaluation ?? ''}), mean +- standard deviation over seeds.`,
     '',
     `| strategy | member-weighted mean | ${Array.from({ length: clusterCount }, (_, k) => `cluster ${k}`).join(' | ')} |`,
     `|---|---|${Array.from({ length: clusterCount }, () => '---').join('|')}|`,

@@ -7,9 +7,10 @@ import { SyntheticPool } from '@fedtsa/core/stage2/synthetic-pool';
 import { createToySource } from '@fedtsa/core/stage2/toy-source';
 import { PRESETS, type SimulationConfig } from './config.ts';
 import { buildExperiment } from './experiment.ts';
+import { FASHION_MNIST_TASK } from '@fedtsa/core/task';
 import { holdoutSplit, STANDARD_HOLDOUT } from '@fedtsa/core/data/holdout';
 import { WorkerPool } from './pool.ts';
-import { describeClusters, summarizeSeeds, toMarkdown, toSvg } from './report.ts';
+import { describeClusters, describeTask, summarizeSeeds, toMarkdown, toSvg } from './report.ts';
 import { runCentralised, runStrategy, type StrategyResult } from './run.ts';
 
 /** Images whose first pixel encodes their row, so the test can tell where every image came from. */
@@ -28,7 +29,7 @@ function fakeTrain(count: number): LabelledImages {
 
 const config: SimulationConfig = {
   ...(PRESETS.default as SimulationConfig),
-  numClients: 15, clientSamples: 600, publicPoolSamples: 300, validationSamples: 150, rounds: 2,
+  numClients: 15, clientSamples: 600, publicPoolFraction: 0.2, validationFraction: 0.1, rounds: 2,
   evalSamplesPerRound: 100, workers: 2, roundBudgetSec: 0.3,
 };
 
@@ -40,8 +41,8 @@ describe('simulation', () => {
   afterAll(async () => pool?.close());
 
   it('keeps the public pool and validation disjoint from every client, and shards cover the client data once', () => {
-    const exp = buildExperiment(config, train, test);
-    const split = holdoutSplit(train.count, { ...STANDARD_HOLDOUT, publicPoolSamples: 300, validationSamples: 150 });
+    const exp = buildExperiment(config, FASHION_MNIST_TASK, train, test);
+    const split = holdoutSplit(train.count, { ...STANDARD_HOLDOUT, publicPoolFraction: 0.2, validationFraction: 0.1 });
     const rowOf = (data: LabelledImages, i: number) => Math.round((data.images[i * 784] as number) * train.count);
     const clientRows = new Set(Array.from({ length: exp.clientData.count }, (_, i) => rowOf(exp.clientData, i)));
     for (const r of [...split.publicPool, ...split.validation]) expect(clientRows.has(r)).toBe(false);
@@ -57,7 +58,7 @@ describe('simulation', () => {
   });
 
   it('runs every strategy and the centralised bound through rounds, with reports', async () => {
-    const exp = buildExperiment(config, train, test);
+    const exp = buildExperiment(config, FASHION_MNIST_TASK, train, test);
     pool = await WorkerPool.create(exp.spec, exp.clientData, exp.test, 2);
     const messages: string[] = [];
     const progress = (m: string) => messages.push(m);
@@ -82,9 +83,11 @@ describe('simulation', () => {
     expect(new Set(small.final.clusters.map((c) => c.widthRatio)).size).toBe(1);
     expect(new Set(small.final.clusters.map((c) => c.accuracy)).size).toBe(1);
 
-    const report = { command: 'test', config, machine: 'test', clusters: describeClusters(exp), kdeBoundaries: exp.setup.kde.boundaries, results };
+    const report = { command: 'test', task: describeTask(exp), evaluation: exp.evaluation ?? '', config, machine: 'test', clusters: describeClusters(exp), kdeBoundaries: exp.setup.kde.boundaries, results };
     const md = toMarkdown(report);
     expect(md).toContain('| fedtsa |');
+    expect(md).toContain('# Comparison on fashion-mnist (28x28x1, 10 classes)');
+    expect(md).toContain("whole test set: the task's test split (200 images)");
     expect(md).toContain('Stage 2 mutual learning');
     expect(toSvg(report)).toMatch(/^<svg[\s\S]*<\/svg>$/);
     // two "seeds" with identical results: mean = the result, spread = 0

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { gzipSync } from 'fflate';
-import { idxToLabelledImages, parseIdx } from './idx.ts';
+import { encodeIdx, idxToLabelledImages, parseIdx } from './idx.ts';
 
 function makeIdx(dims: number[], data: ArrayLike<number>, type = 0x08): Uint8Array {
   const out = new Uint8Array(4 + 4 * dims.length + data.length);
@@ -85,8 +85,22 @@ describe('idxToLabelledImages', () => {
 
   it('rejects mismatched counts, wrong ranks and out-of-range labels', () => {
     expect(() => idxToLabelledImages(imagesFile, makeIdx([3], [1, 2, 3]))).toThrow(/2 images but 3 labels/);
-    expect(() => idxToLabelledImages(labelsFile, labelsFile)).toThrow(/images file must have 3 dims/);
+    expect(() => idxToLabelledImages(labelsFile, labelsFile)).toThrow(/images file must have dims \[n, h, w\] \(greyscale\) or \[n, h, w, 3\]/);
     expect(() => idxToLabelledImages(imagesFile, imagesFile)).toThrow(/labels file must have 1 dim/);
     expect(() => idxToLabelledImages(imagesFile, labelsFile, 5)).toThrow(/idxToLabelledImages: label 7 at index 0/);
+  });
+
+  it('reads [n, h, w, 3] as colour and refuses other channel counts', () => {
+    const colour = idxToLabelledImages(makeIdx([1, 1, 2, 3], [255, 0, 0, 0, 0, 255]), makeIdx([1], [1]), 2);
+    expect([colour.height, colour.width, colour.channels]).toEqual([1, 2, 3]);
+    expect(Array.from(colour.images)).toEqual([1, 0, 0, 0, 0, 1]);
+    expect(() => idxToLabelledImages(makeIdx([1, 1, 1, 2], [0, 0]), makeIdx([1], [0]), 2)).toThrow(/got \[1, 1, 1, 2\]/);
+  });
+});
+
+describe('encodeIdx', () => {
+  it('writes what parseIdx reads back', () => {
+    expect(encodeIdx([2, 2, 3], Uint8Array.from(pixels))).toEqual(imagesFile);
+    expect(() => encodeIdx([2, 2], Uint8Array.from(pixels))).toThrow(/need 4 bytes, got 12/);
   });
 });

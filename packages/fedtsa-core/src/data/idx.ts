@@ -63,27 +63,43 @@ export function parseIdx(bytes: Uint8Array): IdxArray {
   return { dims, data: raw.slice(headerLen) };
 }
 
+/** Writes a ubyte IDX file (the inverse of parseIdx, without gzip): for tests and example datasets. */
+export function encodeIdx(dims: readonly number[], data: Uint8Array): Uint8Array {
+  const size = dims.reduce((a, b) => a * b, 1);
+  if (data.length !== size) throw new Error(`encodeIdx: dims [${dims.join(', ')}] need ${size} bytes, got ${data.length}`);
+  const out = new Uint8Array(4 + 4 * dims.length + size);
+  out.set([0, 0, IDX_UBYTE, dims.length]);
+  const view = new DataView(out.buffer);
+  dims.forEach((d, i) => view.setUint32(4 + 4 * i, d, false));
+  out.set(data, 4 + 4 * dims.length);
+  return out;
+}
+
 /**
- * Combines an images file [n, h, w] and a labels file [n] into one-channel NHWC floats in
- * [0, 1] (byte / 255).
+ * Combines an images file, [n, h, w] (greyscale) or [n, h, w, c] with c 1 or 3 (colour), and
+ * a labels file [n] into NHWC floats in [0, 1] (byte / 255).
  */
 export function idxToLabelledImages(imagesIdx: Uint8Array, labelsIdx: Uint8Array, numClasses = 10): LabelledImages {
-  const images = parseIdx(imagesIdx);
-  const labels = parseIdx(labelsIdx);
-  if (images.dims.length !== 3) {
-    throw new Error(`idxToLabelledImages: images file must have 3 dims [n, h, w], got [${images.dims.join(', ')}]`);
+  return idxArraysToLabelledImages(parseIdx(imagesIdx), parseIdx(labelsIdx), numClasses);
+}
+
+export function idxArraysToLabelledImages(images: IdxArray, labels: IdxArray, numClasses: number): LabelledImages {
+  const fn = 'idxToLabelledImages';
+  const channels = images.dims.length === 4 ? images.dims[3] : 1;
+  if ((images.dims.length !== 3 && images.dims.length !== 4) || (channels !== 1 && channels !== 3)) {
+    throw new Error(`${fn}: images file must have dims [n, h, w] (greyscale) or [n, h, w, 3] (colour), got [${images.dims.join(', ')}]`);
   }
   if (labels.dims.length !== 1) {
-    throw new Error(`idxToLabelledImages: labels file must have 1 dim [n], got [${labels.dims.join(', ')}]`);
+    throw new Error(`${fn}: labels file must have 1 dim [n], got [${labels.dims.join(', ')}]`);
   }
   const [count, height, width] = images.dims as [number, number, number];
   if (labels.dims[0] !== count) {
-    throw new Error(`idxToLabelledImages: ${count} images but ${labels.dims[0]} labels`);
+    throw new Error(`${fn}: ${count} images but ${labels.dims[0]} labels`);
   }
   const pixels = new Float32Array(images.data.length);
   for (let i = 0; i < pixels.length; i++) pixels[i] = (images.data[i] as number) / 255;
-  const out: LabelledImages = { images: pixels, labels: labels.data, count, height, width, channels: 1, numClasses };
-  validateLabelledImages(out, 'idxToLabelledImages');
+  const out: LabelledImages = { images: pixels, labels: labels.data, count, height, width, channels, numClasses };
+  validateLabelledImages(out, fn);
   return out;
 }
 

@@ -1,0 +1,26 @@
+/**
+ * Whether Stage 2's generator can serve a task: its samples must have the task's image shape
+ * and its labels the task's classes. The checkpoint's model.json records both
+ * (modelTopology.config.imageShape, numClasses).
+ */
+import type { ModelSpec } from '@fedtsa/core/architecture';
+import { readCheckpointFiles } from '@fedtsa/node-io/checkpoint-files';
+
+/** Why the generator in `generatorDir` does not fit `spec`, or undefined when it fits (or is absent: Stage 2 reports that itself). */
+export function generatorMismatch(generatorDir: string, spec: ModelSpec): string | undefined {
+  const files = readCheckpointFiles(generatorDir);
+  if (!files) return undefined;
+  let config: { imageShape?: number[]; numClasses?: number } | undefined;
+  try {
+    config = (JSON.parse(files.modelJson) as { modelTopology?: { config?: typeof config } }).modelTopology?.config;
+  } catch (e) {
+    return `${generatorDir}/model.json is not valid JSON (${(e as Error).message})`;
+  }
+  const shape = config?.imageShape?.join('x');
+  const want = spec.inputShape.join('x');
+  if (shape !== want || config?.numClasses !== spec.numClasses) {
+    return `the generator in ${generatorDir} makes ${shape ?? '?'} images of ${config?.numClasses ?? '?'} classes, the task needs ${want} of ${spec.numClasses}` +
+      ' (pass --generator DIR with a checkpoint trained for this task)';
+  }
+  return undefined;
+}

@@ -1,0 +1,73 @@
+/**
+ * Simple shapes for the example datasets: each image one shape (its class) at a random
+ * position, size and angle, with random brightness (or colours) and pixel noise, so that a
+ * small CNN learns them well above chance but not perfectly (small rings look like circles,
+ * noisy triangles like squares).
+ */
+import { createRng, randomNormal, type Rng } from '@fedtsa/core/rng';
+
+export const SHAPES = ['circle', 'ring', 'square', 'triangle', 'cross', 'bar'] as const;
+export type Shape = (typeof SHAPES)[number];
+
+/** Inside test in the shape's own frame, where the shape spans about [-1, 1]. */
+function inside(shape: Shape, x: number, y: number): boolean {
+  switch (shape) {
+    case 'circle': return x * x + y * y < 1;
+    case 'ring': { const r = x * x + y * y; return r < 1 && r > 0.36; }
+    case 'square': return Math.abs(x) < 0.8 && Math.abs(y) < 0.8;
+    case 'triangle': return y < 0.6 && y > -0.9 + 1.76 * Math.abs(x);
+    case 'cross': return (Math.abs(x) < 0.28 && Math.abs(y) < 1) || (Math.abs(y) < 0.28 && Math.abs(x) < 1);
+    case 'bar': return Math.abs(x) < 1 && Math.abs(y) < 0.25;
+  }
+}
+
+export interface ShapeImage {
+  /** [height, width, channels] bytes. */
+  pixels: Uint8Array;
+  height: number;
+  width: number;
+  channels: 1 | 3;
+}
+
+const uniform = (rng: Rng, lo: number, hi: number): number => lo + (hi - lo) * rng.next();
+
+/** One image of `shape`; 2x2 supersampling smooths the edges. */
+export function drawShape(shape: Shape, height: number, width: number, channels: 1 | 3, rng: Rng): ShapeImage {
+  const side = Math.min(height, width);
+  const scale = uniform(rng, 0.2, 0.4); // half-size as a share of the shorter side
+  const [cx, cy] = [uniform(rng, scale, 1 - scale) * width, uniform(rng, scale, 1 - scale) * height];
+  const angle = uniform(rng, 0, Math.PI);
+  const [cos, sin] = [Math.cos(angle), Math.sin(angle)];
+  const bg = Array.from({ length: channels }, () => uniform(rng, 0, 0.35));
+  const fg = Array.from({ length: channels }, () => uniform(rng, 0.55, 1));
+  const noise = uniform(rng, 0.04, 0.15);
+  const pixels = new Uint8Array(height * width * channels);
+  for (let py = 0; py < height; py++) {
+    for (let px = 0; px < width; px++) {
+      let cover = 0;
+      for (const [sx, sy] of [[0.25, 0.25], [0.75, 0.25], [0.25, 0.75], [0.75, 0.75]] as const) {
+        const [dx, dy] = [(px + sx - cx) / (scale * side), (py + sy - cy) / (scale * side)];
+        if (inside(shape, cos * dx + sin * dy, -sin * dx + cos * dy)) cover += 0.25;
+      }
+      for (let k = 0; k < channels; k++) {
+        const v = (bg[k] as number) + cover * ((fg[k] as number) - (bg[k] as number)) + noise * randomNormal(rng);
+        pixels[(py * width + px) * channels + k] = Math.round(255 * Math.min(1, Math.max(0, v)));
+      }
+    }
+  }
+  return { pixels, height, width, channels };
+}
+
+/** `count` images of one size, classes in turn (balanced), as IDX-ready bytes [count, h, w, c] and labels. */
+export function shapesDataset(count: number, height: number, width: number, channels: 1 | 3, classes: number, seed: number): { images: Uint8Array; labels: Uint8Array } {
+  if (!(classes >= 2 && classes <= SHAPES.length)) throw new Error(`shapesDataset: classes must be from 2 to ${SHAPES.length}, got ${classes}`);
+  const rng = createRng(seed);
+  const per = height * width * channels;
+  const images = new Uint8Array(count * per);
+  const labels = new Uint8Array(count);
+  for (let i = 0; i < count; i++) {
+    labels[i] = i % classes;
+    images.set(drawShape(SHAPES[i % classes] as Shape, height, width, channels, rng).pixels, i * per);
+  }
+  return { images, labels };
+}
