@@ -15,16 +15,17 @@ import { buildModel, getFlatWeights, initialWeights, setFlatWeights } from '@fed
 import { createRng, deriveSeed } from '@fedtsa/core/rng';
 import { changeCosine, DEFAULT_SCREEN_SETTINGS, l2Distance, medianChange, screenClusterUpdates } from '@fedtsa/core/screening/update-screen';
 import { extractSubmodel } from '@fedtsa/core/submodel';
+import { FASHION_MNIST_TASK, taskSpec } from '@fedtsa/core/task';
 import { trainLocal } from '@fedtsa/core/train';
 import { loadFashionMnist } from '@fedtsa/node-io/fashion-mnist';
 import { DemoData } from '../apps/coordinator/src/demo-data.ts';
 import { shardToImages } from '../apps/coordinator/src/virtual-client/virtual-client.ts';
 
 const { values } = parseArgs({ options: { sizes: { type: 'string' }, flippers: { type: 'string' }, shard: { type: 'string', default: '300' }, draws: { type: 'string', default: '12' }, lr: { type: 'string', default: '0.05' }, batch: { type: 'string', default: '32' } } });
-const SPEC: ModelSpec = { inputShape: [28, 28, 1], numClasses: 10 };
+const SPEC: ModelSpec = taskSpec(FASHION_MNIST_TASK);
 await useBackend('wasm');
-const { train, test } = loadFashionMnist();
-const demo = new DemoData(train, test, { shards: 24, samplesPerShard: Number(values.shard), alpha: 0.5, seed: 1 });
+const { train } = loadFashionMnist();
+const demo = new DemoData(train, { shards: 24, samplesPerShard: Number(values.shard), alpha: 0.5, seed: 1 });
 const shards = Array.from({ length: demo.shardCount }, (_, i) => shardToImages(demo.shard(i)!, SPEC));
 const lr = Number(values.lr);
 const batchSize = Number(values.batch);

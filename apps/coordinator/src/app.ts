@@ -8,19 +8,20 @@ import { existsSync } from 'node:fs';
 import rateLimit from '@fastify/rate-limit';
 import fastifyStatic from '@fastify/static';
 import { Server } from 'socket.io';
-import { modelManifest, parameterCount, type ModelSpec } from '@fedtsa/core/architecture';
+import type { ModelSpec } from '@fedtsa/core/architecture';
 import { useBackend } from '@fedtsa/core/backend';
 import type { LabelledImages } from '@fedtsa/core/data/dataset';
+import { FASHION_MNIST_TASK, taskSpec } from '@fedtsa/core/task';
 import { protocolError } from '@fedtsa/protocol/errors';
 import { CLIENT_NAMESPACE, DASHBOARD_NAMESPACE, type ClientSocketData, type ClientToServerEvents, type InterServerEvents, type ServerToClientEvents } from '@fedtsa/protocol/events';
 import { bearer, setUpAdminToken, type AdminAuth } from './admin-token.ts';
 import { compileTrustProxy, noteClientAddress } from './client-address.ts';
 import type { CoordinatorConfig } from './config.ts';
-import { DemoData } from './demo-data.ts';
 import { registerDeviceTokenRoutes } from './routes/device-tokens.ts';
 import { registerModelRoutes } from './routes/models.ts';
 import { registerRunRoutes } from './routes/runs.ts';
 import { registerServerInfoRoute } from './routes/server-info.ts';
+import { registerTaskRoutes } from './routes/tasks.ts';
 import { frameworkErrors, installStrictErrors, refuseUnknownQuery, STRICT_AJV } from './routes/strict.ts';
 import { Aggregator } from './runs/aggregator.ts';
 import { RunEvents } from './runs/run-events.ts';
@@ -28,14 +29,21 @@ import { RunRegistry } from './runs/run-registry.ts';
 import { attachClientNamespace, type ClientNamespace } from './sockets/client-namespace.ts';
 import { attachDashboardNamespace } from './sockets/dashboard-namespace.ts';
 import { SqliteStore } from './store/sqlite-store.ts';
+import { TaskCatalog, type TaskLoader } from './tasks/task-catalog.ts';
 import type { TlsMaterial } from './tls.ts';
 
-export const SPEC: ModelSpec = { inputShape: [28, 28, 1], numClasses: 10 };
+/** The built-in task's model (Fashion-MNIST): the spec of the demo and of runs that name no task. */
+export const SPEC: ModelSpec = taskSpec(FASHION_MNIST_TASK);
 
 export interface AppOptions {
   config: CoordinatorConfig;
-  /** Training and test data (Fashion-MNIST). */
+  /** Training and test data of the built-in task (Fashion-MNIST). */
   data: { train: LabelledImages; test: LabelledImages };
+  /**
+   * Tasks from folders: `load` reads one (node-io), `dataRoot` confines them (--data-root),
+   * `dirs` are registered at start (--task). Without `load`, only the built-in task exists.
+   */
+  tasks?: { load?: TaskLoader; dataRoot?: string; dirs?: string[] };
   demo?: { shards: number; samplesPerShard: number; alpha: number; seed: number };
   /** What server.ts settled for the process: TLS, the log destination. Tests may leave it out (plain HTTP, JSON logs). */
   serving?: { tls?: TlsMaterial; logDestination?: { write(line: string): void } };
@@ -67,13 +75,24 @@ export async function buildCoordinator(options: AppOptions): Promise<Coordinator
   });
   const store = new SqliteStore(config.dataDir, { clientGraceMs: config.clientGraceMs });
   const admin = setUpAdminToken(config.dataDir, config.adminToken);
-  const aggregator = await Aggregator.start(SPEC, options.data.test, config.generatorDir);
-  const demo = new DemoData(options.data.train, options.data.test, options.demo ?? { shards: 24, samplesPerShard: 300, alpha: config.demoAlpha, seed: 1 });
+  const aggregator = await Aggregator.start(config.generatorDir);
+  const taskOptions = options.tasks ?? {};
+  const pendingTasks: Promise<void>[] = [];
+  const tasks = new TaskCatalog([{ task: FASHION_MNIST_TASK, train: options.data.train, test: options.data.test, source: 'built-in' }], {
+    dataRoot: taskOptions.dataRoot, load: taskOptions.load, registrations: store,
+    demo: options.demo ?? { shards: 24, samplesPerShard: 300, alpha: config.demoAlpha, seed: 1 },
+    onTask: (e) => pendingTasks.push(aggregator.addTask(e.task.name, taskSpec(e.task), e.test)),
+  });
+  for (const dir of taskOptions.dirs ?? []) await tasks.register(dir, undefined, { save: false, confine: false }).catch((err: Error) => { throw new Error(`--task ${dir}: ${err.message}`); });
+  await tasks.loadRegistered((message) => app.log.warn(message));
+  await Promise.all(pendingTasks);
+  // The widest model of the tasks known at start bounds every message (a larger task registered later is refused).
+  const maxUploadParameters = tasks.fixUploadLimit();
 
   // Engines report what the dashboard shows changing into this hub; the dashboard namespace listens.
   const runEvents = new RunEvents();
   let connectedClients = (): number => 0;
-  const registry = new RunRegistry(store, aggregator, SPEC, {
+  const registry = new RunRegistry(store, aggregator, tasks, {
     changes: runEvents,
     log: (level, message, extra) => app.log[level](extra ?? {}, message),
   });
@@ -101,7 +120,8 @@ export async function buildCoordinator(options: AppOptions): Promise<Coordinator
     });
     registerRunRoutes(admin_, registry, store);
     registerDeviceTokenRoutes(admin_, registry, store);
-    registerModelRoutes(admin_, registry, SPEC);
+    registerModelRoutes(admin_, registry);
+    registerTaskRoutes(admin_, tasks);
     registerServerInfoRoute(admin_, { publicUrl: config.publicUrl ?? null, tls: tls ? { fingerprint256: tls.fingerprint256, selfSigned: tls.source !== 'files' } : null });
     // The process's footprint, for operators and the fan-out benchmark. `?gc=1` collects garbage
     // first when node runs with --expose-gc, so that heap figures compare across moments.
@@ -114,13 +134,13 @@ export async function buildCoordinator(options: AppOptions): Promise<Coordinator
   });
 
   // Large enough for the widest model in float32 plus framing; anything bigger is refused.
-  const maxHttpBufferSize = Math.ceil(parameterCount(modelManifest(SPEC, 1)) * 4 * 1.25) + (64 << 10);
+  const maxHttpBufferSize = Math.ceil(maxUploadParameters * 4 * 1.25) + (64 << 10);
   const io = new Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, ClientSocketData>(app.server, {
     maxHttpBufferSize, cors: { origin: true },
   });
   io.engine.use(noteClientAddress(trustProxy));
   connectedClients = () => io.of(CLIENT_NAMESPACE).sockets.size;
-  attachClientNamespace(io.of(CLIENT_NAMESPACE) as ClientNamespace, registry, store, demo, { eventsPerSecond: config.eventsPerSecond, identitiesPerMinute: config.identitiesPerMinute });
+  attachClientNamespace(io.of(CLIENT_NAMESPACE) as ClientNamespace, registry, store, { eventsPerSecond: config.eventsPerSecond, identitiesPerMinute: config.identitiesPerMinute });
   const dashboard = attachDashboardNamespace(io.of(DASHBOARD_NAMESPACE), admin, registry, store, runEvents);
   registry.resumeRunning();
 

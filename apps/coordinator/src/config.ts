@@ -50,6 +50,12 @@ export interface CoordinatorConfig {
   trustProxy?: string[];
   /** FEDTSA_LOG_FORMAT: pretty lines, JSON lines, or auto (pretty on a terminal, JSON otherwise). Default auto */
   logFormat: LogFormatSetting;
+  /** --task DIR (repeatable), FEDTSA_TASKS (comma-separated): IDX or image folders registered as tasks at start. */
+  tasks: string[];
+  /** FEDTSA_DATA_ROOT: the folder inside which POST /api/tasks may register datasets. Absent: no registration over REST. */
+  dataRoot?: string;
+  /** FEDTSA_DEMO_TASK: the task of the demo run (--demo). Default fashion-mnist */
+  demoTask: string;
 }
 
 export type LogFormatSetting = 'auto' | 'json' | 'pretty';
@@ -59,7 +65,7 @@ export const DEFAULT_CONFIG: CoordinatorConfig = {
   clientDir: fileURLToPath(new URL('../../browser-client/dist', import.meta.url)),
   dashboardDir: fileURLToPath(new URL('../../dashboard/dist', import.meta.url)), virtualClients: 0,
   logLevel: 'info', eventsPerSecond: 20, httpPerMinute: 300, demoAlpha: 0.5, identitiesPerMinute: 30, clientGraceMs: 5 * 60_000,
-  tlsSelfSigned: false, logFormat: 'auto',
+  tlsSelfSigned: false, logFormat: 'auto', tasks: [], demoTask: 'fashion-mnist',
 };
 
 export const USAGE = `usage: fedtsa-coordinator [options]
@@ -72,6 +78,10 @@ export const USAGE = `usage: fedtsa-coordinator [options]
   --client-dir DIR     FEDTSA_CLIENT_DIR: the built browser client (default apps/browser-client/dist)
   --dashboard-dir DIR  FEDTSA_DASHBOARD_DIR: the built dashboard (default apps/dashboard/dist)
   --demo-alpha A       FEDTSA_DEMO_ALPHA: label skew of the demo shards (Dirichlet; default 0.5, 100 = nearly IID)
+  --task DIR           FEDTSA_TASKS (comma-separated): register the IDX or image folder DIR as a task (repeatable;
+                       make an example with npm run make-dataset); its name is the folder's
+  --data-root DIR      FEDTSA_DATA_ROOT: folders under DIR may be registered as tasks over REST (POST /api/tasks)
+  --demo-task NAME     FEDTSA_DEMO_TASK: the demo run's task (default fashion-mnist)
   --demo               create a demo run if there is none
   --virtual-clients N  start N virtual clients on the demo run
   --identities-per-minute N  FEDTSA_IDENTITIES_PER_MINUTE: new client identities per address and minute (default 30)
@@ -93,7 +103,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): CoordinatorC
       generator: { type: 'string' }, 'dataset-dir': { type: 'string' }, 'client-dir': { type: 'string' }, 'dashboard-dir': { type: 'string' }, 'demo-alpha': { type: 'string' }, demo: { type: 'boolean' }, 'virtual-clients': { type: 'string' },
       'identities-per-minute': { type: 'string' }, 'client-grace-ms': { type: 'string' }, 'log-level': { type: 'string' }, help: { type: 'boolean' },
       'log-format': { type: 'string' }, 'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' }, tls: { type: 'string' }, 'public-url': { type: 'string' },
-      'trust-proxy': { type: 'string' },
+      'trust-proxy': { type: 'string' }, task: { type: 'string', multiple: true }, 'data-root': { type: 'string' }, 'demo-task': { type: 'string' },
     },
   });
   if (values.help) {
@@ -124,6 +134,9 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): CoordinatorC
   if (tls !== undefined && tls !== 'self-signed') throw new Error(`--tls takes 'self-signed', got '${tls}'`);
   if (tls !== undefined && tlsCert !== undefined) throw new Error('--tls self-signed and --tls-cert/--tls-key exclude each other: choose one certificate');
   return {
+    tasks: values.task ?? env.FEDTSA_TASKS?.split(',').map((t) => t.trim()).filter((t) => t !== '') ?? [],
+    dataRoot: nonEmpty(values['data-root'] ?? env.FEDTSA_DATA_ROOT),
+    demoTask: nonEmpty(values['demo-task'] ?? env.FEDTSA_DEMO_TASK) ?? DEFAULT_CONFIG.demoTask,
     host: values.host ?? env.FEDTSA_HOST ?? DEFAULT_CONFIG.host,
     port: int('--port', values.port ?? env.FEDTSA_PORT, DEFAULT_CONFIG.port),
     dataDir: values['data-dir'] ?? env.FEDTSA_DATA_DIR ?? DEFAULT_CONFIG.dataDir,

@@ -1,8 +1,8 @@
 /**
- * The built-in demo dataset: a browser in a demo has no labelled data of its own, so the
- * coordinator deals each client a non-IID shard of Fashion-MNIST's client pool (never the
- * public pool its generator saw, never validation or test images), plus the test set for
- * evaluation.
+ * Demo data: a browser in a demo has no labelled data of its own, so the coordinator deals each
+ * client a non-IID shard of a task's client pool (never the public pool its generator saw, never
+ * validation or test images). The hold-out is the project's standard one (core data/holdout.ts,
+ * fractions of the training set: Fashion-MNIST's 10,000 public and 5,000 validation of 60,000).
  */
 import { subset, type LabelledImages } from '@fedtsa/core/data/dataset';
 import { holdoutSplit, STANDARD_HOLDOUT } from '@fedtsa/core/data/holdout';
@@ -20,12 +20,15 @@ export interface DemoOptions {
 export class DemoData {
   private readonly shards: { images: Uint8Array; labels: Uint8Array; count: number }[];
 
-  constructor(train: LabelledImages, readonly test: LabelledImages, options: DemoOptions) {
+  constructor(train: LabelledImages, options: DemoOptions) {
     const split = holdoutSplit(train.count, STANDARD_HOLDOUT);
     const pool = shuffleInPlace(createRng(deriveSeed(options.seed, 21)), [...split.clientPool]).slice(0, options.shards * options.samplesPerShard);
+    // A small dataset makes fewer shards (at least 10 images each); clients beyond them share shards.
+    const shards = Math.min(options.shards, Math.floor(pool.length / 10));
+    if (shards < 1) throw new Error(`demo data: ${pool.length} training images left for the clients, fewer than one shard of 10; the task needs more images`);
     const data = subset(train, pool);
-    const parts = partitionDirichlet(data.labels, options.shards, options.alpha, createRng(deriveSeed(options.seed, 22)), {
-      minPerClient: Math.min(10, Math.floor(data.count / options.shards)),
+    const parts = partitionDirichlet(data.labels, shards, options.alpha, createRng(deriveSeed(options.seed, 22)), {
+      minPerClient: Math.min(10, Math.floor(data.count / shards)),
     });
     const size = data.height * data.width * data.channels;
     this.shards = parts.map((rows) => {

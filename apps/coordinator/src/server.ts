@@ -9,6 +9,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadFashionMnist } from '@fedtsa/node-io/fashion-mnist';
+import { detectTaskSource, loadTaskData } from '@fedtsa/node-io/datasets/task-data';
 import { buildCoordinator, type Coordinator } from './app.ts';
 import { loadConfig, USAGE } from './config.ts';
 import { chooseLogFormat, prettyDestination } from './log-format.ts';
@@ -47,6 +48,15 @@ let coordinator: Coordinator;
 try {
   coordinator = await buildCoordinator({
     config, data: { train, test },
+    // Tasks from folders: node-io's loaders pick IDX or image folders by their contents.
+    tasks: {
+      load: (dir, name) => {
+        const loaded = loadTaskData(detectTaskSource(dir, { name }));
+        for (const note of loaded.notes) console.log(`  task '${loaded.task.name}': ${note}`);
+        return loaded;
+      },
+      dataRoot: config.dataRoot, dirs: config.tasks,
+    },
     serving: { tls, logDestination: logFormat === 'pretty' ? prettyDestination(process.stdout, process.stdout.isTTY === true) : undefined },
   });
 } catch (err) {
@@ -82,10 +92,15 @@ if (tls) {
 
 const children: ChildProcess[] = [];
 if (config.demo) {
-  let engine = coordinator.registry.list().find((e) => e.record.name === 'demo' && e.record.state !== 'stopped' && e.record.state !== 'completed');
+  let engine = coordinator.registry.list().find((e) => e.record.name === 'demo' && e.record.settings.task === config.demoTask && e.record.state !== 'stopped' && e.record.state !== 'completed');
+  if (!engine && !coordinator.registry.tasks.get(config.demoTask)) {
+    console.error(`fedtsa coordinator: --demo-task ${config.demoTask}: no such task; this coordinator has ${coordinator.registry.tasks.list().map((t) => t.name).join(', ')} (register a folder with --task DIR)`);
+    await coordinator.close();
+    process.exit(2);
+  }
   if (!engine) {
     engine = coordinator.registry.create('demo', {
-      rounds: 10, roundDeadlineMs: 120_000, minClientsToStart: Math.max(2, config.virtualClients), minClientsPerCluster: 2,
+      task: config.demoTask, rounds: 10, roundDeadlineMs: 120_000, minClientsToStart: Math.max(2, config.virtualClients), minClientsPerCluster: 2,
       // Small and quick on a CPU: 100 generated images at first, 10 new ones per round.
       stage2: { poolSize: 100, refreshFraction: 0.1, sampleSteps: 10, steps: 20 },
     });

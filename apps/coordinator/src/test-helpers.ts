@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { useBackend } from '@fedtsa/core/backend';
 import { cosineSchedule } from '@fedtsa/core/diffusion/schedule';
 import { DdpmTrainer } from '@fedtsa/core/diffusion/trainer';
+import { detectTaskSource, loadTaskData } from '@fedtsa/node-io/datasets/task-data';
 import { loadFashionMnist, type TrainTest } from '@fedtsa/node-io/fashion-mnist';
 import { writeCheckpoint } from '@fedtsa/node-io/checkpoint-files';
 import { buildCoordinator, type Coordinator } from './app.ts';
@@ -34,6 +35,8 @@ export const ADMIN = 'test-admin-token';
  */
 export async function startCoordinator(options: {
   generatorDir?: string; dataDir?: string; samplesPerShard?: number; identitiesPerMinute?: number; clientGraceMs?: number;
+  /** Tasks from folders, loaded by node-io as server.ts does. */
+  tasks?: { dataRoot?: string; dirs?: string[] };
 } = {}): Promise<{ coordinator: Coordinator; url: string }> {
   const { train, test } = testData();
   const coordinator = await buildCoordinator({
@@ -44,6 +47,7 @@ export async function startCoordinator(options: {
       dataDir: options.dataDir ?? mkdtempSync(join(tmpdir(), 'fedtsa-data-')), generatorDir: options.generatorDir ?? '/nonexistent',
     },
     data: { train, test },
+    tasks: options.tasks && { ...options.tasks, load: (dir, name) => loadTaskData(detectTaskSource(dir, { name })) },
     demo: { shards: 12, samplesPerShard: options.samplesPerShard ?? 60, alpha: 0.5, seed: 1 },
   });
   const url = await coordinator.app.listen({ host: '127.0.0.1', port: 0 });

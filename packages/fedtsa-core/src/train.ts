@@ -157,22 +157,49 @@ export function localTrainingSeed(round: number, samples: number): number {
   return deriveSeed(round, samples);
 }
 
+/** One evaluation batch's hit count and summed loss, left on the device for the caller to read. */
+function scoreBatch(model: tfl.LayersModel, data: LabelledImages, start: number, batchSize: number): [tf.Scalar, tf.Scalar] {
+  const idx = Array.from({ length: Math.min(batchSize, data.count - start) }, (_, i) => start + i);
+  const { x, y } = makeBatch(data, idx);
+  try {
+    return tf.tidy(() => {
+      const logits = model.apply(x, { training: false }) as tf.Tensor2D;
+      return [
+        tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), tf.argMax(y, 1)), 'float32')),
+        tf.losses.softmaxCrossEntropy(y, logits, undefined, undefined, tf.Reduction.SUM),
+      ];
+    }) as [tf.Scalar, tf.Scalar];
+  } finally {
+    tf.dispose([x, y]);
+  }
+}
+
 export function evaluate(model: tfl.LayersModel, data: LabelledImages, batchSize = 500): Evaluation {
   if (data.count === 0) throw new Error('evaluate: data is empty');
   let correct = 0;
   let lossSum = 0;
   for (let start = 0; start < data.count; start += batchSize) {
-    const idx = Array.from({ length: Math.min(batchSize, data.count - start) }, (_, i) => start + i);
-    const { x, y } = makeBatch(data, idx);
-    const [hits, loss] = tf.tidy(() => {
-      const logits = model.apply(x, { training: false }) as tf.Tensor2D;
-      const h = tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), tf.argMax(y, 1)), 'float32'));
-      const l = tf.losses.softmaxCrossEntropy(y, logits, undefined, undefined, tf.Reduction.SUM);
-      return [h.dataSync()[0] as number, l.dataSync()[0] as number];
-    });
-    tf.dispose([x, y]);
-    correct += hits;
-    lossSum += loss;
+    const [hits, loss] = scoreBatch(model, data, start, batchSize);
+    correct += hits.dataSync()[0] as number;
+    lossSum += loss.dataSync()[0] as number;
+    tf.dispose([hits, loss]);
+  }
+  return { accuracy: correct / data.count, loss: lossSum / data.count, count: data.count };
+}
+
+/** evaluate with asynchronous reads (WebGPU in a worker cannot read synchronously). */
+export async function evaluateAsync(model: tfl.LayersModel, data: LabelledImages, batchSize = 500): Promise<Evaluation> {
+  if (data.count === 0) throw new Error('evaluate: data is empty');
+  let correct = 0;
+  let lossSum = 0;
+  for (let start = 0; start < data.count; start += batchSize) {
+    const [hits, loss] = scoreBatch(model, data, start, batchSize);
+    try {
+      correct += (await hits.data())[0] as number;
+      lossSum += (await loss.data())[0] as number;
+    } finally {
+      tf.dispose([hits, loss]);
+    }
   }
   return { accuracy: correct / data.count, loss: lossSum / data.count, count: data.count };
 }

@@ -18,10 +18,10 @@
  * only the wire types (the dashboard) does not load tfjs.
  */
 import { modelManifest, validateSpec, type Manifest, type ModelSpec } from '@fedtsa/core/architecture';
-import type { LabelledImages } from '@fedtsa/core/data/dataset';
+import { subset, type LabelledImages } from '@fedtsa/core/data/dataset';
 import { buildModel, getFlatWeights, getFlatWeightsAsync, setFlatWeights } from '@fedtsa/core/model';
-import { createRng } from '@fedtsa/core/rng';
-import { localTrainingSeed, trainLocal, trainLocalAsync, type BatchProgress, type TrainOptions, type TrainResult } from '@fedtsa/core/train';
+import { createRng, deriveSeed, shuffleInPlace } from '@fedtsa/core/rng';
+import { evaluate, evaluateAsync, localTrainingSeed, trainLocal, trainLocalAsync, type BatchProgress, type TrainOptions, type TrainResult } from '@fedtsa/core/train';
 import { decodeWeights, encodeWeights, sameManifest, type ManifestEntry, type WeightDtype } from './codec.ts';
 import type { TrainingTask } from './events.ts';
 import type { UpdatePayload } from './messages.ts';
@@ -44,6 +44,11 @@ export interface ClientStepOptions {
   onBatch?: (progress: BatchProgress) => void;
   /** Awaited after every batch, with reads 'async' only (the browser lets pause messages in here). */
   betweenBatches?: () => Promise<void>;
+  /**
+   * Federated evaluation (Welcome.serverEvaluates false): the received model is scored on these
+   * held-out rows of the client's data before training, and the score travels with the update.
+   */
+  evaluateOn?: LabelledImages;
   /** Replaces the trained weights before they are encoded (fault drills tamper with updates here). */
   transform?: (weights: Float32Array, task: TrainingTask) => Float32Array;
 }
@@ -91,8 +96,13 @@ export async function runClientStep(
   const model = buildModel(spec, task.widthRatio);
   let trained: Float32Array;
   let result: TrainResult;
+  let evaluation: UpdatePayload['evaluation'];
   try {
     setFlatWeights(model, initial, manifest);
+    if (options.evaluateOn && options.evaluateOn.count > 0) {
+      const e = options.reads === 'sync' ? evaluate(model, options.evaluateOn) : await evaluateAsync(model, options.evaluateOn);
+      evaluation = { accuracy: e.accuracy, loss: e.loss, count: e.count };
+    }
     if (options.reads === 'sync') {
       result = trainLocal(model, data, trainOptions);
       trained = getFlatWeights(model);
@@ -107,9 +117,22 @@ export async function runClientStep(
   return {
     update: {
       runId: task.runId, round: task.round, clusterIndex: task.clusterIndex, taskId: task.taskId,
-      numSamples: data.count, trainLoss: result.loss,
+      numSamples: data.count, trainLoss: result.loss, ...(evaluation ? { evaluation } : {}),
       weights: encodeWeights(weights, manifest, options.dtype ?? 'float32'),
     },
     loss: result.loss,
   };
+}
+
+/**
+ * A client's split of its own data for federated evaluation: `fraction` of the rows (at least
+ * one, at most all but one) held out in a fixed order, the rest to train on. Deterministic, so a
+ * client holds out the same rows every round.
+ */
+export function localHoldout(data: LabelledImages, fraction = 0.2): { train: LabelledImages; holdout: LabelledImages } {
+  if (!(fraction > 0 && fraction < 1)) throw new Error(`localHoldout: fraction must be in (0, 1), got ${fraction}`);
+  if (data.count < 2) return { train: data, holdout: subset(data, new Int32Array(0)) };
+  const order = shuffleInPlace(createRng(deriveSeed(data.count, 99)), Array.from({ length: data.count }, (_, i) => i));
+  const k = Math.min(data.count - 1, Math.max(1, Math.round(fraction * data.count)));
+  return { holdout: subset(data, Int32Array.from(order.slice(0, k))), train: subset(data, Int32Array.from(order.slice(k))) };
 }

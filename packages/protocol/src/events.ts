@@ -4,6 +4,7 @@
  * Requests that need an answer take an acknowledgement callback (clients use emitWithAck
  * with a timeout); the answer is an Ack: a value or a coded refusal.
  */
+import type { TaskDefinition } from '@fedtsa/core/task';
 import type { EncodedWeights } from './codec.ts';
 import type { Ack, ProtocolError } from './errors.ts';
 import type { CapabilityReport, Heartbeat, UpdatePayload } from './messages.ts';
@@ -13,10 +14,11 @@ export const CLIENT_NAMESPACE = '/client';
 /** Namespace of the dashboard (admin token required). */
 export const DASHBOARD_NAMESPACE = '/dashboard';
 
-export interface ModelSpecWire {
-  inputShape: [number, number, number];
-  numClasses: number;
-}
+/**
+ * The run's task (core task.ts TaskDefinition): its name, input shape, class names,
+ * normalisation and model sizes. A client builds its model, its benchmark and its data from it.
+ */
+export type { TaskDefinition as WireTask } from '@fedtsa/core/task';
 
 export interface Welcome {
   clientId: string;
@@ -24,7 +26,14 @@ export interface Welcome {
   clientSecret: string;
   runId: string;
   resumed: boolean;
-  spec: ModelSpecWire;
+  /** The run's task (protocol 3; protocol 2 sent only `spec`). */
+  task: TaskDefinition;
+  /**
+   * Whether the server scores the models itself. false: it has no test set for this task, and a
+   * client scores the model it receives on a held-out part of its data before training and
+   * reports it with its update (`evaluation`, see docs/protocol.md).
+   */
+  serverEvaluates: boolean;
   /** Present when the coordinator serves this client a demo shard. */
   demoShard?: { samples: number };
 }

@@ -7,7 +7,8 @@ import { TypeCompiler } from '@sinclair/typebox/compiler';
 import type { EncodedWeights } from './codec.ts';
 
 /** 2: tasks carry a `taskId` that the update must name. */
-export const PROTOCOL_VERSION = 2;
+/** 3: Welcome carries the run's task and whether the server evaluates; updates may carry the client's evaluation. */
+export const PROTOCOL_VERSION = 3;
 
 const Backend = Type.Union([Type.Literal('webgpu'), Type.Literal('webgl'), Type.Literal('wasm'), Type.Literal('cpu'), Type.Literal('node')]);
 
@@ -48,6 +49,15 @@ export const UpdateMeta = Type.Object({
   taskId: Type.String({ minLength: 1, maxLength: 64 }),
   numSamples: Type.Integer({ minimum: 1, maximum: 1e8 }),
   trainLoss: Type.Number(),
+  /**
+   * The client's score of the model it RECEIVED (before training) on a held-out part of its own
+   * data: federated evaluation, asked for when Welcome.serverEvaluates is false.
+   */
+  evaluation: Type.Optional(Type.Object({
+    accuracy: Type.Number({ minimum: 0, maximum: 1 }),
+    loss: Type.Number({ minimum: 0, maximum: 1e6 }),
+    count: Type.Integer({ minimum: 1, maximum: 1e8 }),
+  }, { additionalProperties: false })),
   weights: Type.Object({
     manifest: Type.Array(ManifestEntry, { maxItems: 1024 }),
     dtype: Type.Union([Type.Literal('float32'), Type.Literal('float16')]),

@@ -35,7 +35,7 @@ const refusalCode = (ack: unknown): string | undefined => {
   return a.error.code;
 };
 
-describe('protocol 2: an independent client against a coordinator process', () => {
+describe('protocol 3: an independent client against a coordinator process', () => {
   let coordinator: CoordinatorProcess;
   let run: { id: string; joinToken: string };
   const connect = (extra: Partial<Parameters<typeof IndependentClient.connect>[0]> = {}) =>
@@ -56,7 +56,7 @@ describe('protocol 2: an independent client against a coordinator process', () =
 
   it('refuses handshakes with a coded connect_error', async () => {
     expect(await refusedHandshake({ joinToken: 'not-the-token' })).toBe('FEDTSA_ERR_BAD_TOKEN');
-    expect(await refusedHandshake({ protocolVersion: 1 })).toBe('FEDTSA_ERR_PROTOCOL_VERSION');
+    expect(await refusedHandshake({ protocolVersion: 2 })).toBe('FEDTSA_ERR_PROTOCOL_VERSION');
     expect(await refusedHandshake({ runId: 'no-such-run' })).toBe('FEDTSA_ERR_RUN_NOT_FOUND');
     expect(await refusedHandshake({ clientId: 'c-unknown', clientSecret: 'x' })).toBe('FEDTSA_ERR_BAD_TOKEN');
     expect(await refusedHandshake({ authOverride: { extra: 1 } })).toBe('FEDTSA_ERR_INVALID_PAYLOAD');
@@ -73,7 +73,8 @@ describe('protocol 2: an independent client against a coordinator process', () =
   it('trains round 1 with two independent clients; every malformed update is refused with its code and does not count', async () => {
     a = await connect();
     b = await connect();
-    expect(a.welcome).toMatchObject({ runId: run.id, resumed: false, spec: { inputShape: [28, 28, 1], numClasses: 10 } });
+    expect(a.welcome).toMatchObject({ runId: run.id, resumed: false, serverEvaluates: true, task: { name: 'fashion-mnist', inputShape: [28, 28, 1], normalisation: 'unit' } });
+    expect(a.welcome.task.classNames).toHaveLength(10);
     expect(a.welcome.clientId).not.toBe(b.welcome.clientId);
     [shardA, shardB] = await Promise.all([a.demoShard(), b.demoShard()]);
     expect(shardA.count).toBe(a.welcome.demoShard?.samples);
@@ -176,8 +177,8 @@ describe('protocol 2: an independent client against a coordinator process', () =
     const big = await connect();
     const task = a.tasks.all.find((t) => t.round === 2) as Task;
     const closed = new Promise<string>((resolve) => big.socket.once('disconnect', resolve));
-    // 1.2 MB of weights: over maxHttpBufferSize (1,100,146 bytes).
-    await expect(big.upload(task, new Float32Array(300_000), { numSamples: 1, timeoutMs: 3000 })).rejects.toThrow();
+    // 6.4 MB of weights: over maxHttpBufferSize (the widest model a task may have, 64x64x3 with 100 classes, in float32 plus framing: 5.3 MB).
+    await expect(big.upload(task, new Float32Array(1_600_000), { numSamples: 1, timeoutMs: 3000 })).rejects.toThrow();
     expect(await closed).toMatch(/transport/);
   });
 

@@ -16,7 +16,7 @@ import { io, type Socket } from 'socket.io-client';
 import { readyBackend, trainSgd, type LabelledData } from './reference-cnn.ts';
 import { decodeValues, encodeValues, type WireDtype, type WireManifestEntry } from './wire-format.ts';
 
-export const PROTOCOL = 2;
+export const PROTOCOL = 3;
 
 export interface Refusal {
   code: string;
@@ -29,7 +29,12 @@ export interface Welcome {
   clientSecret: string;
   runId: string;
   resumed: boolean;
-  spec: { inputShape: [number, number, number]; numClasses: number };
+  /** The run's task: shape, class names, normalisation and the reference CNN's width-1 sizes. */
+  task: {
+    name: string; inputShape: [number, number, number]; classNames: string[]; normalisation: 'unit';
+    model: { family: 'reference-cnn'; conv1Filters: number; conv2Filters: number; hiddenUnits: number };
+  };
+  serverEvaluates: boolean;
   demoShard?: { samples: number };
 }
 

@@ -26,7 +26,7 @@ export function tfjsModelJson(spec: ModelSpec, widthRatio: number, weightsPath: 
   };
 }
 
-export function registerModelRoutes(app: FastifyInstance, registry: RunRegistry, spec: ModelSpec): void {
+export function registerModelRoutes(app: FastifyInstance, registry: RunRegistry): void {
   /** The cluster's current model, or undefined after sending the refusal (400 bad index, 404 no run or no model yet). */
   const modelOr404 = (params: unknown, reply: FastifyReply) => {
     const { id, cluster: text } = params as { id: string; cluster: string };
@@ -36,12 +36,12 @@ export function registerModelRoutes(app: FastifyInstance, registry: RunRegistry,
     if (!engine) return undefined;
     const model = engine.clusterModels().find((m) => m.clusterIndex === cluster);
     if (!model) return void refuse(reply, 404, 'FEDTSA_ERR_NOT_FOUND', `run ${id} has no model for cluster ${cluster} yet`);
-    return model;
+    return { ...model, spec: engine.modelSpec };
   };
 
   app.get('/api/runs/:id/clusters/:cluster/model.json', { schema: { params: Params } }, async (req, reply) => {
     const model = modelOr404(req.params, reply);
-    return model ? tfjsModelJson(spec, model.widthRatio, 'weights.bin') : reply;
+    return model ? tfjsModelJson(model.spec, model.widthRatio, 'weights.bin') : reply;
   });
 
   app.get('/api/runs/:id/clusters/:cluster/weights.bin', { schema: { params: Params } }, async (req, reply) => {

@@ -37,11 +37,12 @@ function controlBlocked(action: ControlAction, state: string): string | undefine
 }
 
 export function metricsCsv(store: RunStore, runId: string): string {
-  const rows = ['round,cluster,width,members,updates,accuracy,loss,stage1_ms,stage2_ms,mean_accuracy'];
+  // evaluated_by: 'server' (its test set, the round's final model) or 'clients' (federated: the model they received, on their held-out data).
+  const rows = ['round,cluster,width,members,updates,accuracy,loss,stage1_ms,stage2_ms,mean_accuracy,evaluated_by,evaluated_images'];
   for (const r of store.listRounds(runId)) {
     for (const c of r.clusters) {
       rows.push([r.round, c.clusterIndex, c.widthRatio, c.members, c.updates, c.accuracy.toFixed(5), c.loss.toFixed(5),
-        r.stage1Ms.toFixed(1), r.stage2Ms.toFixed(1), r.meanAccuracy.toFixed(5)].join(','));
+        r.stage1Ms.toFixed(1), r.stage2Ms.toFixed(1), r.meanAccuracy.toFixed(5), c.evaluatedBy ?? 'server', c.evaluatedImages ?? ''].join(','));
     }
   }
   return `${rows.join('\n')}\n`;

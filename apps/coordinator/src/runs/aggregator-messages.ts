@@ -6,17 +6,23 @@ import type { ClusterModel } from '@fedtsa/core/strategy/types';
 import type { RunSettings } from './settings.ts';
 
 export interface AggregatorInit {
-  spec: ModelSpec;
-  testImages: SharedArrayBuffer;
-  testLabels: SharedArrayBuffer;
-  testCount: number;
-  /** Generator checkpoint folder for Stage 2; without one Stage 2 is skipped. */
+  /** Generator checkpoint folder for Stage 2; without one (or for a task of another shape) Stage 2 is skipped. */
   generatorDir?: string;
+}
+
+/** A task the worker scores models of: its spec, and its test set when the server has one. */
+export interface TaskMessage {
+  kind: 'task';
+  name: string;
+  spec: ModelSpec;
+  test?: { images: SharedArrayBuffer; labels: SharedArrayBuffer; count: number };
 }
 
 /** One round's close (core round/close.ts) and its scores, run in the aggregation worker. */
 export interface AggregateRequest {
   runId: string;
+  /** The run's task (registered with the worker by a TaskMessage). */
+  task: string;
   round: number;
   /** The run's seed (Stage 2 derives its own from it: core stage2Seed). */
   seed: number;

@@ -5,6 +5,7 @@
  * synthetic pool here between rounds.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import type { ModelSpec } from '@fedtsa/core/architecture';
 import { useBackend } from '@fedtsa/core/backend';
 import type { LabelledImages } from '@fedtsa/core/data/dataset';
 import { DiffusionGenerator } from '@fedtsa/core/diffusion/generator';
@@ -18,63 +19,91 @@ import type { ClusterModel, ServerStep } from '@fedtsa/core/strategy/types';
 import { readCheckpoint } from '@fedtsa/node-io/checkpoint-files';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { mutualLearningOf } from './settings.ts';
-import type { AggregateRequest, AggregateResult, AggregatorInit, AggregatorReply } from './aggregator-messages.ts';
+import type { AggregateRequest, AggregateResult, AggregatorInit, AggregatorReply, TaskMessage } from './aggregator-messages.ts';
 
 const init = workerData as AggregatorInit;
 await useBackend('wasm');
-const [height, width, channels] = init.spec.inputShape;
-const test: LabelledImages = {
-  images: new Float32Array(init.testImages), labels: new Uint8Array(init.testLabels), count: init.testCount,
-  height, width, channels, numClasses: init.spec.numClasses,
-};
 
-const stage2ByRun = new Map<string, ServerStep>();
+/** Per task: its spec, its test set when the server has one, and the models kept by width for scoring. */
+const tasks = new Map<string, { spec: ModelSpec; test?: LabelledImages; models: Map<number, tfl.LayersModel> }>();
 
-function stage2For(req: AggregateRequest): ServerStep | undefined {
+function addTask(m: TaskMessage): void {
+  const [height, width, channels] = m.spec.inputShape;
+  const test = m.test && {
+    images: new Float32Array(m.test.images), labels: new Uint8Array(m.test.labels), count: m.test.count, height, width, channels, numClasses: m.spec.numClasses,
+  };
+  tasks.set(m.name, { spec: m.spec, test, models: new Map() });
+}
+
+function taskOf(name: string) {
+  const task = tasks.get(name);
+  if (!task) throw new Error(`aggregation worker: unknown task '${name}'`);
+  return task;
+}
+
+const stage2ByRun = new Map<string, ServerStep | null>();
+
+function stage2For(req: AggregateRequest, spec: ModelSpec): ServerStep | undefined {
   if (!req.stage2.enabled || !init.generatorDir) return undefined;
   let step = stage2ByRun.get(req.runId);
-  if (!step) {
+  if (step === undefined) {
     const checkpoint = readCheckpoint(init.generatorDir);
     if (!checkpoint) return undefined;
     const s = req.stage2;
+    const generator = DiffusionGenerator.fromCheckpoint(checkpoint, { steps: s.sampleSteps, guidance: s.guidance });
+    const [h, w, c] = spec.inputShape;
+    const [gh, gw, gc] = generator.imageShape;
+    if (gh !== h || gw !== w || gc !== c || generator.numClasses !== spec.numClasses) {
+      // A generator for another task: Stage 1 only (the round record's stats say no Stage 2 ran).
+      stage2ByRun.set(req.runId, null);
+      return undefined;
+    }
     // Drawn in the same chunks as the simulation's pool, so both runners see the same images.
-    const source = ChunkedSource.over(DiffusionGenerator.fromCheckpoint(checkpoint, { steps: s.sampleSteps, guidance: s.guidance }));
+    const source = ChunkedSource.over(generator);
     const pool = new SyntheticPool(source, { size: s.poolSize, refreshFraction: s.refreshFraction });
     step = createStage2Step({
-      spec: init.spec, pool, seed: stage2Seed(req.seed),
+      spec, pool, seed: stage2Seed(req.seed),
       mutualLearning: mutualLearningOf(s),
     });
     stage2ByRun.set(req.runId, step);
   }
-  return step;
+  return step ?? undefined;
 }
 
-const evalModels = new Map<number, tfl.LayersModel>();
-
-async function score(models: readonly ClusterModel[], samples: number): Promise<ClusterScore[]> {
+/** Scores on the first `samples` test images; none when the server has no test set for the task (clients evaluate). */
+async function score(taskName: string, models: readonly ClusterModel[], samples: number): Promise<ClusterScore[]> {
+  const { spec, test, models: cache } = taskOf(taskName);
+  if (!test) return [];
   const n = Math.min(samples, test.count);
-  const data = { ...test, count: n, images: test.images.subarray(0, n * height * width * channels), labels: test.labels.subarray(0, n) };
-  return scoreModels(models, (widthRatio, weights) => evaluateModel(init.spec, widthRatio, weights, data, evalModels));
+  const per = test.height * test.width * test.channels;
+  const data = { ...test, count: n, images: test.images.subarray(0, n * per), labels: test.labels.subarray(0, n) };
+  return scoreModels(models, (widthRatio, weights) => evaluateModel(spec, widthRatio, weights, data, cache));
 }
 
 async function aggregate(req: AggregateRequest): Promise<AggregateResult> {
-  const serverStep = req.models.length > 1 ? stage2For(req) : undefined;
+  const { spec } = taskOf(req.task);
+  const serverStep = req.models.length > 1 ? stage2For(req, spec) : undefined;
   const strategy = createStrategy(serverStep ? 'fedtsa' : 'fedtsa-stage1', {
-    spec: init.spec, models: req.models, serverStep,
+    spec, models: req.models, serverStep,
     clusters: req.models.map((m) => ({ index: m.clusterIndex, widthRatio: m.widthRatio, memberIds: m.memberIds })),
   });
   const { serverStepMs, ...outcome } = await closeRound(strategy, {
     round: req.round, updates: req.updates, sent: new Map(req.sent), history: new Map(req.history), policy: req.policy,
   });
-  return { ...outcome, stage2Ms: serverStepMs, metrics: await score(outcome.models, req.evalSamples) };
+  return { ...outcome, stage2Ms: serverStepMs, metrics: await score(req.task, outcome.models, req.evalSamples) };
 }
 
-parentPort?.on('message', async (msg: { id: number; request: AggregateRequest | { kind: 'evaluate'; models: ClusterModel[]; evalSamples: number } }) => {
+type Request = AggregateRequest | TaskMessage | { kind: 'evaluate'; task: string; models: ClusterModel[]; evalSamples: number };
+
+parentPort?.on('message', async (msg: { id: number; request: Request }) => {
   let reply: AggregatorReply;
   try {
     const request = msg.request;
-    if ('kind' in request) reply = { id: msg.id, ok: true, metrics: await score(request.models, request.evalSamples) };
-    else reply = { id: msg.id, ok: true, result: await aggregate(request) };
+    if (!('kind' in request)) reply = { id: msg.id, ok: true, result: await aggregate(request) };
+    else if (request.kind === 'task') {
+      addTask(request);
+      reply = { id: msg.id, ok: true, metrics: [] };
+    } else reply = { id: msg.id, ok: true, metrics: await score(request.task, request.models, request.evalSamples) };
   } catch (err) {
     reply = { id: msg.id, ok: false, error: err instanceof Error ? err.stack ?? err.message : String(err) };
   }

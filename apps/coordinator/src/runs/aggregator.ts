@@ -4,7 +4,7 @@ import type { ModelSpec } from '@fedtsa/core/architecture';
 import type { LabelledImages } from '@fedtsa/core/data/dataset';
 import type { ClusterScore } from '@fedtsa/core/round/score';
 import type { ClusterModel } from '@fedtsa/core/strategy/types';
-import type { AggregateRequest, AggregateResult, AggregatorInit, AggregatorReply } from './aggregator-messages.ts';
+import type { AggregateRequest, AggregateResult, AggregatorInit, AggregatorReply, TaskMessage } from './aggregator-messages.ts';
 
 export class Aggregator {
   private nextId = 0;
@@ -24,12 +24,8 @@ export class Aggregator {
     });
   }
 
-  static async start(spec: ModelSpec, test: LabelledImages, generatorDir?: string): Promise<Aggregator> {
-    const testImages = new SharedArrayBuffer(test.images.byteLength);
-    new Float32Array(testImages).set(test.images);
-    const testLabels = new SharedArrayBuffer(test.labels.byteLength);
-    new Uint8Array(testLabels).set(test.labels);
-    const init: AggregatorInit = { spec, testImages, testLabels, testCount: test.count, generatorDir };
+  static async start(generatorDir?: string): Promise<Aggregator> {
+    const init: AggregatorInit = { generatorDir };
     const worker = new Worker(new URL('./aggregator-entry.mjs', import.meta.url), { workerData: init });
     await new Promise<void>((resolve, reject) => {
       worker.once('message', () => resolve());
@@ -46,14 +42,28 @@ export class Aggregator {
     });
   }
 
+  /** Makes a task known to the worker: its spec, and its test set (shared, not copied) when the server has one. */
+  addTask(name: string, spec: ModelSpec, test: LabelledImages | undefined): Promise<void> {
+    let shared: TaskMessage['test'];
+    if (test) {
+      const images = new SharedArrayBuffer(test.images.byteLength);
+      new Float32Array(images).set(test.images);
+      const labels = new SharedArrayBuffer(test.labels.byteLength);
+      new Uint8Array(labels).set(test.labels);
+      shared = { images, labels, count: test.count };
+    }
+    const message: TaskMessage = { kind: 'task', name, spec, test: shared };
+    return this.call<ClusterScore[]>(message).then(() => undefined);
+  }
+
   /** The round's close and its scores (aggregator-worker.ts). */
   aggregate(request: AggregateRequest): Promise<AggregateResult> {
     return this.call(request);
   }
 
   /** Scores of models as they stand (round 1's starting models). */
-  evaluate(models: ClusterModel[], evalSamples: number): Promise<ClusterScore[]> {
-    return this.call({ kind: 'evaluate', models, evalSamples });
+  evaluate(task: string, models: ClusterModel[], evalSamples: number): Promise<ClusterScore[]> {
+    return this.call({ kind: 'evaluate', task, models, evalSamples });
   }
 
   async close(): Promise<void> {

@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { modelManifest, type ModelSpec } from '@fedtsa/core/architecture';
 import type { ReceivedUpdate } from '@fedtsa/core/round/close';
 import type { RoundMemory } from '@fedtsa/core/round/memory';
+import type { ClientEvaluation } from '@fedtsa/core/round/score';
 import type { ClusterModel } from '@fedtsa/core/strategy/types';
 import { decodeWeights, encodeWeights, type EncodedWeights } from '@fedtsa/protocol/codec';
 import type { RoundIncident } from '@fedtsa/protocol/dashboard';
@@ -40,6 +41,8 @@ export class OpenRound {
    * (a second try would let an attacker probe the limits, and the round need not wait for them).
    */
   private readonly spent = new Set<string>();
+  /** Federated evaluation: each accepted client's score of the model it received, on its held-out data. */
+  private readonly evaluations = new Map<string, ClientEvaluation>();
   /** What the safeguards did so far this round (refusals on arrival, drops at the close, ...). */
   readonly incidents: RoundIncident[] = [];
   closing = false;
@@ -114,7 +117,13 @@ export class OpenRound {
       return check;
     }
     this.updates.set(clientId, { clientId, clusterIndex, widthRatio, weights: check.weights, numSamples: payload.numSamples, distance: check.distance });
+    if (payload.evaluation && payload.evaluation.count <= maxSamples) this.evaluations.set(clientId, { clusterIndex, ...payload.evaluation });
     return { ok: true, value: { accepted: true, round: this.index } };
+  }
+
+  /** The client evaluations of the updates that stood (dropped ones do not count). */
+  clientEvaluations(): ClientEvaluation[] {
+    return [...this.evaluations].filter(([id]) => !this.dropped.has(id)).map(([, e]) => e);
   }
 
   cancel(): void {

@@ -90,6 +90,11 @@ export class RunEngine {
     return this.models;
   }
 
+  /** The model spec of the run's task. */
+  get modelSpec(): ModelSpec {
+    return this.spec;
+  }
+
   private setState(state: RunState): void {
     this.store.updateRun(this.run.id, { state });
     this.run = this.store.getRun(this.run.id) as RunRecord;
@@ -231,10 +236,10 @@ export class RunEngine {
     const updates = open.inSelectionOrder();
     try {
       // Round 1 also scores the models it started from, so every curve has its round 0.
-      const start = open.index === 1 ? await this.aggregator.evaluate(this.models, s.evalSamples) : undefined;
+      const start = open.index === 1 ? await this.aggregator.evaluate(s.task, this.models, s.evalSamples) : undefined;
       if (this.open !== open) return; // stopped meanwhile
       const result = await this.aggregator.aggregate({
-        runId: this.run.id, round: open.index, seed: s.seed, models: this.models, updates, sent: [...open.sent],
+        runId: this.run.id, task: s.task, round: open.index, seed: s.seed, models: this.models, updates, sent: [...open.sent],
         history: [...this.memory.histories()], policy: roundPolicyOf(s), stage2: s.stage2, evalSamples: s.evalSamples,
       });
       if (this.open !== open) return; // stopped meanwhile
@@ -245,6 +250,7 @@ export class RunEngine {
       const record = buildRoundRecord({
         runId: this.run.id, round: open.index, startedAt: open.startedAt, participants: open.selected.size,
         incidents: open.incidents, clustering: this.clustering as ClusteringSnapshot, result, start, memory: this.memory,
+        clientEvaluations: open.clientEvaluations(),
       });
       this.store.completeRound(record, this.models.map((m) => ({ ...m })));
       // Arrival refusals were logged as they came; the rest are the close's decisions.

@@ -3,9 +3,10 @@
  * from its last completed round), and hands out their engines.
  */
 import { randomBytes } from 'node:crypto';
-import type { ModelSpec } from '@fedtsa/core/architecture';
 import { initialWeights } from '@fedtsa/core/model';
 import { deriveSeed } from '@fedtsa/core/rng';
+import { taskSpec } from '@fedtsa/core/task';
+import type { TaskCatalog } from '../tasks/task-catalog.ts';
 import type { RunRecord, RunStore } from '../store/types.ts';
 import type { Aggregator } from './aggregator.ts';
 import { RunEngine, type EngineEvents } from './run-engine.ts';
@@ -21,21 +22,28 @@ export class RunRegistry {
   constructor(
     private readonly store: RunStore,
     private readonly aggregator: Aggregator,
-    private readonly spec: ModelSpec,
+    readonly tasks: TaskCatalog,
     private readonly events: EngineEvents,
   ) {
-    for (const run of store.listRuns()) this.engines.set(run.id, this.makeEngine(run));
+    for (const run of store.listRuns()) {
+      // A run whose task is gone (its folder moved) waits, listed in the store, until the task is back.
+      if (tasks.get(run.settings.task)) this.engines.set(run.id, this.makeEngine(run));
+      else events.log('warn', `run ${run.id} is not loaded: its task '${run.settings.task}' is not registered (register its folder again)`);
+    }
   }
 
   private makeEngine(run: RunRecord): RunEngine {
+    const spec = taskSpec(this.tasks.require(run.settings.task).task);
     // The initial weights are a pure function of the run's seed, so nothing needs saving for round 0.
-    return new RunEngine(run, this.store, this.aggregator, this.spec, initialWeights(this.spec, deriveSeed(run.settings.seed, 5)), this.events);
+    return new RunEngine(run, this.store, this.aggregator, spec, initialWeights(spec, deriveSeed(run.settings.seed, 5)), this.events);
   }
 
   create(name: string, settings: unknown): RunEngine {
     const now = Date.now();
+    const resolved = resolveSettings(settings);
+    this.tasks.require(resolved.task);
     const run: RunRecord = {
-      id: `run-${randomToken(6)}`, name, settings: resolveSettings(settings), state: 'created',
+      id: `run-${randomToken(6)}`, name, settings: resolved, state: 'created',
       joinToken: randomToken(), completedRound: 0, createdAt: now, updatedAt: now,
     };
     this.store.createRun(run);

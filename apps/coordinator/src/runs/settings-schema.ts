@@ -26,7 +26,7 @@ export const Stage2Settings = Type.Object({
 }, { additionalProperties: false });
 
 export const RunSettings = Type.Object({
-  dataset: Type.Literal('fashion-mnist', { default: 'fashion-mnist' }),
+  task: Type.String({ minLength: 1, maxLength: 40, default: 'fashion-mnist', description: 'the task to train: a built-in one or one registered from a folder (GET /api/tasks)' }),
   rounds: Type.Integer({ minimum: 1, maximum: 100_000, default: 5 }),
   roundDeadlineMs: Type.Integer({ minimum: 1000, maximum: 86_400_000, default: 60_000, description: 'a round closes with whoever has returned by then' }),
   participantsPerCluster: Type.Integer({ minimum: 0, maximum: 100_000, default: 0, description: 'clients selected per cluster and round; 0 = all' }),

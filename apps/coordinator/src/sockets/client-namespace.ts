@@ -10,7 +10,6 @@ import {
 } from '@fedtsa/protocol/events';
 import { CapabilityReport, Heartbeat, isCapabilityReport, isClientAuth, isHeartbeat, isUpdatePayload, PROTOCOL_VERSION } from '@fedtsa/protocol/messages';
 import { handshakeAddress } from '../client-address.ts';
-import type { DemoData } from '../demo-data.ts';
 import { firstFieldError } from '../field-errors.ts';
 import { checkJoinToken } from '../runs/device-tokens.ts';
 import type { RunRegistry } from '../runs/run-registry.ts';
@@ -51,7 +50,7 @@ function shardRefusal(round: number): string {
 }
 
 export function attachClientNamespace(
-  ns: ClientNamespace, registry: RunRegistry, store: RunStore, demo: DemoData | undefined, limits: { eventsPerSecond: number; identitiesPerMinute: number },
+  ns: ClientNamespace, registry: RunRegistry, store: RunStore, limits: { eventsPerSecond: number; identitiesPerMinute: number },
 ): void {
   const identities = new IdentityLimiter(limits.identitiesPerMinute);
   /** `runId/clientId` -> the round in which it was last served a demo shard. */
@@ -94,6 +93,9 @@ export function attachClientNamespace(
     const engine = registry.get(runId);
     if (!engine) return void socket.disconnect(true);
     const resumed = auth.clientId !== undefined;
+    // The run's task: its shape and classes for the client, its demo shards, and who evaluates.
+    const task = registry.tasks.require(engine.record.settings.task);
+    const demo = registry.tasks.demoFor(task.task.name);
     const secret = resumed ? (auth.clientSecret as string) : randomToken(24);
     const existing = store.getClient(runId, clientId);
     const now = Date.now();
@@ -106,7 +108,7 @@ export function attachClientNamespace(
     // Another socket of the same identity (a reload): the newer one wins.
     for (const other of ns.sockets.values()) if (other.id !== socket.id && other.data.clientId === clientId) other.disconnect(true);
     socket.emit('welcome', {
-      clientId, clientSecret: secret, runId, resumed, spec: { inputShape: [28, 28, 1], numClasses: 10 },
+      clientId, clientSecret: secret, runId, resumed, task: task.task, serverEvaluates: task.test !== undefined,
       demoShard: demoShard !== null && demo ? { samples: demo.shardSize(demoShard) } : undefined,
     });
     engine.connect(record, {

@@ -54,6 +54,9 @@ describe('a data folder from release 6b39e18', () => {
     // The settings added since are filled in at their defaults: the old run's settings are complete and valid today.
     expect(settings.joinMode).toBe('shared');
     expect(settings.stage2.teacherRule).toBe(true);
+    // It trained the only dataset there was: it now names the built-in task.
+    expect(settings.task).toBe('fashion-mnist');
+    expect('dataset' in settings).toBe(false);
     expect(resolveSettings(settings)).toEqual(settings);
 
     expect(store.listClients(RUN_ID).map((c) => [c.id, c.secretHash, c.samplesPerSec, c.backend, c.label, c.clusterIndex, c.widthRatio, c.demoShard, c.status, c.joinedAt]))

@@ -53,6 +53,19 @@ CREATE TABLE IF NOT EXISTS device_tokens (
     description: "runs' settings gain the safeguards, join mode and teacher rule, at their defaults when absent",
     up: (db) => fillSettings(db, V3_SETTINGS, V3_STAGE2_SETTINGS),
   },
+  {
+    version: 4,
+    description: "runs name a task instead of the fixed dataset 'fashion-mnist' (issue 14); tasks registered from folders",
+    up: (db) => {
+      const update = db.prepare('UPDATE runs SET settings = ? WHERE id = ?');
+      for (const row of db.prepare('SELECT id, settings FROM runs').all() as { id: string; settings: string }[]) {
+        const { dataset, ...settings } = JSON.parse(row.settings) as Record<string, unknown>;
+        // Every run before version 4 trained Fashion-MNIST, the only dataset there was.
+        update.run(JSON.stringify({ task: dataset ?? 'fashion-mnist', ...settings }), row.id);
+      }
+      db.exec(`CREATE TABLE tasks (name TEXT PRIMARY KEY, source TEXT NOT NULL, definition TEXT NOT NULL, created_at INTEGER NOT NULL);`);
+    },
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -8,6 +8,7 @@
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import type { TaskDefinition } from '@fedtsa/core/task';
 import { migrate } from './migrations.ts';
 import type { ClientRecord, ClusterModelRecord, DeviceTokenRecord, RoundRecord, RunRecord, RunStore } from './types.ts';
 
@@ -187,6 +188,15 @@ export class SqliteStore implements RunStore {
   readModelBytes(runId: string, round: number, clusterIndex: number): Uint8Array | undefined {
     const path = this.modelPath(runId, round, clusterIndex);
     return existsSync(path) ? new Uint8Array(readFileSync(path)) : undefined;
+  }
+
+  /** Tasks registered from folders (tasks/task-catalog.ts loads them again at every start). */
+  listTasks(): { name: string; source: string }[] {
+    return this.db.prepare('SELECT name, source FROM tasks ORDER BY created_at').all() as { name: string; source: string }[];
+  }
+
+  saveTask(name: string, source: string, definition: TaskDefinition): void {
+    this.db.prepare('INSERT INTO tasks VALUES (?, ?, ?, ?)').run(name, source, JSON.stringify(definition), Date.now());
   }
 
   close(): void {

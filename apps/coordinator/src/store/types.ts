@@ -53,6 +53,13 @@ export interface ClusterMetric {
   modelChange?: number;
   /** The round invariants' limit on that distance this round (a step beyond it was rolled back). */
   maxChange?: number;
+  /**
+   * 'clients' (federated evaluation, the task has no server test set): accuracy and loss are the
+   * clients' scores of the model they RECEIVED this round (the previous round's result) on their
+   * held-out data, weighted by `evaluatedImages`. Absent: the server scored the round's final model.
+   */
+  evaluatedBy?: 'server' | 'clients';
+  evaluatedImages?: number;
 }
 
 export interface RoundRecord {

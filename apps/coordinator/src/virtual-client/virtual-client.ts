@@ -7,12 +7,13 @@
  */
 import { io, type Socket } from 'socket.io-client';
 import type { ModelSpec } from '@fedtsa/core/architecture';
+import { taskSpec } from '@fedtsa/core/task';
 import type { LabelledImages } from '@fedtsa/core/data/dataset';
-import { runClientStep } from '@fedtsa/protocol/client-step';
+import { localHoldout, runClientStep } from '@fedtsa/protocol/client-step';
 import type { WeightDtype } from '@fedtsa/protocol/codec';
 import type { Ack, ErrorCode } from '@fedtsa/protocol/errors';
 import { CLIENT_NAMESPACE, type ClientToServerEvents, type DemoShard, type ServerToClientEvents, type TrainingTask, type Welcome } from '@fedtsa/protocol/events';
-import { PROTOCOL_VERSION } from '@fedtsa/protocol/messages';
+import { PROTOCOL_VERSION, type UpdatePayload } from '@fedtsa/protocol/messages';
 
 export interface VirtualClientOptions {
   url: string;
@@ -35,6 +36,8 @@ export interface VirtualClientOptions {
 }
 
 export interface VirtualClientEvents {
+  /** Every update as it is sent (tests read what the client reported). */
+  onSent?: (update: UpdatePayload) => void;
   onRoundAccepted?: (round: number) => void;
   onRefused?: (code: ErrorCode, message: string) => void;
 }
@@ -56,7 +59,7 @@ export class VirtualClient {
     this.socket = io(`${options.url}${CLIENT_NAMESPACE}`, { auth, transports: ['websocket'], reconnectionDelay: 200, reconnectionDelayMax: 1000 });
     this.socket.on('welcome', (w) => {
       this.welcome = w;
-      this.spec = { inputShape: w.spec.inputShape, numClasses: w.spec.numClasses };
+      this.spec = taskSpec(w.task);
       // Reconnects (network loss, coordinator restart) resume this identity.
       Object.assign(auth, { clientId: w.clientId, clientSecret: w.clientSecret });
       // A disconnect during the handshake rejects its acks; the next welcome joins again.
@@ -100,13 +103,16 @@ export class VirtualClient {
   private async trainAndUpload(task: TrainingTask): Promise<void> {
     if (!this.data || !this.spec) return;
     const started = Date.now();
-    const { update } = await runClientStep(task, this.data, this.spec, {
-      reads: 'sync', dtype: this.options.dtype ?? 'float32', transform: this.options.transformUpdate,
+    // Without a server test set the client scores the model it received on a held-out part of its data.
+    const split = this.welcome?.serverEvaluates === false ? localHoldout(this.data) : undefined;
+    const { update } = await runClientStep(task, split?.train ?? this.data, this.spec, {
+      reads: 'sync', dtype: this.options.dtype ?? 'float32', transform: this.options.transformUpdate, evaluateOn: split?.holdout,
     });
     if (this.options.emulateSpeed) {
       const deviceMs = (1000 * this.data.count * task.epochs * task.widthRatio ** 2) / this.options.samplesPerSec;
       await new Promise((r) => setTimeout(r, Math.max(0, deviceMs - (Date.now() - started))));
     }
+    this.events.onSent?.(update);
     const res = (await this.socket.timeout(60_000).emitWithAck('update', update)
       .catch((err: Error) => ({ ok: false as const, error: { code: 'TIMEOUT', message: err.message } }))) as Ack<{ accepted: true; round: number }>;
     if (res.ok) {

@@ -29,6 +29,22 @@ export async function scoreModels(models: readonly ClusterModel[], score: ModelS
   })));
 }
 
+/** One client's score of the model it received, on its own held-out data (federated evaluation). */
+export interface ClientEvaluation extends Evaluation {
+  clusterIndex: number;
+}
+
+/** Federated evaluation: per cluster, the clients' scores averaged weighted by how many images each scored. */
+export function aggregateEvaluations(reports: readonly ClientEvaluation[]): Map<number, Evaluation> {
+  const sums = new Map<number, { correct: number; loss: number; count: number }>();
+  for (const r of reports) {
+    if (!(r.count > 0)) continue;
+    const s = sums.get(r.clusterIndex) ?? { correct: 0, loss: 0, count: 0 };
+    sums.set(r.clusterIndex, { correct: s.correct + r.accuracy * r.count, loss: s.loss + r.loss * r.count, count: s.count + r.count });
+  }
+  return new Map([...sums].map(([k, s]) => [k, { accuracy: s.correct / s.count, loss: s.loss / s.count, count: s.count }]));
+}
+
 /** Member-weighted mean accuracy over clusters (0 with no members). */
 export function meanAccuracy(scores: readonly { accuracy: number; members: number }[]): number {
   const members = scores.reduce((s, c) => s + c.members, 0);
