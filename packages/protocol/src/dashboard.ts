@@ -109,3 +109,20 @@ export interface DashboardRun extends RunSummary {
 export interface DashboardServerEvents {
   run: (run: DashboardRun) => void;
 }
+
+/**
+ * GET /api/tasks and POST /api/tasks: a task the coordinator can train (apps/coordinator
+ * tasks/task-catalog.ts). `serverEvaluates` false: the server has no test set for it, and the
+ * clients score the model they receive on their held-out data (federated evaluation).
+ */
+export interface TaskSummary {
+  name: string;
+  /** [height, width, channels] */
+  inputShape: [number, number, number];
+  classNames: string[];
+  /** 'built-in', or the folder it was loaded from. */
+  source: string;
+  trainImages: number;
+  testImages: number;
+  serverEvaluates: boolean;
+}

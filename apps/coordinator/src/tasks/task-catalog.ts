@@ -10,6 +10,7 @@ import { resolve, sep } from 'node:path';
 import { modelManifest, parameterCount } from '@fedtsa/core/architecture';
 import type { LabelledImages } from '@fedtsa/core/data/dataset';
 import { TASK_LIMITS, taskSpec, validateTask, type TaskDefinition } from '@fedtsa/core/task';
+import type { TaskSummary } from '@fedtsa/protocol/dashboard';
 import { DemoData, type DemoOptions } from '../demo-data.ts';
 import { FieldError } from '../field-errors.ts';
 
@@ -31,17 +32,6 @@ export type TaskLoader = (dir: string, name?: string) => Promise<TaskData> | Tas
 export interface TaskRegistrations {
   listTasks(): { name: string; source: string }[];
   saveTask(name: string, source: string, definition: TaskDefinition): void;
-}
-
-export interface TaskSummary {
-  name: string;
-  inputShape: [number, number, number];
-  classNames: string[];
-  source: string;
-  trainImages: number;
-  testImages: number;
-  /** false: the server has no test set for it, and clients evaluate. */
-  serverEvaluates: boolean;
 }
 
 export class TaskCatalog {
