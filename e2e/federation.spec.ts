@@ -9,13 +9,25 @@
  * benchmark scores at rates 1, 2, 4, 8, 16 were 708, 278, 184, 78, 30 samples/s; in a
  * worker they did not follow the rate at all.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join as joinPath } from 'node:path';
 import { expect, test, type Browser, type BrowserContext, type Page } from '@playwright/test';
+import { writeIdxExample } from '../packages/node-io/src/datasets/make-example.ts';
 import { ADMIN, startCoordinator, type CoordinatorProcess } from './coordinator-process.ts';
 
 let coordinator: CoordinatorProcess;
 // Nearly IID demo shards: with two devices per cluster, strongly skewed shards can leave a
 // cluster's model knowing two classes, and "accuracy rises" would test the dice, not the system.
-test.beforeAll(async () => { coordinator = await startCoordinator({ demoAlpha: 100 }); });
+// The data root holds two small 32x32, 6-class IDX folders for the dashboard's task tests: one
+// with a test split, and one without (the server cannot score it: its clients evaluate).
+test.beforeAll(async () => {
+  const dataRoot = mkdtempSync(joinPath(tmpdir(), 'fedtsa-e2e-root-'));
+  writeIdxExample(joinPath(dataRoot, 'shapes'), { trainCount: 600, testCount: 120 });
+  writeIdxExample(joinPath(dataRoot, 'no-test'), { trainCount: 600, testCount: 1, seed: 5 });
+  for (const f of ['t10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte']) rmSync(joinPath(dataRoot, 'no-test', f));
+  coordinator = await startCoordinator({ demoAlpha: 100, args: ['--data-root', dataRoot] });
+});
 test.afterAll(async () => { await coordinator?.stop(); });
 
 interface Cluster { index: number; widthRatio: number; memberIds: string[] }
@@ -173,7 +185,10 @@ test('the dashboard without the admin token shows a sign-in, refuses a wrong one
   await page.locator('#token').fill(ADMIN);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await expect(page.locator('#app')).toBeVisible();
-  await page.locator('#new-run summary').click();
+  await page.locator('#new-run > summary').click();
+  // The task is a select of the coordinator's tasks, the built-in one chosen first.
+  await expect(page.locator('#setting-task')).toHaveValue('fashion-mnist');
+  await expect(page.locator('#task-summary')).toContainText('28×28×1 (grey), 10 classes');
   await page.locator('#run-name-input').fill('from-the-dashboard');
   await page.locator('#setting-rounds').fill('2');
   await page.locator('#start-now').uncheck();
@@ -189,6 +204,50 @@ test('the dashboard without the admin token shows a sign-in, refuses a wrong one
   expect(created?.settings.rounds).toBe(2);
   expect(created?.state).toBe('paused');
   await expect(page.locator('#join-link')).toHaveValue(/\?run=.+&token=.+/);
+  await expect(page.locator('#run-task')).toContainText('Task fashion-mnist: 28×28×1 (grey), 10 classes');
+  await context.close();
+});
+
+test('the New run form registers a folder of the data root, refuses one outside it in plain words, and creates runs of the chosen task', async ({ browser }) => {
+  const { context, page } = await openDashboard(browser);
+  await page.locator('#new-run > summary').click();
+  await expect(page.locator('#setting-task')).toHaveValue('fashion-mnist');
+  await page.locator('#task-register > summary').click();
+  await page.locator('#task-dir').fill('../');
+  await page.getByRole('button', { name: 'Register' }).click();
+  await expect(page.locator('#task-register-outcome')).toHaveText('Not registered: the folder lies outside the data root (--data-root)');
+  await expect(page.locator('#task-register-outcome')).toHaveClass('error');
+
+  await page.locator('#task-dir').fill('shapes');
+  await page.locator('#task-dir').press('Enter'); // registers; does not submit the New run form
+  await expect(page.locator('#task-register-outcome')).toContainText('Registered shapes: 32×32×1 (grey), 6 classes');
+  await expect(page.locator('#setting-task')).toHaveValue('shapes');
+  await expect(page.locator('#setting-task option:checked')).toHaveText('shapes (32×32×1 (grey), 6 classes, server evaluates)');
+  await expect(page.locator('#task-summary')).toContainText('evaluated on the server test set');
+  await page.locator('#run-name-input').fill('shapes-from-the-dashboard');
+  await page.locator('#start-now').uncheck();
+  await page.getByRole('button', { name: 'Create run' }).click();
+  await expect(page.locator('#run-name')).toHaveText('shapes-from-the-dashboard');
+  await expect(page.locator('#run-task')).toContainText('Task shapes: 32×32×1 (grey), 6 classes:');
+  await expect(page.locator('#eval-accuracy')).toContainText('Measured on the server test set');
+
+  // A folder without a test split: its clients evaluate, and the run view says so.
+  await page.locator('#new-run > summary').click();
+  await page.locator('#task-dir').fill('no-test');
+  await page.locator('#task-name').fill('shapes-fed');
+  await page.getByRole('button', { name: 'Register' }).click();
+  await expect(page.locator('#setting-task')).toHaveValue('shapes-fed');
+  await expect(page.locator('#task-summary')).toContainText("evaluated on the clients' held-out data (the model they received)");
+  await page.locator('#run-name-input').fill('fed-from-the-dashboard');
+  await page.getByRole('button', { name: 'Create run' }).click();
+  await expect(page.locator('#run-name')).toHaveText('fed-from-the-dashboard');
+  await expect(page.locator('#run-task')).toHaveAttribute('data-evaluated-by', 'clients');
+  await expect(page.locator('#eval-accuracy')).toContainText("Measured on the clients' held-out data (the model they received)");
+  await expect(page.locator('#eval-loss')).toContainText("clients' held-out data");
+
+  const runs = await coordinator.api<{ name: string; settings: { task: string } }[]>('GET', '/api/runs');
+  expect(runs.find((r) => r.name === 'shapes-from-the-dashboard')?.settings.task).toBe('shapes');
+  expect(runs.find((r) => r.name === 'fed-from-the-dashboard')?.settings.task).toBe('shapes-fed');
   await context.close();
 });
 
@@ -197,6 +256,11 @@ test('the dashboard is readable on a 360x640 phone', async ({ browser }, testInf
   const { context, page } = await openDashboard(browser, { width: 360, height: 640 });
   await page.locator('#run-select').selectOption(run.id);
   await expect(page.locator('#run-name')).toHaveText('e2e');
+  await expect(page.locator('#run-task')).toContainText('Task fashion-mnist');
+  // The New run form with its task control open must fit too.
+  await page.locator('#new-run > summary').click();
+  await page.locator('#task-register > summary').click();
+  await expect(page.locator('#task-dir')).toBeVisible();
   const { scrollWidth, clientWidth } = await page.evaluate(() => ({ scrollWidth: document.documentElement.scrollWidth, clientWidth: document.documentElement.clientWidth }));
   expect(scrollWidth).toBeLessThanOrEqual(clientWidth);
   await page.screenshot({ path: testInfo.outputPath('dashboard-phone.png'), fullPage: true });

@@ -10,6 +10,22 @@ export interface ServerInfo {
   tls: { fingerprint256: string; selfSigned: boolean } | null;
 }
 
+/**
+ * GET /api/tasks and POST /api/tasks (apps/coordinator/src/routes/tasks.ts, TaskSummary in
+ * tasks/task-catalog.ts): a task the coordinator can train. serverEvaluates false: the server has
+ * no test set for it, and the clients score the model they receive on their held-out data.
+ */
+export interface TaskSummary {
+  name: string;
+  /** [height, width, channels] */
+  inputShape: [number, number, number];
+  classNames: string[];
+  source: string;
+  trainImages: number;
+  testImages: number;
+  serverEvaluates: boolean;
+}
+
 export class ApiError extends Error {
   constructor(readonly status: number, readonly code: string, message: string) {
     super(message);
@@ -58,6 +74,15 @@ export class Api {
 
   serverInfo(): Promise<ServerInfo> {
     return this.request('GET', '/api/server-info');
+  }
+
+  listTasks(): Promise<TaskSummary[]> {
+    return this.request('GET', '/api/tasks');
+  }
+
+  /** `dir` is relative to the coordinator's --data-root; a folder outside it is refused. */
+  registerTask(dir: string, name?: string): Promise<TaskSummary> {
+    return this.request('POST', '/api/tasks', name ? { dir, name } : { dir });
   }
 
   settingsSchema(): Promise<JsonSchema> {

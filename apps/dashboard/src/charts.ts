@@ -4,6 +4,7 @@ import {
   LogarithmicScale, PointElement, ScatterController, Tooltip, type ChartDataset,
 } from 'chart.js';
 import type { DashboardRun } from '@fedtsa/protocol/dashboard';
+import { perRoundSeries, type ClusterSeries, type EvaluatedBy } from './task-format.ts';
 
 Chart.register(BarController, BarElement, CategoryScale, Filler, Legend, LinearScale, LineController, LineElement, LogarithmicScale, PointElement, ScatterController, Tooltip);
 
@@ -41,17 +42,18 @@ export class RunCharts {
         y: { title: { display: true, text: title }, beginAtZero: yMax !== undefined, ...(yMax !== undefined ? { max: yMax } : {}) },
       },
     });
-    this.accuracy = new Chart(canvases.accuracy, { type: 'line', data: { datasets: [] }, options: perRound('test accuracy (%)', 100) });
-    this.loss = new Chart(canvases.loss, { type: 'line', data: { datasets: [] }, options: perRound('test loss') });
+    this.accuracy = new Chart(canvases.accuracy, { type: 'line', data: { datasets: [] }, options: perRound('accuracy (%)', 100) });
+    this.loss = new Chart(canvases.loss, { type: 'line', data: { datasets: [] }, options: perRound('loss') });
     this.timeline = new Chart(canvases.timeline, {
       type: 'bar', data: { labels: [], datasets: [] },
       options: { ...common, scales: { x: { stacked: true, title: { display: true, text: 'round' } }, y: { stacked: true, title: { display: true, text: 'seconds' } } } },
     });
   }
 
-  update(run: DashboardRun): void {
+  /** `evaluation`: how the run's accuracy and loss were measured (task-format.ts, runEvaluation). */
+  update(run: DashboardRun, evaluation: EvaluatedBy): void {
     this.updateDensity(run);
-    this.updatePerRound(run);
+    this.updatePerRound(run, evaluation);
     this.updateTimeline(run);
   }
 
@@ -88,30 +90,30 @@ export class RunCharts {
     this.density.update('none');
   }
 
-  private updatePerRound(run: DashboardRun): void {
-    const clusters = new Map<number, { width: number; acc: XY[]; loss: XY[] }>();
-    for (const r of run.rounds) {
-      for (const m of r.clusters) {
-        let s = clusters.get(m.clusterIndex);
-        if (!s) clusters.set(m.clusterIndex, (s = { width: m.widthRatio, acc: [], loss: [] }));
-        s.width = m.widthRatio;
-        if (m.startAccuracy !== undefined && m.startLoss !== undefined) {
-          s.acc.push({ x: r.round - 1, y: m.startAccuracy * 100 });
-          s.loss.push({ x: r.round - 1, y: m.startLoss });
-        }
-        s.acc.push({ x: r.round, y: m.accuracy * 100 });
-        s.loss.push({ x: r.round, y: m.loss });
-      }
-    }
-    const line = (k: number, width: number, data: XY[]): ChartDataset<'line', XY[]> => ({
-      label: `cluster ${k} (w ${width})`, data, borderColor: clusterColor(k), backgroundColor: clusterColor(k), pointRadius: 3, tension: 0.15,
+  /**
+   * Each number says what it was measured on: the axis titles and legend name the kind of
+   * evaluation, and client-scored points sit at the round whose model the clients received
+   * (task-format.ts, perRoundSeries).
+   */
+  private updatePerRound(run: DashboardRun, evaluation: EvaluatedBy): void {
+    const series = perRoundSeries(run.rounds);
+    const byClients = evaluation === 'clients';
+    const suffix = byClients ? ", clients' held-out data" : '';
+    const line = (s: ClusterSeries, data: XY[]): ChartDataset<'line', XY[]> => ({
+      label: `cluster ${s.clusterIndex} (w ${s.widthRatio})${s.evaluatedBy === 'clients' ? ", clients' held-out data" : ''}`,
+      data, borderColor: clusterColor(s.clusterIndex), backgroundColor: clusterColor(s.clusterIndex), pointRadius: 3, tension: 0.15,
     });
-    const sorted = [...clusters.entries()].sort((a, b) => a[0] - b[0]);
     this.accuracy.data.datasets = [
-      ...sorted.map(([k, s]) => line(k, s.width, s.acc)),
-      { label: 'member-weighted mean', data: run.rounds.map((r) => ({ x: r.round, y: r.meanAccuracy * 100 })), borderColor: '#1c2430', borderDash: [6, 4], pointRadius: 0 },
+      ...series.clusters.map((s) => line(s, s.accuracy)),
+      { label: `member-weighted mean${suffix}`, data: series.meanAccuracy, borderColor: '#1c2430', borderDash: [6, 4], pointRadius: 0 },
     ];
-    this.loss.data.datasets = sorted.map(([k, s]) => line(k, s.width, s.loss));
+    this.loss.data.datasets = series.clusters.map((s) => line(s, s.loss));
+    const x = byClients ? 'model after round (scored by clients in the next round)' : 'round';
+    for (const [chart, y] of [[this.accuracy, 'accuracy (%)'], [this.loss, 'loss']] as const) {
+      const scales = chart.options.scales as Record<'x' | 'y', { title: { text: string } }>;
+      scales.x.title.text = x;
+      scales.y.title.text = `${y}, ${byClients ? "clients' held-out data" : 'server test set'}`;
+    }
     this.accuracy.update('none');
     this.loss.update('none');
   }

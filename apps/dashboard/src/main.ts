@@ -12,7 +12,9 @@ import { RunCharts } from './charts.ts';
 import { DeviceTokensPanel } from './device-tokens.ts';
 import { renderIncidents } from './incidents.ts';
 import { drawQr, joinLink, setJoinBase } from './qr.ts';
+import { renderRunTask, runTaskName } from './run-task-view.ts';
 import { readSettingsForm, renderSettingsForm } from './settings-form.ts';
+import { TaskPicker } from './task-picker.ts';
 
 const TOKEN_KEY = 'fedtsa-admin-token';
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -35,6 +37,9 @@ let charts: RunCharts | null = null;
 let renderQueued = false;
 let shownJoinLink = '';
 const deviceTokens = new DeviceTokensPanel(() => api);
+const taskPicker = new TaskPicker(() => api);
+/** Task names already looked up again after a run named one the list did not have (registered since). */
+const tasksAskedFor = new Set<string>();
 const incidents = Object.assign(document.createElement('div'), { id: 'round-incidents', className: 'incidents', hidden: true });
 
 function showMessage(text: string | null, isError = false): void {
@@ -96,7 +101,12 @@ async function signIn(token: string): Promise<void> {
     density: $('chart-density'), accuracy: $('chart-accuracy'), loss: $('chart-loss'), timeline: $('chart-timeline'),
   });
   void api.serverInfo().then(showServerInfo).catch((err: Error) => showMessage(`Server info unavailable: ${err.message}`, true));
-  void api.settingsSchema().then((schema) => renderSettingsForm($('settings-fields'), schema)).catch((err: Error) => showMessage(`Settings form unavailable: ${err.message}`, true));
+  void taskPicker.load().then(queueRender).catch((err: Error) => showMessage(`Task list unavailable: ${err.message}`, true));
+  void api.settingsSchema().then((schema) => {
+    renderSettingsForm($('settings-fields'), schema);
+    const task = schema.properties?.task?.default;
+    if (typeof task === 'string') taskPicker.setDefault(task);
+  }).catch((err: Error) => showMessage(`Settings form unavailable: ${err.message}`, true));
   connect(token);
 }
 
@@ -112,6 +122,8 @@ function showServerInfo(info: ServerInfo): void {
     note = Object.assign(document.createElement('p'), { id: 'tls-fingerprint', className: 'hint fingerprint' });
     $('join-qr').closest('.join')?.querySelector('.join-text')?.append(note);
   }
+  // Already on https: the hint's start-up instructions are done; phones just take the link.
+  if (info.tls !== null || info.publicUrl?.startsWith('https:')) $('join-hint').textContent = 'Phones: scan the code or open the https:// link.';
   note.hidden = info.tls === null;
   note.textContent = info.tls === null ? '' : info.tls.selfSigned
     ? `Self-signed certificate: phones show a warning once. Check that the SHA-256 fingerprint in the browser's certificate details is ${info.tls.fingerprint256}, then proceed.`
@@ -223,7 +235,13 @@ function render(): void {
     buttons.push(button('Metrics (CSV)', () => api?.downloadCsv(run.id), false));
     downloads.replaceChildren(...buttons);
   }
-  charts?.update(run);
+  const taskName = runTaskName(run);
+  const task = taskPicker.find(taskName);
+  if (!task && !tasksAskedFor.has(taskName)) {
+    tasksAskedFor.add(taskName);
+    void taskPicker.load().then(queueRender).catch(() => undefined);
+  }
+  charts?.update(run, renderRunTask(run, task));
   renderIncidents(incidents, run.rounds);
   deviceTokens.show(run);
 }
@@ -267,6 +285,7 @@ async function control(action: 'start' | 'pause' | 'resume' | 'stop'): Promise<v
 
 function wire(): void {
   $('clients').closest('section')?.after(deviceTokens.section);
+  $('task-fields').append(taskPicker.section);
   $('chart-timeline').closest('section')?.append(incidents);
   $('login-form').addEventListener('submit', (e) => {
     e.preventDefault();
@@ -291,7 +310,9 @@ function wire(): void {
     if (!api) return;
     const err = $('new-run-error');
     err.hidden = true;
-    api.createRun($<HTMLInputElement>('run-name-input').value.trim() || 'run', readSettingsForm($('settings-fields')), $<HTMLInputElement>('start-now').checked)
+    // Before the task list loads the select is empty, and the coordinator's default task applies.
+    const settings = { ...readSettingsForm($('settings-fields')), ...(taskPicker.value ? { task: taskPicker.value } : {}) };
+    api.createRun($<HTMLInputElement>('run-name-input').value.trim() || 'run', settings, $<HTMLInputElement>('start-now').checked)
       .then((run) => {
         // A run created without starting sends no live event until it changes: show it now.
         state.runs[run.id] ??= { ...run, rounds: [] };

@@ -5,8 +5,11 @@
  */
 import type { JsonSchema } from './api.ts';
 
-/** Settings an operator rarely changes are left to their defaults (the API still takes them). */
-const HIDDEN = new Set(['dataset']);
+/**
+ * Settings an operator rarely changes are left to their defaults (the API still takes them);
+ * `task` has its own field, a select of the coordinator's tasks (task-picker.ts).
+ */
+const HIDDEN = new Set(['dataset', 'task']);
 
 function fieldFor(key: string, path: string, schema: JsonSchema): HTMLElement {
   const wrap = document.createElement('div');
@@ -26,6 +29,10 @@ function fieldFor(key: string, path: string, schema: JsonSchema): HTMLElement {
     label.className = 'check';
     label.textContent = '';
     label.append(input, ` ${key}`);
+  } else if (schema.type === 'string') {
+    input = document.createElement('input');
+    input.type = 'text';
+    if (schema.default !== undefined) input.value = String(schema.default);
   } else {
     input = document.createElement('input');
     input.type = 'number';
@@ -37,7 +44,7 @@ function fieldFor(key: string, path: string, schema: JsonSchema): HTMLElement {
   }
   input.id = id;
   input.dataset.path = path;
-  input.dataset.kind = options ? 'string' : schema.type ?? 'number';
+  input.dataset.kind = options || schema.type === 'string' ? 'string' : schema.type ?? 'number';
   if (schema.type === 'boolean') wrap.append(label);
   else wrap.append(label, input);
   if (schema.description) {
