@@ -208,8 +208,10 @@ test('the dashboard without the admin token shows a sign-in, refuses a wrong one
   await context.close();
 });
 
-test('the New run form registers a folder of the data root, refuses one outside it in plain words, and creates runs of the chosen task', async ({ browser }) => {
+test('the New run form registers a folder of the data root, refuses one outside it in plain words, and creates runs of the chosen task', async ({ browser }, testInfo) => {
   const { context, page } = await openDashboard(browser);
+  const pageErrors: string[] = [];
+  page.on('pageerror', (err) => pageErrors.push(err.message));
   await page.locator('#new-run > summary').click();
   await expect(page.locator('#setting-task')).toHaveValue('fashion-mnist');
   await page.locator('#task-register > summary').click();
@@ -248,6 +250,8 @@ test('the New run form registers a folder of the data root, refuses one outside 
   const runs = await coordinator.api<{ name: string; settings: { task: string } }[]>('GET', '/api/runs');
   expect(runs.find((r) => r.name === 'shapes-from-the-dashboard')?.settings.task).toBe('shapes');
   expect(runs.find((r) => r.name === 'fed-from-the-dashboard')?.settings.task).toBe('shapes-fed');
+  expect(pageErrors, 'the charts took both kinds of evaluation without an error').toEqual([]);
+  await page.screenshot({ path: testInfo.outputPath('dashboard-tasks.png'), fullPage: true });
   await context.close();
 });
 
