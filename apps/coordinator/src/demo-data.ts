@@ -23,9 +23,9 @@ export class DemoData {
   constructor(train: LabelledImages, options: DemoOptions) {
     const split = holdoutSplit(train.count, STANDARD_HOLDOUT);
     const pool = shuffleInPlace(createRng(deriveSeed(options.seed, 21)), [...split.clientPool]).slice(0, options.shards * options.samplesPerShard);
-    // A small dataset makes fewer shards (at least 10 images each); clients beyond them share shards.
-    const shards = Math.min(options.shards, Math.floor(pool.length / 10));
-    if (shards < 1) throw new Error(`demo data: ${pool.length} training images left for the clients, fewer than one shard of 10; the task needs more images`);
+    // A small dataset makes fewer shards of the asked size (clients beyond them share shards), down to one of all it has.
+    if (pool.length < 10) throw new Error(`demo data: ${pool.length} training images left for the clients, fewer than one shard of 10; the task needs more images`);
+    const shards = Math.max(1, Math.min(options.shards, Math.floor(pool.length / options.samplesPerShard)));
     const data = subset(train, pool);
     const parts = partitionDirichlet(data.labels, shards, options.alpha, createRng(deriveSeed(options.seed, 22)), {
       minPerClient: Math.min(10, Math.floor(data.count / shards)),

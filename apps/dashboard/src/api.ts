@@ -1,8 +1,8 @@
 /** REST calls with the admin token, and file downloads that need it (links cannot carry headers). */
-import type { DeviceToken, NewDeviceToken, RunSummary } from '@fedtsa/protocol/dashboard';
+import type { DeviceToken, NewDeviceToken, RunSummary, TaskSummary } from '@fedtsa/protocol/dashboard';
 
 // The wire shapes live in the protocol package; the device-token panel imports them with the Api.
-export type { DeviceToken, NewDeviceToken };
+export type { DeviceToken, NewDeviceToken, TaskSummary };
 
 /** GET /api/server-info (apps/coordinator/src/routes/server-info.ts): where phones join, and the certificate served. */
 export interface ServerInfo {
@@ -10,21 +10,6 @@ export interface ServerInfo {
   tls: { fingerprint256: string; selfSigned: boolean } | null;
 }
 
-/**
- * GET /api/tasks and POST /api/tasks (apps/coordinator/src/routes/tasks.ts, TaskSummary in
- * tasks/task-catalog.ts): a task the coordinator can train. serverEvaluates false: the server has
- * no test set for it, and the clients score the model they receive on their held-out data.
- */
-export interface TaskSummary {
-  name: string;
-  /** [height, width, channels] */
-  inputShape: [number, number, number];
-  classNames: string[];
-  source: string;
-  trainImages: number;
-  testImages: number;
-  serverEvaluates: boolean;
-}
 
 export class ApiError extends Error {
   constructor(readonly status: number, readonly code: string, message: string) {

@@ -86,7 +86,7 @@ describe('latest metrics', () => {
 
 describe('refusals of a folder', () => {
   it('keeps the problem and drops the API wording before the field', () => {
-    expect(plainRefusal('the message does not match its schema: body.dir: the folder lies outside the data root (--data-root)'))
+    expect(plainRefusal('the folder cannot be registered as a task: dir: the folder lies outside the data root (--data-root)'))
       .toBe('the folder lies outside the data root (--data-root)');
     expect(plainRefusal("body.name: a task named 'shapes' exists already; choose another name")).toBe("a task named 'shapes' exists already; choose another name");
     expect(plainRefusal('body.dir: train-images-idx3-ubyte: magic 0x0909, is it an IDX ubyte file?')).toBe('train-images-idx3-ubyte: magic 0x0909, is it an IDX ubyte file?');

@@ -16,7 +16,7 @@ import type { TaskSummary } from './api.ts';
 export type EvaluatedBy = 'server' | 'clients';
 
 /** A round's cluster metric as the coordinator sends it; the two fields came with federated evaluation (issue 14). */
-export type ClusterMetric = ClusterRoundMetric & { evaluatedBy?: EvaluatedBy; evaluatedImages?: number };
+export type ClusterMetric = ClusterRoundMetric;
 export type RoundMetrics = Pick<RoundSummary, 'round' | 'meanAccuracy'> & { clusters: readonly ClusterMetric[] };
 
 export const EVALUATION_LABEL: Record<EvaluatedBy, string> = {
@@ -118,10 +118,10 @@ export function evaluationHint(kind: EvaluatedBy): string {
 
 /**
  * A refusal of POST /api/tasks in plain words. The coordinator's message is worded for API users:
- * "the message does not match its schema: body.dir: the folder lies outside the data root"; in the
- * form the field is the folder (or name) box itself, so everything up to the field's path goes.
+ * "the folder cannot be registered as a task: dir: the folder lies outside the data root"; in the
+ * form the field is the folder (or name) box itself, so everything up to the field's name goes.
  */
 export function plainRefusal(message: string): string {
-  const m = /(?:^|: )body\.(?:dir|name): (.+)$/s.exec(message);
+  const m = /(?:^|: )(?:body\.)?(?:dir|name): (.+)$/s.exec(message);
   return m ? m[1] as string : message;
 }

@@ -34,7 +34,7 @@ export const USAGE = `usage: npm run simulate -- [options]
   (a generator whose image shape or classes differ from the task's is skipped, with the reason printed)
   --pool-size N  --refresh F  --ml-steps N  --temperature T  --lambda L  --ml-lr X  --ml-optimizer sgd|adam
   --pool-cache DIR|off  where generated samples are kept across runs (default .cache/synthetic)
-  --min-cosine X        the round's direction screen (core round/policy.ts; default -0.15, -1 = off)
+  --min-cosine=X       the round's direction screen (core round/policy.ts; default -0.15; --min-cosine=-1 = off)
   --teacher-rule on|off  Stage 2's teacher screen (stage2/teachers.ts; default on)
   --teacher-max-logit X  --teacher-min-skill S  --teacher-max-loss-ratio R  its thresholds (defaults in teachers.ts)
 

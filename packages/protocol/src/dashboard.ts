@@ -35,6 +35,13 @@ export interface ClusterRoundMetric {
   /** Round 1 only: the starting model's accuracy and loss (the curve's round 0). */
   startAccuracy?: number;
   startLoss?: number;
+  /**
+   * 'clients' (federated evaluation: the task has no server test set): accuracy and loss are the
+   * clients' scores of the model they RECEIVED this round (the previous round's result) on their
+   * held-out data, weighted by `evaluatedImages`. Absent: the server scored the round's final model.
+   */
+  evaluatedBy?: 'server' | 'clients';
+  evaluatedImages?: number;
 }
 
 /**

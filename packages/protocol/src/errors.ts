@@ -24,6 +24,7 @@ export const ERROR_CODES = {
   FEDTSA_ERR_DIRECTION: "the update points away from the other updates of its cluster",
   FEDTSA_ERR_IDENTITY_LIMIT: 'too many new identities from this address; try again later',
   FEDTSA_ERR_NOT_FOUND: 'no such resource or route',
+  FEDTSA_ERR_BAD_DATASET: 'the folder cannot be registered as a task',
   FEDTSA_ERR_INTERNAL: 'the coordinator failed; the request may be retried',
 } as const;
 

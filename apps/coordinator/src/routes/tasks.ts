@@ -2,7 +2,8 @@
  * Admin REST for tasks (tasks/task-catalog.ts):
  *   GET  /api/tasks                       every task: name, shape, classes, source, image counts, who evaluates
  *   POST /api/tasks { dir, name? }        registers the IDX or image folder `dir` (inside --data-root) -> 201 its summary
- * A folder outside the data root, a malformed dataset or a taken name is refused in our words (400).
+ * A folder outside the data root, a malformed dataset or a taken name is refused in our words
+ * (400 FEDTSA_ERR_BAD_DATASET, naming the numbers and the fix).
  */
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
@@ -25,8 +26,7 @@ export function registerTaskRoutes(app: FastifyInstance, tasks: TaskCatalog): vo
       return reply.code(201).send(tasks.list().find((t) => t.name === entry.task.name));
     } catch (err) {
       // The loaders' and the catalog's messages name the numbers and the fix, never a path outside the root.
-      const message = err instanceof FieldError ? `body.${err.message}` : `body.dir: ${(err as Error).message}`;
-      return refuse(reply, 400, 'FEDTSA_ERR_INVALID_PAYLOAD', message);
+      return refuse(reply, 400, 'FEDTSA_ERR_BAD_DATASET', err instanceof FieldError ? err.message : `dir: ${(err as Error).message}`);
     }
   });
 }

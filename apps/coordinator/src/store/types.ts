@@ -4,7 +4,7 @@
  * interface to spread the coordinator over several machines.
  */
 import type { ClusteringSnapshot } from '@fedtsa/core/round/plan';
-import type { RoundIncident } from '@fedtsa/protocol/dashboard';
+import type { ClusterRoundMetric, RoundIncident } from '@fedtsa/protocol/dashboard';
 import type { RunState } from '@fedtsa/protocol/events';
 import type { RunSettings } from '../runs/settings-schema.ts';
 
@@ -53,12 +53,8 @@ export interface ClusterMetric {
   modelChange?: number;
   /** The round invariants' limit on that distance this round (a step beyond it was rolled back). */
   maxChange?: number;
-  /**
-   * 'clients' (federated evaluation, the task has no server test set): accuracy and loss are the
-   * clients' scores of the model they RECEIVED this round (the previous round's result) on their
-   * held-out data, weighted by `evaluatedImages`. Absent: the server scored the round's final model.
-   */
-  evaluatedBy?: 'server' | 'clients';
+  /** Federated evaluation, as the dashboard reads it (protocol dashboard.ts ClusterRoundMetric). */
+  evaluatedBy?: ClusterRoundMetric['evaluatedBy'];
   evaluatedImages?: number;
 }
 

@@ -53,7 +53,7 @@ describe('tasks', () => {
     expect((listed.body as unknown as { name: string }[]).map((t) => t.name)).toEqual(['fashion-mnist', 'shapes']);
 
     const outside = await api('POST', '/api/tasks', { dir: '../' });
-    expect([outside.status, outside.body.code]).toEqual([400, 'FEDTSA_ERR_INVALID_PAYLOAD']);
+    expect([outside.status, outside.body.code]).toEqual([400, 'FEDTSA_ERR_BAD_DATASET']);
     expect(outside.body.message).toMatch(/outside the data root/);
     const absolute = await api('POST', '/api/tasks', { dir: tmpdir() });
     expect(absolute.body.message).toMatch(/outside the data root/);
