@@ -1,18 +1,25 @@
 /**
- * The page: consent, capability benchmark, join, local data, then one training round after
- * another in the worker, with progress, pause, leave, and reconnect with the same identity.
- * URL parameters: run, token (the join link), server (default: this origin), backend (force
- * one of webgpu, webgl, wasm, cpu; tests use it).
+ * The page: consent, join, the run's task (Welcome.task: name, shape, classes), a capability
+ * benchmark of that task's model, local data in its shape (a demo shard or the user's own
+ * images), then one training round after another in the worker, with progress, pause, leave,
+ * and reconnect with the same identity. URL parameters: run, token (the join link), server
+ * (default: this origin), backend (force one of webgpu, webgl, wasm, cpu; tests use it),
+ * worker=off (train on the page's thread).
  */
 import { io, type Socket } from 'socket.io-client';
+import type { TaskDefinition } from '@fedtsa/core/task';
 import type { Ack } from '@fedtsa/protocol/errors';
-import { CLIENT_NAMESPACE, type ClientToServerEvents, type DemoShard, type ServerToClientEvents, type TrainingTask } from '@fedtsa/protocol/events';
+import { CLIENT_NAMESPACE, type ClientToServerEvents, type DemoShard, type ServerToClientEvents, type TrainingTask, type Welcome } from '@fedtsa/protocol/events';
 import { PROTOCOL_VERSION } from '@fedtsa/protocol/messages';
 import { isBackendName } from './backend-names.ts';
+import { capabilityBenchmark } from './capability-benchmark.ts';
 import { readOwnImages } from './own-data.ts';
 import { contextNotice, missingFeatures, readContextFacts } from './secure-context.ts';
 import { load, remove, save, type StoredData } from './storage.ts';
-import type { BenchmarkResult, FromWorker, ToWorker } from './worker-messages.ts';
+import { convertedFor, LOCAL_HOLDOUT_FRACTION } from './task-images.ts';
+import { showTask } from './task-view.ts';
+import { connectTrainer } from './trainer-link.ts';
+import type { BenchmarkResult } from './worker-messages.ts';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 const params = new URLSearchParams(location.search);
@@ -32,7 +39,14 @@ const state = {
   samplesPerSec: undefined as number | undefined,
   clusterIndex: undefined as number | undefined,
   widthRatio: undefined as number | undefined,
-  rounds: [] as { round: number; accepted: boolean; numTensors: number; loss: number }[],
+  /** The run's task, from Welcome, and whether the server evaluates (false: this page scores received models on held-out data). */
+  task: undefined as { name: string; inputShape: [number, number, number]; classNames: string[] } | undefined,
+  serverEvaluates: undefined as boolean | undefined,
+  /** The local data the trainer holds: where from, how many images, their shape, and images per class. */
+  data: undefined as { source: 'demo' | 'own'; count: number; shape: [number, number, number]; perClass: number[] } | undefined,
+  /** `evaluation`: this page's score of the received model on its held-out images (serverEvaluates false). */
+  rounds: [] as { round: number; accepted: boolean; numTensors: number; loss: number; numSamples: number; source: 'demo' | 'own';
+    evaluation?: { accuracy: number; loss: number; count: number } }[],
   errors: [] as string[],
   trainingThread: 'worker' as 'worker' | 'page',
   /** The capability benchmark's result (score and how long it took), once measured. */
@@ -61,79 +75,37 @@ function clearMessage(): void {
   $('message').hidden = true;
 }
 
-/**
- * Training runs in a module worker. Where there is none (old browsers), or with ?worker=off,
- * the same trainer runs on the page's thread: the page is less responsive while training,
- * and CDP CPU throttling (which cannot reach workers) applies to it, as the e2e suite uses.
- */
 const inPage = params.get('worker') === 'off' || typeof Worker === 'undefined';
-state.trainingThread = inPage ? 'page' : 'worker';
-let toWorker: (msg: ToWorker, transfer?: Transferable[]) => void;
-if (inPage) {
-  // Asynchronous both ways, like postMessage, so neither side runs inside the other's call.
-  // Messages sent before the trainer module has loaded wait for it, in order.
-  let handle: ((msg: ToWorker) => Promise<void>) | undefined;
-  const early: ToWorker[] = [];
-  const deliver = (msg: ToWorker) => setTimeout(() => void handle?.(msg), 0);
-  toWorker = (msg) => (handle ? deliver(msg) : early.push(msg));
-  void import('./trainer.ts').then(({ startTrainer }) => {
-    handle = startTrainer((msg) => setTimeout(() => onTrainerMessage(msg), 0));
-    for (const msg of early.splice(0)) deliver(msg);
-  }, (err: Error) => message(`Could not load the trainer: ${err.message}`, 'error'));
-} else {
-  const worker = new Worker(new URL('./train-worker.ts', import.meta.url), { type: 'module' });
-  worker.onmessage = (event: MessageEvent<FromWorker>) => onTrainerMessage(event.data);
-  toWorker = (msg, transfer = []) => worker.postMessage(msg, transfer);
-}
-const waiters: ((msg: FromWorker) => boolean)[] = [];
-function nextFromWorker<K extends FromWorker['kind']>(kind: K): Promise<Extract<FromWorker, { kind: K }>> {
-  return new Promise((resolve, reject) => waiters.push((msg) => {
-    if (msg.kind === kind) { resolve(msg as Extract<FromWorker, { kind: K }>); return true; }
-    if (msg.kind === 'error') { reject(new Error(msg.message)); return true; }
-    return false;
-  }));
-}
-function onTrainerMessage(msg: FromWorker): void {
-  if (msg.kind === 'progress') {
-    const done = (msg.epoch * msg.batchesPerEpoch + msg.batch + 1) / (msg.epochs * msg.batchesPerEpoch);
-    $<HTMLProgressElement>('progress').value = done;
-    $('progress-text').textContent = `epoch ${msg.epoch + 1}/${msg.epochs}, batch ${msg.batch + 1}/${msg.batchesPerEpoch}, ` +
-      `${msg.samplesPerSec.toFixed(0)} samples/s, loss ${msg.loss.toFixed(3)}`;
-    return;
-  }
-  const i = waiters.findIndex((w) => w(msg));
-  if (i >= 0) waiters.splice(i, 1);
-  else if (msg.kind === 'error') message(`Training failed: ${msg.message}`, 'error');
-}
+const trainer = connectTrainer(inPage, (msg) => {
+  const done = (msg.epoch * msg.batchesPerEpoch + msg.batch + 1) / (msg.epochs * msg.batchesPerEpoch);
+  $<HTMLProgressElement>('progress').value = done;
+  $('progress-text').textContent = `epoch ${msg.epoch + 1}/${msg.epochs}, batch ${msg.batch + 1}/${msg.batchesPerEpoch}, ` +
+    `${msg.samplesPerSec.toFixed(0)} samples/s, loss ${msg.loss.toFixed(3)}`;
+}, (text) => message(`Training failed: ${text}`, 'error'));
+state.trainingThread = trainer.thread;
 
-async function benchmark(again = false): Promise<BenchmarkResult> {
-  state.phase = 'benchmarking';
-  $('backend').textContent = 'measuring…';
-  const key = `benchmark:${forced ?? 'auto'}`;
-  const cached = again ? undefined : await load<BenchmarkResult>(key);
-  let result: BenchmarkResult;
-  if (cached) {
-    toWorker({ kind: 'use-backend', backend: cached.backend });
-    await nextFromWorker('backend-ready');
-    result = cached;
-  } else {
-    toWorker({ kind: 'benchmark', forced, budgetMs: 3000 });
-    result = (await nextFromWorker('benchmark')).result;
-    await save(key, result);
-  }
-  const failed = result.trials.filter((t) => t.error);
-  const note = $('benchmark-note');
-  note.hidden = failed.length === 0;
-  note.textContent = failed.map((t) => `${t.backend} is not usable here (${t.error}); using ${result.backend}.`).join(' ');
-  state.backend = result.backend;
-  state.samplesPerSec = result.samplesPerSec;
-  state.benchmark = { samplesPerSec: result.samplesPerSec, durationMs: result.durationMs, remembered: cached !== undefined };
-  $('backend').textContent = result.backend;
-  $('score').textContent = `${result.samplesPerSec.toFixed(0)} samples/s${cached ? ' (remembered)' : ''}`;
-  return result;
-}
+const benchmark = capabilityBenchmark(trainer, forced, {
+  started() {
+    if (state.phase === 'connecting') state.phase = 'benchmarking';
+    $('backend').textContent = 'measuring…';
+  },
+  done(result, remembered) {
+    const failed = result.trials.filter((t) => t.error);
+    const note = $('benchmark-note');
+    note.hidden = failed.length === 0;
+    note.textContent = failed.map((t) => `${t.backend} is not usable here (${t.error}); using ${result.backend}.`).join(' ');
+    state.backend = result.backend;
+    state.samplesPerSec = result.samplesPerSec;
+    state.benchmark = { samplesPerSec: result.samplesPerSec, durationMs: result.durationMs, remembered };
+    $('backend').textContent = result.backend;
+    $('score').textContent = `${result.samplesPerSec.toFixed(0)} samples/s${remembered ? ' (remembered)' : ''}`;
+  },
+});
 
 let socket: Socket<ServerToClientEvents, ClientToServerEvents> | undefined;
+let welcome: Welcome | undefined;
+/** What the trainer holds now. */
+let held: StoredData | undefined;
 /**
  * Resolves once the trainer holds local data. A page reloaded mid-round gets its task again as
  * soon as it reconnects, before its data is read back from IndexedDB: without this wait the
@@ -141,26 +113,47 @@ let socket: Socket<ServerToClientEvents, ClientToServerEvents> | undefined;
  */
 let dataHeld: () => void = () => {};
 const dataReady = new Promise<void>((resolve) => { dataHeld = resolve; });
+const ownKey = (task: TaskDefinition) => `data:own:${task.name}`;
 
-function sendData(data: { images: Uint8Array; labels: Uint8Array; count: number }): void {
-  toWorker({ kind: 'data', images: data.images, labels: data.labels, count: data.count });
+function sendData(task: TaskDefinition, data: StoredData): void {
+  trainer.send({ kind: 'data', task, images: data.images, labels: data.labels, count: data.count });
+  held = data;
+  const perClass = task.classNames.map(() => 0);
+  for (const label of data.labels) perClass[label] = (perClass[label] ?? 0) + 1;
+  state.data = { source: data.source, count: data.count, shape: [...task.inputShape], perClass };
+  const classes = perClass.filter((n) => n > 0).length;
+  $('data').textContent = `${data.count} ${data.source === 'own' ? 'of your own images' : 'demo images'} in ${classes} of ${perClass.length} classes (kept on this device)`;
   dataHeld();
 }
 let wakeLock: { release(): Promise<void> } | undefined;
 let paused = false;
 
-async function loadData(s: Socket<ServerToClientEvents, ClientToServerEvents>, offered: boolean): Promise<StoredData | undefined> {
-  const own = await load<StoredData>('data:own');
-  if (own) return own;
+/** Own images converted for this task, else this run's demo shard (kept, or fetched now when offered). */
+async function loadData(s: Socket<ServerToClientEvents, ClientToServerEvents>, w: Welcome): Promise<StoredData | undefined> {
+  const own = await load<StoredData>(ownKey(w.task));
+  if (own && convertedFor(w.task, own)) return own;
   const cached = await load<StoredData>(`data:demo:${runId}`);
   if (cached) return cached;
-  if (!offered) return undefined;
+  if (!w.demoShard) return undefined;
   const res = (await s.timeout(30_000).emitWithAck('demo-shard', {})) as Ack<DemoShard>;
   if (!res.ok) throw new Error(`${res.error.code}: ${res.error.message}`);
   const toBytes = (b: ArrayBuffer | Uint8Array) => (b instanceof Uint8Array ? b : new Uint8Array(b));
   const data: StoredData = { images: toBytes(res.value.images).slice(), labels: toBytes(res.value.labels).slice(), count: res.value.count, source: 'demo' };
   await save(`data:demo:${runId}`, data);
   return data;
+}
+
+/** The device's score and data; the coordinator caps each update's sample count by what is declared here. */
+async function reportCapability(s: Socket<ServerToClientEvents, ClientToServerEvents>, result: BenchmarkResult): Promise<void> {
+  const ack = (await s.timeout(30_000).emitWithAck('capability', {
+    samplesPerSec: result.samplesPerSec, backend: result.backend,
+    cores: navigator.hardwareConcurrency || undefined,
+    memoryGb: (navigator as unknown as { deviceMemory?: number }).deviceMemory,
+    ownDataSamples: held?.source === 'own' ? held.count : undefined,
+  })) as Ack<unknown>;
+  if (!ack.ok) message(`The coordinator refused the capability report: ${ack.error.message}`, 'error');
+  if (state.phase === 'connecting' || state.phase === 'benchmarking') state.phase = 'ready';
+  if (state.phase === 'ready') $('status').textContent = 'waiting for a round';
 }
 
 async function onTask(s: Socket<ServerToClientEvents, ClientToServerEvents>, task: TrainingTask): Promise<void> {
@@ -174,18 +167,49 @@ async function onTask(s: Socket<ServerToClientEvents, ClientToServerEvents>, tas
   } catch {
     wakeLock = undefined; // not allowed here (e.g. a hidden tab); training goes on without it
   }
-  toWorker({ kind: 'train', task });
-  const trained = await nextFromWorker('trained');
+  const source = held?.source ?? 'demo';
+  trainer.send({ kind: 'train', task, evaluateLocally: welcome?.serverEvaluates === false });
+  const trained = await trainer.next('trained');
   await wakeLock?.release().catch(() => undefined);
+  const { evaluation, numSamples } = trained.update;
   const res = (await s.timeout(60_000).emitWithAck('update', trained.update).catch((err: Error) => ({ ok: false as const, error: { code: 'TIMEOUT', message: err.message } }))) as Ack<{ accepted: true; round: number }>;
-  state.rounds.push({ round: task.round, accepted: res.ok, numTensors: trained.numTensors, loss: trained.loss });
+  state.rounds.push({ round: task.round, accepted: res.ok, numTensors: trained.numTensors, loss: trained.loss, numSamples, source, ...(evaluation ? { evaluation } : {}) });
   state.phase = 'ready';
   $('status').textContent = res.ok ? `round ${task.round} sent; waiting for the next round` : `round ${task.round} not accepted (${res.error.code})`;
-  $('progress-text').textContent = `round ${task.round} done in ${(trained.elapsedMs / 1000).toFixed(1)} s, loss ${trained.loss.toFixed(3)}`;
+  const scored = evaluation ? `; the model received scored ${(evaluation.accuracy * 100).toFixed(1)}% on ${evaluation.count} held-out images` : '';
+  $('progress-text').textContent = `round ${task.round} done in ${(trained.elapsedMs / 1000).toFixed(1)} s, loss ${trained.loss.toFixed(3)}${scored}`;
   s.emit('heartbeat', { status: 'idle' });
 }
 
-function connect(result: BenchmarkResult): void {
+/** Welcome (also after every reconnect): show the task, measure its model once, load data in its shape, report. */
+function onWelcome(s: Socket<ServerToClientEvents, ClientToServerEvents>, w: Welcome): void {
+  welcome = w;
+  state.task = { name: w.task.name, inputShape: [...w.task.inputShape], classNames: [...w.task.classNames] };
+  state.serverEvaluates = w.serverEvaluates;
+  showTask(w.task, w.serverEvaluates, Math.round(LOCAL_HOLDOUT_FRACTION * 100));
+  void (async () => {
+    let result: BenchmarkResult;
+    try {
+      result = await benchmark.once(w.task);
+    } catch (err) {
+      state.phase = 'error';
+      message(`This device cannot train: ${(err as Error).message}`, 'error');
+      s.disconnect();
+      return;
+    }
+    const loaded = held ?? await loadData(s, w);
+    // Own images picked while the demo shard was loading win over it.
+    if (!held && loaded) sendData(w.task, loaded);
+    if (!held) {
+      $('data').textContent = 'no data yet: choose your own labelled images';
+      $('status').textContent = 'waiting for your images';
+      return;
+    }
+    await reportCapability(s, result);
+  })().catch((err: Error) => message(`Could not load data: ${err.message}`, 'error'));
+}
+
+function connect(): void {
   state.phase = 'connecting';
   $('status').textContent = 'connecting…';
   const auth: Record<string, unknown> = { protocolVersion: PROTOCOL_VERSION, runId, joinToken };
@@ -216,24 +240,7 @@ function connect(result: BenchmarkResult): void {
       state.clientId = w.clientId;
       Object.assign(auth, { clientId: w.clientId, clientSecret: w.clientSecret });
       void save(`identity:${runId}`, { clientId: w.clientId, clientSecret: w.clientSecret });
-      void (async () => {
-        const data = await loadData(s, w.demoShard !== undefined);
-        if (!data) {
-          $('data').textContent = 'no data yet: choose your own labelled images';
-          return;
-        }
-        sendData(data);
-        $('data').textContent = `${data.count} ${data.source === 'own' ? 'of your own images' : 'demo images'} (kept on this device)`;
-        const ack = (await s.timeout(30_000).emitWithAck('capability', {
-          samplesPerSec: result.samplesPerSec, backend: result.backend,
-          cores: navigator.hardwareConcurrency || undefined,
-          memoryGb: (navigator as unknown as { deviceMemory?: number }).deviceMemory,
-          ownDataSamples: data.source === 'own' ? data.count : undefined,
-        })) as Ack<unknown>;
-        if (!ack.ok) message(`The coordinator refused the capability report: ${ack.error.message}`, 'error');
-        state.phase = state.phase === 'connecting' ? 'ready' : state.phase;
-        $('status').textContent = 'waiting for a round';
-      })().catch((err: Error) => message(`Could not load data: ${err.message}`, 'error'));
+      onWelcome(s, w);
     });
     s.on('assignment', (a) => {
       state.clusterIndex = a.clusterIndex;
@@ -255,29 +262,34 @@ $('join').addEventListener('click', () => {
   }
   $('consent').hidden = true;
   $('device').hidden = false;
-  void benchmark().then(connect).catch((err: Error) => {
-    state.phase = 'error';
-    message(`This device cannot train: ${err.message}`, 'error');
-  });
+  connect();
 });
 
 $('remeasure').addEventListener('click', () => {
-  void benchmark(true).then((r) => socket?.emit('capability', { samplesPerSec: r.samplesPerSec, backend: r.backend }, () => undefined));
+  const w = welcome;
+  if (!w) return;
+  void benchmark.again(w.task).then((r) => (socket && held ? reportCapability(socket, r) : undefined))
+    .catch((err: Error) => message(`Could not measure again: ${err.message}`, 'error'));
 });
 
+// Enabled once the task is known (task-view.ts): images are converted to its shape and labelled by its classes.
 $<HTMLInputElement>('own-data').addEventListener('change', (event) => {
   const files = (event.target as HTMLInputElement).files;
-  if (!files) return;
-  void readOwnImages(files, 10).then(async (data) => {
-    await save('data:own', data);
-    sendData(data);
-    $('data').textContent = `${data.count} of your own images in ${data.classNames?.length ?? 0} classes (kept on this device)`;
+  const w = welcome;
+  if (!files || files.length === 0 || !w) return;
+  $('data').textContent = `reading ${files.length} files…`;
+  void readOwnImages(files, w.task).then(async (data) => {
+    await save(ownKey(w.task), data);
+    sendData(w.task, data);
+    // Declare the new count (the coordinator caps updates by it); a page that had no data is ready now.
+    const result = await benchmark.latest();
+    if (socket?.connected && result) await reportCapability(socket, result);
   }).catch((err: Error) => message(`Could not read those images: ${err.message}`, 'error'));
 });
 
 $('pause').addEventListener('click', () => {
   paused = !paused;
-  toWorker({ kind: 'pause', paused });
+  trainer.send({ kind: 'pause', paused });
   $('pause').textContent = paused ? 'Resume' : 'Pause';
   socket?.emit('heartbeat', { status: paused ? 'paused' : 'training' });
 });

@@ -40,10 +40,14 @@ export async function remove(key: string): Promise<void> {
   });
 }
 
+/** Pixel bytes [count, h, w, c] and labels of one task's images (task-images.ts makes the model's inputs). */
 export interface StoredData {
   images: Uint8Array;
   labels: Uint8Array;
   count: number;
   source: 'demo' | 'own';
+  /** Own images: the task they were converted for, its shape and its classes (labels index these). */
+  taskName?: string;
+  shape?: [number, number, number];
   classNames?: string[];
 }

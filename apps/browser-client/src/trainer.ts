@@ -5,7 +5,8 @@
  * client step (runClientStep, @fedtsa/protocol/client-step, with asynchronous reads); this
  * file adds its progress messages and pause, and hands the page an encoded update to send.
  * Tensors are disposed after every round; the page reads tf.memory().numTensors from each
- * 'trained' message.
+ * 'trained' message. The model, the data's shape and the benchmark all come from the run's
+ * task (Welcome.task), sent with the 'data' and 'benchmark' messages.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { ModelSpec } from '@fedtsa/core/architecture';
@@ -13,14 +14,16 @@ import type { BackendName } from '@fedtsa/core/backend';
 import type { LabelledImages } from '@fedtsa/core/data/dataset';
 import { buildModel } from '@fedtsa/core/model';
 import { createRng } from '@fedtsa/core/rng';
+import { taskSpec } from '@fedtsa/core/task';
 import { trainLocalAsync } from '@fedtsa/core/train';
-import { runClientStep } from '@fedtsa/protocol/client-step';
+import { localHoldout, runClientStep } from '@fedtsa/protocol/client-step';
 import type { TrainingTask } from '@fedtsa/protocol/events';
 import { BACKEND_ORDER, useBackend } from './backends.ts';
+import { LOCAL_HOLDOUT_FRACTION, taskImages } from './task-images.ts';
 import type { BackendTrial, FromWorker, ToWorker } from './worker-messages.ts';
 
-const SPEC: ModelSpec = { inputShape: [28, 28, 1], numClasses: 10 };
-let data: LabelledImages | undefined;
+/** The local data in the run's task's shape, and the task's model spec. */
+let local: { spec: ModelSpec; data: LabelledImages } | undefined;
 let paused = false;
 export type Post = (msg: FromWorker, transfer?: Transferable[]) => void;
 let post: Post = () => { throw new Error('trainer: startTrainer() was not called'); };
@@ -52,15 +55,17 @@ async function checkArithmetic(backend: BackendName): Promise<void> {
   }
 }
 
-/** Samples/s of the width-1 reference model's training step on one backend, within ~budgetMs. */
-async function measure(backend: BackendName, budgetMs: number): Promise<number> {
+/** Samples/s of the training step of the task's width-1 model on one backend, within ~budgetMs. */
+async function measure(backend: BackendName, budgetMs: number, spec: ModelSpec): Promise<number> {
   await useBackend(backend);
   await checkArithmetic(backend);
-  const model = buildModel(SPEC, 1, 1);
+  const model = buildModel(spec, 1, 1);
   const batch = 16;
+  const [height, width, channels] = spec.inputShape;
   const fake: LabelledImages = {
-    images: new Float32Array(batch * 784).map((_, i) => (i % 7) / 7), labels: Uint8Array.from({ length: batch }, (_, i) => i % 10),
-    count: batch, height: 28, width: 28, channels: 1, numClasses: 10,
+    images: new Float32Array(batch * height * width * channels).map((_, i) => (i % 7) / 7),
+    labels: Uint8Array.from({ length: batch }, (_, i) => i % spec.numClasses),
+    count: batch, height, width, channels, numClasses: spec.numClasses,
   };
   const options = { epochs: 1, batchSize: batch, learningRate: 0.01, optimizer: 'sgd' as const, rng: createRng(1) };
   const noWait = async () => {};
@@ -78,13 +83,13 @@ async function measure(backend: BackendName, budgetMs: number): Promise<number> 
   }
 }
 
-async function benchmark(forced: BackendName | undefined, budgetMs: number): Promise<void> {
+async function benchmark(spec: ModelSpec, forced: BackendName | undefined, budgetMs: number): Promise<void> {
   const started = performance.now();
   const candidates = forced ? [forced] : BACKEND_ORDER;
   const trials: BackendTrial[] = [];
   for (const backend of candidates) {
     try {
-      trials.push({ backend, samplesPerSec: await measure(backend, budgetMs / candidates.length) });
+      trials.push({ backend, samplesPerSec: await measure(backend, budgetMs / candidates.length, spec) });
     } catch (err) {
       trials.push({ backend, error: err instanceof Error ? err.message : String(err) });
     }
@@ -99,12 +104,14 @@ async function benchmark(forced: BackendName | undefined, budgetMs: number): Pro
   post({ kind: 'benchmark', result: { backend: best.backend, samplesPerSec: best.samplesPerSec as number, trials, durationMs: performance.now() - started } });
 }
 
-async function train(task: TrainingTask): Promise<void> {
-  if (!data) throw new Error('no local data yet');
+async function train(task: TrainingTask, evaluateLocally: boolean): Promise<void> {
+  if (!local) throw new Error('no local data yet');
   const started = performance.now();
   let lastPost = 0;
-  const { update, loss } = await runClientStep(task, data, SPEC, {
-    reads: 'async', dtype: 'float32',
+  // Without a server test set, the received model is scored on held-out rows (the same ones every round) before training.
+  const split = evaluateLocally ? localHoldout(local.data, LOCAL_HOLDOUT_FRACTION) : undefined;
+  const { update, loss } = await runClientStep(task, split?.train ?? local.data, local.spec, {
+    reads: 'async', dtype: 'float32', evaluateOn: split?.holdout,
     onBatch: (p) => {
       const now = performance.now();
       if (now - lastPost < 100 && p.batch !== p.batchesPerEpoch - 1) return;
@@ -134,16 +141,13 @@ export function startTrainer(send: Post): (msg: ToWorker) => Promise<void> {
 
 async function handle(msg: ToWorker): Promise<void> {
   try {
-    if (msg.kind === 'benchmark') await benchmark(msg.forced, msg.budgetMs);
+    if (msg.kind === 'benchmark') await benchmark(taskSpec(msg.task), msg.forced, msg.budgetMs);
     else if (msg.kind === 'use-backend') {
       await useBackend(msg.backend);
       post({ kind: 'backend-ready', backend: msg.backend });
     } else if (msg.kind === 'data') {
-      data = {
-        images: Float32Array.from(msg.images, (p) => p / 255), labels: msg.labels, count: msg.count,
-        height: 28, width: 28, channels: 1, numClasses: 10,
-      };
-    } else if (msg.kind === 'train') await train(msg.task);
+      local = { spec: taskSpec(msg.task), data: taskImages(msg.task, msg.images, msg.labels, msg.count) };
+    } else if (msg.kind === 'train') await train(msg.task, msg.evaluateLocally);
     else if (msg.kind === 'pause') paused = msg.paused;
   } catch (err) {
     post({ kind: 'error', message: err instanceof Error ? err.message : String(err) });

@@ -1,5 +1,6 @@
 /** Messages between the page and its training worker. */
 import type { BackendName } from '@fedtsa/core/backend';
+import type { TaskDefinition } from '@fedtsa/core/task';
 import type { TrainingTask } from '@fedtsa/protocol/events';
 import type { UpdatePayload } from '@fedtsa/protocol/messages';
 
@@ -17,10 +18,13 @@ export interface BenchmarkResult {
 }
 
 export type ToWorker =
-  | { kind: 'benchmark'; forced?: BackendName; budgetMs: number }
+  /** Measures the width-1 model of `task` (the run's), the model a round trains. */
+  | { kind: 'benchmark'; task: TaskDefinition; forced?: BackendName; budgetMs: number }
   | { kind: 'use-backend'; backend: BackendName }
-  | { kind: 'data'; images: Uint8Array; labels: Uint8Array; count: number }
-  | { kind: 'train'; task: TrainingTask }
+  /** Pixel bytes [count, h, w, c] in `task`'s shape, labels indexing its classes. */
+  | { kind: 'data'; task: TaskDefinition; images: Uint8Array; labels: Uint8Array; count: number }
+  /** `evaluateLocally` (Welcome.serverEvaluates false): score the received model on held-out local data first. */
+  | { kind: 'train'; task: TrainingTask; evaluateLocally: boolean }
   | { kind: 'pause'; paused: boolean };
 
 export type FromWorker =
