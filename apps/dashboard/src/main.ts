@@ -15,6 +15,7 @@ import { drawQr, joinLink, setJoinBase } from './qr.ts';
 import { renderRunTask, runTaskName } from './run-task-view.ts';
 import { readSettingsForm, renderSettingsForm } from './settings-form.ts';
 import { TaskPicker } from './task-picker.ts';
+import { renderClients, renderDownloads } from './run-panels.ts';
 
 const TOKEN_KEY = 'fedtsa-admin-token';
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -172,18 +173,6 @@ function queueRender(): void {
   });
 }
 
-function ago(ms: number): string {
-  const s = Math.max(0, Math.round((Date.now() - ms) / 1000));
-  return s < 60 ? `${s} s ago` : s < 3600 ? `${Math.round(s / 60)} min ago` : `${Math.round(s / 3600)} h ago`;
-}
-
-function cell(text: string, cls?: string): HTMLTableCellElement {
-  const td = document.createElement('td');
-  td.textContent = text;
-  if (cls) td.className = cls;
-  return td;
-}
-
 function render(): void {
   const select = $<HTMLSelectElement>('run-select');
   const runs = Object.values(state.runs).sort((a, b) => b.createdAt - a.createdAt);
@@ -215,26 +204,8 @@ function render(): void {
     void drawQr($<HTMLCanvasElement>('join-qr'), link, 160);
   }
 
-  const clients = [...run.clients].sort((a, b) => b.samplesPerSec - a.samplesPerSec);
-  // The coordinator lists live clients only: those gone longer than its grace period drop off.
-  $('client-count').textContent = `(${clients.filter((c) => c.status === 'connected' || c.status === 'training').length} connected, ${clients.length} listed)`;
-  $('clients').querySelector('tbody')?.replaceChildren(...clients.map((c) => {
-    const tr = document.createElement('tr');
-    tr.dataset.clientId = c.id;
-    tr.append(cell(c.id.slice(0, 10)), cell(c.label), cell(c.backend), cell(c.samplesPerSec.toFixed(1), 'num'),
-      cell(c.clusterIndex === null ? '-' : String(c.clusterIndex)), cell(c.widthRatio === null ? '-' : String(c.widthRatio)),
-      cell(c.status), cell(ago(c.lastSeen)));
-    return tr;
-  }));
-
-  const downloads = $('downloads');
-  const key = `${run.id}|${run.completedRound}|${run.clustering?.clusters.map((c) => `${c.index}:${c.widthRatio}`).join(',') ?? ''}`;
-  if (downloads.dataset.key !== key) {
-    downloads.dataset.key = key;
-    const buttons = (run.clustering?.clusters ?? []).map((c) => button(`Model, cluster ${c.index} (w ${c.widthRatio})`, () => api?.downloadModel(run.id, c.index), run.completedRound === 0));
-    buttons.push(button('Metrics (CSV)', () => api?.downloadCsv(run.id), false));
-    downloads.replaceChildren(...buttons);
-  }
+  renderClients($('clients'), $('client-count'), run);
+  renderDownloads($('downloads'), run, () => api, (message) => showMessage(message, true));
   const taskName = runTaskName(run);
   const task = taskPicker.find(taskName);
   if (!task && !tasksAskedFor.has(taskName)) {
@@ -254,19 +225,6 @@ function renderDeadline(run: DashboardRun): void {
   }
   const s = Math.max(0, Math.round((run.roundDeadline - Date.now()) / 1000));
   el.textContent = `deadline in ${s} s`;
-}
-
-function button(text: string, onClick: () => Promise<void> | undefined, disabled: boolean): HTMLButtonElement {
-  const b = document.createElement('button');
-  b.type = 'button';
-  b.className = 'secondary';
-  b.textContent = text;
-  b.disabled = disabled;
-  b.addEventListener('click', () => {
-    b.disabled = true;
-    Promise.resolve(onClick()).catch((err: Error) => showMessage(`Download failed: ${err.message}`, true)).finally(() => { b.disabled = false; });
-  });
-  return b;
 }
 
 async function control(action: 'start' | 'pause' | 'resume' | 'stop'): Promise<void> {
