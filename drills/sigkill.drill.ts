@@ -25,12 +25,11 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, statSync, watch, type FSWatcher } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, watch, type FSWatcher } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { modelManifest, parameterCount } from '@fedtsa/core/architecture';
 import { createRng } from '@fedtsa/core/rng';
@@ -38,6 +37,7 @@ import { SPEC } from '../apps/coordinator/src/app.ts';
 import type { RoundRecord } from '../apps/coordinator/src/store/types.ts';
 import { ADMIN, FAST_SETTINGS } from '../apps/coordinator/src/test-helpers.ts';
 import { freePort } from '../e2e/coordinator-process.ts';
+import { readDb, roundDir, writtenSince } from './store-inspection.ts';
 
 const SERVER = fileURLToPath(new URL('../apps/coordinator/src/server.ts', import.meta.url));
 const CLIENT_CLI = fileURLToPath(new URL('../apps/coordinator/src/virtual-client/cli.ts', import.meta.url));
@@ -55,41 +55,6 @@ const TIERS = [{ label: 'slow', speed: 42, count: 2 }, { label: 'fast', speed: 3
 const CLIENTS = TIERS.reduce((n, t) => n + t.count, 0);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const roundDir = (dataDir: string, runId: string, round: number) => join(dataDir, 'runs', runId, `round-${String(round).padStart(5, '0')}`);
-
-/** True when `dir` holds a file written since `since` (not just a leftover of an earlier, killed attempt). */
-function writtenSince(dir: string, since: number): boolean {
-  if (!existsSync(dir)) return false;
-  return readdirSync(dir).some((f) => {
-    try {
-      return statSync(join(dir, f)).mtimeMs >= since;
-    } catch {
-      return true; // renamed meanwhile: being written
-    }
-  });
-}
-
-/** What the database says, read with the coordinator dead (read-only: no checkpoint of its WAL). */
-interface DbState {
-  completedRound: number;
-  state: string;
-  rounds: RoundRecord[];
-  models: { round: number; cluster_index: number; width_ratio: number; file: string }[];
-}
-
-function readDb(dataDir: string, runId: string): DbState {
-  const db = new Database(join(dataDir, 'fedtsa.sqlite'), { readonly: true, fileMustExist: true });
-  try {
-    const run = db.prepare('SELECT completed_round, state FROM runs WHERE id = ?').get(runId) as { completed_round: number; state: string };
-    const rounds = (db.prepare('SELECT record FROM rounds WHERE run_id = ? AND round > 0 ORDER BY round').all(runId) as { record: string }[])
-      .map((r) => JSON.parse(r.record) as RoundRecord);
-    const models = db.prepare('SELECT round, cluster_index, width_ratio, file FROM models WHERE run_id = ? ORDER BY round, cluster_index').all(runId) as DbState['models'];
-    return { completedRound: run.completed_round, state: run.state, rounds, models };
-  } finally {
-    db.close();
-  }
-}
-
 describe('SIGKILL drill', () => {
   const clientProcesses: ChildProcess[] = [];
   let server: ChildProcess | undefined;
