@@ -13,8 +13,8 @@ function taskFromParams(): TaskDefinition {
   const shape = params.get('shape');
   const classes = params.get('classes');
   if (shape === null && classes === null) return FASHION_MNIST_TASK;
-  const [h, w, c] = (shape ?? '28x28x1').split('x').map(Number) as [number, number, number];
-  const n = Number(classes ?? 10);
+  const [h, w, c] = (shape?.split('x').map(Number) ?? FASHION_MNIST_TASK.inputShape) as [number, number, number];
+  const n = Number(classes ?? FASHION_MNIST_TASK.classNames.length);
   return defineTask({ name: 'bench', inputShape: [h, w, c], classNames: Array.from({ length: n }, (_, i) => String(i)) });
 }
 
