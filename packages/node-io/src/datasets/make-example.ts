@@ -34,7 +34,7 @@ export interface ImageExampleOptions { perClass?: number; classes?: number; minS
 
 /** One folder per class; sides drawn from [minSide, maxSide] (not square); every third image a JPEG. */
 export function writeImageFolderExample(dir: string, o: ImageExampleOptions = {}): void {
-  const { perClass = 300, classes = 5, minSide = 20, maxSide = 72, seed = 1, colour = true } = o;
+  const { perClass = 900, classes = 5, minSide = 20, maxSide = 72, seed = 1, colour = true } = o;
   const rng = createRng(seed);
   const side = () => minSide + Math.floor(rng.next() * (maxSide - minSide + 1));
   for (const shape of SHAPES.slice(0, classes) as Shape[]) {
@@ -59,7 +59,7 @@ export function writeImageFolderExample(dir: string, o: ImageExampleOptions = {}
 
 const USAGE = `usage: npm run make-dataset -- --kind idx|images --out DIR [--count N] [--seed N]
   --kind idx      32x32 greyscale shapes, 6 classes: N training images (default 3600) and N/6 test images, as IDX files
-  --kind images   colour shapes of sides 20 to 72 pixels, 5 class folders of N/5 images each (default 1500 in all), PNG and JPEG`;
+  --kind images   colour shapes of sides 20 to 72 pixels, 5 class folders of N/5 images each (default 4500 in all), PNG and JPEG`;
 
 function main(): void {
   const { values } = parseArgs({ options: { kind: { type: 'string' }, out: { type: 'string' }, count: { type: 'string' }, seed: { type: 'string' }, help: { type: 'boolean' } } });
