@@ -56,6 +56,8 @@ export interface CoordinatorConfig {
   dataRoot?: string;
   /** FEDTSA_DEMO_TASK: the task of the demo run (--demo). Default fashion-mnist */
   demoTask: string;
+  /** --demo-rounds: rounds of the demo run. Default 10 */
+  demoRounds: number;
 }
 
 export type LogFormatSetting = 'auto' | 'json' | 'pretty';
@@ -65,7 +67,7 @@ export const DEFAULT_CONFIG: CoordinatorConfig = {
   clientDir: fileURLToPath(new URL('../../browser-client/dist', import.meta.url)),
   dashboardDir: fileURLToPath(new URL('../../dashboard/dist', import.meta.url)), virtualClients: 0,
   logLevel: 'info', eventsPerSecond: 20, httpPerMinute: 300, demoAlpha: 0.5, identitiesPerMinute: 30, clientGraceMs: 5 * 60_000,
-  tlsSelfSigned: false, logFormat: 'auto', tasks: [], demoTask: 'fashion-mnist',
+  tlsSelfSigned: false, logFormat: 'auto', tasks: [], demoTask: 'fashion-mnist', demoRounds: 10,
 };
 
 export const USAGE = `usage: fedtsa-coordinator [options]
@@ -82,6 +84,7 @@ export const USAGE = `usage: fedtsa-coordinator [options]
                        make an example with npm run make-dataset); its name is the folder's
   --data-root DIR      FEDTSA_DATA_ROOT: folders under DIR may be registered as tasks over REST (POST /api/tasks)
   --demo-task NAME     FEDTSA_DEMO_TASK: the demo run's task (default fashion-mnist)
+  --demo-rounds N      rounds of the demo run (default 10)
   --demo               create a demo run if there is none
   --virtual-clients N  start N virtual clients on the demo run
   --identities-per-minute N  FEDTSA_IDENTITIES_PER_MINUTE: new client identities per address and minute (default 30)
@@ -103,7 +106,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): CoordinatorC
       generator: { type: 'string' }, 'dataset-dir': { type: 'string' }, 'client-dir': { type: 'string' }, 'dashboard-dir': { type: 'string' }, 'demo-alpha': { type: 'string' }, demo: { type: 'boolean' }, 'virtual-clients': { type: 'string' },
       'identities-per-minute': { type: 'string' }, 'client-grace-ms': { type: 'string' }, 'log-level': { type: 'string' }, help: { type: 'boolean' },
       'log-format': { type: 'string' }, 'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' }, tls: { type: 'string' }, 'public-url': { type: 'string' },
-      'trust-proxy': { type: 'string' }, task: { type: 'string', multiple: true }, 'data-root': { type: 'string' }, 'demo-task': { type: 'string' },
+      'trust-proxy': { type: 'string' }, task: { type: 'string', multiple: true }, 'data-root': { type: 'string' }, 'demo-task': { type: 'string' }, 'demo-rounds': { type: 'string' },
     },
   });
   if (values.help) {
@@ -137,6 +140,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): CoordinatorC
     tasks: values.task ?? env.FEDTSA_TASKS?.split(',').map((t) => t.trim()).filter((t) => t !== '') ?? [],
     dataRoot: nonEmpty(values['data-root'] ?? env.FEDTSA_DATA_ROOT),
     demoTask: nonEmpty(values['demo-task'] ?? env.FEDTSA_DEMO_TASK) ?? DEFAULT_CONFIG.demoTask,
+    demoRounds: positiveInt('--demo-rounds', values['demo-rounds'], DEFAULT_CONFIG.demoRounds),
     host: values.host ?? env.FEDTSA_HOST ?? DEFAULT_CONFIG.host,
     port: int('--port', values.port ?? env.FEDTSA_PORT, DEFAULT_CONFIG.port),
     dataDir: values['data-dir'] ?? env.FEDTSA_DATA_DIR ?? DEFAULT_CONFIG.dataDir,

@@ -100,7 +100,7 @@ if (config.demo) {
   }
   if (!engine) {
     engine = coordinator.registry.create('demo', {
-      task: config.demoTask, rounds: 10, roundDeadlineMs: 120_000, minClientsToStart: Math.max(2, config.virtualClients), minClientsPerCluster: 2,
+      task: config.demoTask, rounds: config.demoRounds, roundDeadlineMs: 120_000, minClientsToStart: Math.max(2, config.virtualClients), minClientsPerCluster: 2,
       // Small and quick on a CPU: 100 generated images at first, 10 new ones per round.
       stage2: { poolSize: 100, refreshFraction: 0.1, sampleSteps: 10, steps: 20 },
     });
