@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { useBackend } from '@fedtsa/core/backend';
 import { taskSpec } from '@fedtsa/core/task';
 import { loadTaskData, type TaskData } from '@fedtsa/node-io/datasets/task-data';
+import { DEFAULT_FASHION_MNIST_DIR } from '@fedtsa/node-io/fashion-mnist';
 import { parseCli, USAGE } from './args.ts';
 import type { SimulationConfig } from './config.ts';
 import { fitClientSamples, splitSizes } from './data-split.ts';
@@ -93,7 +94,7 @@ async function main(): Promise<void> {
   const cli = parseCli(process.argv.slice(2));
   const { out, evalSplit, seeds } = cli;
   const log: Log = (m) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${m}`);
-  log(`loading ${cli.source.kind === 'fashion-mnist' ? 'Fashion-MNIST' : `the ${cli.source.kind === 'idx' ? 'IDX' : 'image'} folder ${cli.source.dir}`}`);
+  log(`loading ${cli.source.kind === 'fashion-mnist' ? `Fashion-MNIST from ${cli.source.dir ?? DEFAULT_FASHION_MNIST_DIR}` : `the ${cli.source.kind === 'idx' ? 'IDX' : 'image'} folder ${cli.source.dir}`}`);
   const data = loadTaskData(cli.source);
   const [h, w, c] = data.task.inputShape;
   log(`task ${data.task.name}: ${h}x${w}x${c}, ${data.task.classNames.length} classes, ${data.train.count} training images${data.test ? `, ${data.test.count} test images` : ', no test split'}`);

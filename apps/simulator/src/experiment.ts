@@ -51,7 +51,7 @@ export function buildExperiment(config: SimulationConfig, task: TaskDefinition, 
     const held = testHoldout(train.count, config.testFraction, STANDARD_HOLDOUT.seed);
     test = subset(train, held.test);
     train = subset(train, held.rest);
-    evaluation = `${test.count} images held out of the training set (--test-fraction ${config.testFraction}), the task has no test split`;
+    evaluation = `${test.count} images held out of the training set (--test-fraction ${+config.testFraction.toFixed(4)}), the task has no test split`;
   }
   // The hold-out seed never follows the experiment seed: the generator was trained on the
   // public pool of STANDARD_HOLDOUT, and no seed may hand those images to a client.
