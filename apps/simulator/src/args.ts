@@ -139,7 +139,10 @@ export function parseCli(argv: string[]): CliOptions {
   try {
     validateConfig(config);
   } catch (e) {
-    throw new Error(`${(e as Error).message} (flags: --clients, --client-samples, --public-fraction, --validation-fraction, --test-fraction)`);
+    const message = (e as Error).message;
+    const flags = ([['numClients', '--clients'], ['clientSamples', '--client-samples'], ['publicPoolFraction', '--public-fraction'], ['validationFraction', '--validation-fraction'], ['testFraction', '--test-fraction']] as const)
+      .filter(([field]) => message.includes(field)).map(([, flag]) => flag);
+    throw new Error(flags.length > 0 ? `${message} (${flags.join(', ')})` : message);
   }
   const imageSize = values['image-size'] === undefined ? undefined : parseImageSize(values['image-size']);
   if (imageSize && values.dataset === undefined) throw new Error('--image-size needs --dataset DIR (the built-in Fashion-MNIST is 28x28x1)');
