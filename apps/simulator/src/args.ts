@@ -38,9 +38,11 @@ export const USAGE = `usage: npm run simulate -- [options]
   --teacher-rule on|off  Stage 2's teacher screen (stage2/teachers.ts; default on)
   --teacher-max-logit X  --teacher-min-skill S  --teacher-max-loss-ratio R  its thresholds (defaults in teachers.ts)
 
-example, a task from a generated IDX folder (32x32 greyscale, 6 classes):
+example, a task from a generated IDX folder (32x32 greyscale, 6 classes; measured: 65-70% for the
+federated strategies, 94% centralised, chance 17%; results/task-examples/shapes-idx.md):
   npm run make-dataset -- --kind idx --out data/shapes-idx
-  npm run simulate -- --dataset data/shapes-idx --compare --rounds 10`;
+  npm run simulate -- --dataset data/shapes-idx --preset default --compare --clients 12 --epochs 3 --lr 0.02 --rounds 20
+(the presets were tuned on Fashion-MNIST: on these shapes their lr 0.1 stayed near chance for 10 rounds)`;
 
 export interface CliOptions {
   config: SimulationConfig;
