@@ -5,7 +5,7 @@
  *
  *   npm run simulate -- --preset default --compare --out results/fmnist-default
  *   npm run simulate -- --strategy fedtsa-stage1 --rounds 5 --clients 12
- *   npm run simulate -- --dataset data/shapes-idx --preset default --compare --clients 12 --epochs 3 --lr 0.02 --rounds 20
+ *   npm run simulate -- --dataset data/shapes-idx --preset small --compare
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
