@@ -96,7 +96,11 @@ export const USAGE = `usage: fedtsa-coordinator [options]
   --tls self-signed    FEDTSA_TLS: serve HTTPS with a certificate made at first start in DATA_DIR/tls (fingerprint printed)
   --public-url URL     FEDTSA_PUBLIC_URL: the address phones use, for join links and QR codes (e.g. https://192.168.1.20:8080)
   --trust-proxy LIST   FEDTSA_TRUST_PROXY: comma-separated addresses/CIDRs of reverse proxies whose X-Forwarded-For counts
-                       (e.g. loopback, 10.0.0.2, 172.16.0.0/12); a hop count is refused (see docs/deploy.md)`;
+                       (e.g. loopback, 10.0.0.2, 172.16.0.0/12); a hop count is refused (see docs/deploy.md)
+
+Example, a task from a folder of images (one subfolder per class) with six virtual clients:
+  npm run make-dataset -- --kind images --out data/shapes-images
+  npm run coordinator -- --task data/shapes-images --demo --demo-task shapes-images --demo-rounds 30 --virtual-clients 6`;
 
 export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): CoordinatorConfig {
   const { values } = parseArgs({
