@@ -14,6 +14,7 @@ import { CLIENT_NAMESPACE } from '@fedtsa/protocol/events';
 import { PROTOCOL_VERSION } from '@fedtsa/protocol/messages';
 import { startCoordinator, type CoordinatorProcess } from '../e2e/coordinator-process.ts';
 import { modelManifest, parameterCount } from '@fedtsa/core/architecture';
+import { FASHION_MNIST_TASK, taskSpec } from '@fedtsa/core/task';
 import { fmt, percentile, table } from './lib.ts';
 
 const { values } = parseArgs({ options: { clients: { type: 'string' }, participants: { type: 'string' }, 'samples-per-sec': { type: 'string' } } });
@@ -122,7 +123,7 @@ for (const speed of SPEEDS) {
     const many = await measure(coordinator, N, P, speed);
     const single = await measure(coordinator, 1, 1, speed);
     const base = percentile(single.latencies, 50);
-    const params = parameterCount(modelManifest({ inputShape: [28, 28, 1], numClasses: 10 }, many.width)).toLocaleString('en');
+    const params = parameterCount(modelManifest(taskSpec(FASHION_MNIST_TASK), many.width)).toLocaleString('en');
     rows.push([params, 1, 1, fmt(base, 0), fmt(percentile(single.latencies, 95), 0), fmt(percentile(single.fanOut, 95), 0), '1.00 (baseline)', '-']);
     rows.push([params, N, P, fmt(percentile(many.latencies, 50), 0), fmt(percentile(many.latencies, 95), 0), fmt(percentile(many.fanOut, 95), 0),
       fmt(percentile(many.latencies, 95) / base), fmt(many.bytesPerClient / 1024, 1)]);
