@@ -30,7 +30,8 @@ export const USAGE = `usage: npm run simulate -- [options]
   --seeds 1,2,3        repeat for each seed (partition, init, sampling); writes seed-N/ and summary.md
   --eval test|validation   evaluate on the test set (default) or, for tuning, the validation split
   --optimizer sgd|adam  --batch N
-  Stage 2 ('fedtsa'): --generator DIR (checkpoint, default checkpoints/fmnist-ddpm)
+  Stage 2 ('fedtsa'): --generator DIR (checkpoint; default the task's own, checkpoints/<task>-ddpm,
+                       checkpoints/fmnist-ddpm for Fashion-MNIST)
   (a generator whose image shape or classes differ from the task's is skipped, with the reason printed)
   --pool-size N  --refresh F  --ml-steps N  --temperature T  --lambda L  --ml-lr X  --ml-optimizer sgd|adam
   --pool-cache DIR|off  where generated samples are kept across runs (default .cache/synthetic)
@@ -54,6 +55,8 @@ export interface CliOptions {
   source: TaskSource;
   /** True when --client-samples was given: then a dataset too small for it is an error, not a note. */
   clientSamplesExplicit: boolean;
+  /** True when --generator was given; else the task's own (checkpoints/<task>-ddpm) is used. */
+  generatorExplicit: boolean;
 }
 
 export function parseCli(argv: string[]): CliOptions {
@@ -158,5 +161,5 @@ export function parseCli(argv: string[]): CliOptions {
     if (!Number.isInteger(n)) throw new Error(`--seeds takes integers separated by commas, got '${values.seeds}'`);
     return n;
   });
-  return { config, compare: Boolean(values.compare), out: values.out, evalSplit: values.eval, seeds, source, clientSamplesExplicit: values['client-samples'] !== undefined };
+  return { config, compare: Boolean(values.compare), out: values.out, evalSplit: values.eval, seeds, source, clientSamplesExplicit: values['client-samples'] !== undefined, generatorExplicit: values.generator !== undefined };
 }

@@ -18,7 +18,7 @@ import { parseCli, USAGE } from './args.ts';
 import type { SimulationConfig } from './config.ts';
 import { fitClientSamples, splitSizes } from './data-split.ts';
 import { buildExperiment } from './experiment.ts';
-import { generatorMismatch } from './generator-fit.ts';
+import { defaultGeneratorDir, stage2Unavailable } from '@fedtsa/node-io/generator-fit';
 import { WorkerPool } from './pool.ts';
 import { describeClusters, describeTask, summarizeSeeds, toMarkdown, toSvg, type ComparisonReport } from './report.ts';
 import { runCentralised, runStrategy, type StrategyResult } from './run.ts';
@@ -79,7 +79,7 @@ function fitToData(config: SimulationConfig, data: TaskData, clientSamplesExplic
   if (fit.note) notes.push(fit.note);
   let strategies = config.strategies;
   if (strategies.includes('fedtsa')) {
-    const why = generatorMismatch(config.stage2.generatorDir, taskSpec(data.task));
+    const why = stage2Unavailable(config.stage2.generatorDir, taskSpec(data.task), data.task.name);
     if (why && strategies.length === 1) throw new Error(`strategy 'fedtsa' cannot run on task '${data.task.name}': ${why}`);
     if (why) {
       strategies = strategies.filter((s) => s !== 'fedtsa');
@@ -98,7 +98,9 @@ async function main(): Promise<void> {
   const data = loadTaskData(cli.source);
   const [h, w, c] = data.task.inputShape;
   log(`task ${data.task.name}: ${h}x${w}x${c}, ${data.task.classNames.length} classes, ${data.train.count} training images${data.test ? `, ${data.test.count} test images` : ', no test split'}`);
-  const { config, notes } = fitToData(cli.config, data, cli.clientSamplesExplicit, log);
+  // The task names its generator (checkpoints/<task>-ddpm) unless --generator names another.
+  const named = cli.generatorExplicit ? cli.config : { ...cli.config, stage2: { ...cli.config.stage2, generatorDir: defaultGeneratorDir(data.task.name) } };
+  const { config, notes } = fitToData(named, data, cli.clientSamplesExplicit, log);
   await useBackend('wasm'); // the main thread builds the initial weights (and runs Stage 2)
   const reports: ComparisonReport[] = [];
   for (const seed of seeds ?? [config.seed]) {

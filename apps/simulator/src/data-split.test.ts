@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PRESETS, type SimulationConfig } from './config.ts';
 import { fitClientSamples, splitSizes } from './data-split.ts';
-import { generatorMismatch } from './generator-fit.ts';
+import { generatorMismatch } from '@fedtsa/node-io/generator-fit';
 
 const preset = PRESETS.default as SimulationConfig;
 
