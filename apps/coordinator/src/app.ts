@@ -12,6 +12,7 @@ import type { ModelSpec } from '@fedtsa/core/architecture';
 import { useBackend } from '@fedtsa/core/backend';
 import type { LabelledImages } from '@fedtsa/core/data/dataset';
 import { FASHION_MNIST_TASK, taskSpec } from '@fedtsa/core/task';
+import { defaultGeneratorDir } from '@fedtsa/node-io/generator-fit';
 import { protocolError } from '@fedtsa/protocol/errors';
 import { CLIENT_NAMESPACE, DASHBOARD_NAMESPACE, type ClientSocketData, type ClientToServerEvents, type InterServerEvents, type ServerToClientEvents } from '@fedtsa/protocol/events';
 import { bearer, setUpAdminToken, type AdminAuth } from './admin-token.ts';
@@ -75,13 +76,14 @@ export async function buildCoordinator(options: AppOptions): Promise<Coordinator
   });
   const store = new SqliteStore(config.dataDir, { clientGraceMs: config.clientGraceMs });
   const admin = setUpAdminToken(config.dataDir, config.adminToken);
-  const aggregator = await Aggregator.start(config.generatorDir);
+  const aggregator = await Aggregator.start();
   const taskOptions = options.tasks ?? {};
   const pendingTasks: Promise<void>[] = [];
-  const tasks = new TaskCatalog([{ task: FASHION_MNIST_TASK, train: options.data.train, test: options.data.test, source: 'built-in' }], {
+  const tasks = new TaskCatalog([{ task: FASHION_MNIST_TASK, train: options.data.train, test: options.data.test, source: 'built-in', generatorDir: config.generatorDir }], {
     dataRoot: taskOptions.dataRoot, load: taskOptions.load, registrations: store,
     demo: options.demo ?? { shards: 24, samplesPerShard: 300, alpha: config.demoAlpha, seed: 1 },
-    onTask: (e) => pendingTasks.push(aggregator.addTask(e.task.name, taskSpec(e.task), e.test)),
+    onTask: (e) => pendingTasks.push(aggregator.addTask(e.task.name, taskSpec(e.task), e.test, e.generatorDir)),
+    generatorFor: (name) => defaultGeneratorDir(name, config.generatorsRoot),
   });
   for (const dir of taskOptions.dirs ?? []) await tasks.register(dir, undefined, { save: false, confine: false }).catch((err: Error) => { throw new Error(`--task ${dir}: ${err.message}`); });
   await tasks.loadRegistered((message) => app.log.warn(message));

@@ -12,8 +12,10 @@ export interface CoordinatorConfig {
   dataDir: string;
   /** FEDTSA_ADMIN_TOKEN; when absent one is generated on first start and printed once. */
   adminToken?: string;
-  /** FEDTSA_GENERATOR_DIR: Stage 2's generator checkpoint. Default checkpoints/fmnist-ddpm */
+  /** FEDTSA_GENERATOR_DIR: Stage 2's generator checkpoint for the built-in task. Default checkpoints/fmnist-ddpm */
   generatorDir: string;
+  /** FEDTSA_GENERATORS: where a task's generator is looked for, as <root>/<task name>-ddpm. Default checkpoints */
+  generatorsRoot: string;
   /** FEDTSA_DATASET_DIR: Fashion-MNIST IDX files for demo shards and evaluation. */
   datasetDir?: string;
   /** FEDTSA_CLIENT_DIR: the built browser client served at /. Default apps/browser-client/dist */
@@ -63,7 +65,7 @@ export interface CoordinatorConfig {
 export type LogFormatSetting = 'auto' | 'json' | 'pretty';
 
 export const DEFAULT_CONFIG: CoordinatorConfig = {
-  host: '127.0.0.1', port: 8080, dataDir: '.data', generatorDir: 'checkpoints/fmnist-ddpm', demo: false,
+  host: '127.0.0.1', port: 8080, dataDir: '.data', generatorDir: 'checkpoints/fmnist-ddpm', generatorsRoot: 'checkpoints', demo: false,
   clientDir: fileURLToPath(new URL('../../browser-client/dist', import.meta.url)),
   dashboardDir: fileURLToPath(new URL('../../dashboard/dist', import.meta.url)), virtualClients: 0,
   logLevel: 'info', eventsPerSecond: 20, httpPerMinute: 300, demoAlpha: 0.5, identitiesPerMinute: 30, clientGraceMs: 5 * 60_000,
@@ -75,7 +77,9 @@ export const USAGE = `usage: fedtsa-coordinator [options]
   --port N             FEDTSA_PORT (default 8080; 0 = any free port)
   --data-dir DIR       FEDTSA_DATA_DIR (default .data)
   --admin-token T      FEDTSA_ADMIN_TOKEN (default: generated once, printed once)
-  --generator DIR      FEDTSA_GENERATOR_DIR (default checkpoints/fmnist-ddpm)
+  --generator DIR      FEDTSA_GENERATOR_DIR: the built-in task's generator (default checkpoints/fmnist-ddpm)
+  --generators DIR     FEDTSA_GENERATORS: a task's generator is DIR/<task name>-ddpm (default checkpoints);
+                       a task without a generator that fits it runs Stage 1 only
   --dataset-dir DIR    FEDTSA_DATASET_DIR (default /usr/share/datasets/fashion-mnist)
   --client-dir DIR     FEDTSA_CLIENT_DIR: the built browser client (default apps/browser-client/dist)
   --dashboard-dir DIR  FEDTSA_DASHBOARD_DIR: the built dashboard (default apps/dashboard/dist)
@@ -107,7 +111,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): CoordinatorC
     args: argv,
     options: {
       host: { type: 'string' }, port: { type: 'string' }, 'data-dir': { type: 'string' }, 'admin-token': { type: 'string' },
-      generator: { type: 'string' }, 'dataset-dir': { type: 'string' }, 'client-dir': { type: 'string' }, 'dashboard-dir': { type: 'string' }, 'demo-alpha': { type: 'string' }, demo: { type: 'boolean' }, 'virtual-clients': { type: 'string' },
+      generator: { type: 'string' }, generators: { type: 'string' }, 'dataset-dir': { type: 'string' }, 'client-dir': { type: 'string' }, 'dashboard-dir': { type: 'string' }, 'demo-alpha': { type: 'string' }, demo: { type: 'boolean' }, 'virtual-clients': { type: 'string' },
       'identities-per-minute': { type: 'string' }, 'client-grace-ms': { type: 'string' }, 'log-level': { type: 'string' }, help: { type: 'boolean' },
       'log-format': { type: 'string' }, 'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' }, tls: { type: 'string' }, 'public-url': { type: 'string' },
       'trust-proxy': { type: 'string' }, task: { type: 'string', multiple: true }, 'data-root': { type: 'string' }, 'demo-task': { type: 'string' }, 'demo-rounds': { type: 'string' },
@@ -150,6 +154,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): CoordinatorC
     dataDir: values['data-dir'] ?? env.FEDTSA_DATA_DIR ?? DEFAULT_CONFIG.dataDir,
     adminToken: values['admin-token'] ?? env.FEDTSA_ADMIN_TOKEN,
     generatorDir: values.generator ?? env.FEDTSA_GENERATOR_DIR ?? DEFAULT_CONFIG.generatorDir,
+    generatorsRoot: values.generators ?? env.FEDTSA_GENERATORS ?? DEFAULT_CONFIG.generatorsRoot,
     datasetDir: values['dataset-dir'] ?? env.FEDTSA_DATASET_DIR,
     clientDir: values['client-dir'] ?? env.FEDTSA_CLIENT_DIR ?? DEFAULT_CONFIG.clientDir,
     dashboardDir: values['dashboard-dir'] ?? env.FEDTSA_DASHBOARD_DIR ?? DEFAULT_CONFIG.dashboardDir,

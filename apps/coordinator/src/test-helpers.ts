@@ -66,5 +66,6 @@ export async function until(predicate: () => boolean | Promise<boolean>, timeout
 export const FAST_SETTINGS = {
   roundDeadlineMs: 20_000, localEpochs: 1, batchSize: 16, learningRate: 0.1, expectedSamplesPerClient: 60,
   roundBudgetSec: 0.5, evalSamples: 300, minClientsPerCluster: 2,
-  stage2: { enabled: true, poolSize: 20, steps: 2, batchSize: 10, sampleSteps: 2, guidance: 1 },
+  // Stage 2 on when the coordinator has a generator for the task (the default), Stage 1 only otherwise.
+  stage2: { poolSize: 20, steps: 2, batchSize: 10, sampleSteps: 2, guidance: 1 },
 };

@@ -6,9 +6,11 @@ import {
 
 const shapes: TaskSummary = {
   name: 'shapes', inputShape: [32, 32, 1], classNames: ['circle', 'square', 'triangle', 'cross', 'ring', 'bar'],
-  source: 'idx:shapes', trainImages: 1200, testImages: 300, serverEvaluates: true,
+  source: 'idx:shapes', trainImages: 1200, testImages: 300, serverEvaluates: true, generator: 'checkpoints/shapes-ddpm',
 };
-const fed: TaskSummary = { ...shapes, name: 'shapes-fed', inputShape: [48, 48, 3], testImages: 0, serverEvaluates: false };
+const fed: TaskSummary = {
+  ...shapes, name: 'shapes-fed', inputShape: [48, 48, 3], testImages: 0, serverEvaluates: false, generator: null, stage2Off: "task 'shapes-fed' has no generator",
+};
 
 const metric = (clusterIndex: number, accuracy: number, extra: Partial<ClusterMetric> = {}): ClusterMetric => ({
   clusterIndex, widthRatio: clusterIndex === 0 ? 1 : 0.5, members: 2, updates: 2, accuracy, loss: 1 - accuracy, ...extra,
@@ -20,9 +22,9 @@ describe('task summaries', () => {
     expect(shapeText([32, 32, 1])).toBe('32×32×1 (grey)');
     expect(shapeText([48, 64, 3])).toBe('48×64×3 (colour)');
     expect(taskOptionText(shapes)).toBe('shapes (32×32×1 (grey), 6 classes, server evaluates)');
-    expect(taskOptionText(fed)).toBe('shapes-fed (48×48×3 (colour), 6 classes, clients evaluate)');
-    expect(taskSummaryText(shapes)).toBe('shapes: 32×32×1 (grey), 6 classes: circle, square, triangle, cross, ring, bar. 1200 training images, 300 test images; evaluated on the server test set.');
-    expect(taskSummaryText(fed)).toMatch(/1200 training images; evaluated on the clients' held-out data \(the model they received\)\.$/);
+    expect(taskOptionText(fed)).toBe('shapes-fed (48×48×3 (colour), 6 classes, clients evaluate, Stage 1 only)');
+    expect(taskSummaryText(shapes)).toBe('shapes: 32×32×1 (grey), 6 classes: circle, square, triangle, cross, ring, bar. 1200 training images, 300 test images; evaluated on the server test set. Stage 2 with the generator in checkpoints/shapes-ddpm.');
+    expect(taskSummaryText(fed)).toMatch(/1200 training images; evaluated on the clients' held-out data \(the model they received\)\. Stage 1 only: task 'shapes-fed' has no generator\.$/);
   });
 
   it('lists up to `max` class names and counts the rest', () => {

@@ -38,13 +38,14 @@ export function classesText(names: readonly string[], max = 12): string {
 
 /** One line for the task select: name, shape, number of classes and who evaluates. */
 export function taskOptionText(task: TaskSummary): string {
-  return `${task.name} (${shapeText(task.inputShape)}, ${task.classNames.length} classes, ${task.serverEvaluates ? 'server evaluates' : 'clients evaluate'})`;
+  return `${task.name} (${shapeText(task.inputShape)}, ${task.classNames.length} classes, ${task.serverEvaluates ? 'server evaluates' : 'clients evaluate'}${task.generator ? '' : ', Stage 1 only'})`;
 }
 
 /** The whole summary of a task, for the form and the run view. */
 export function taskSummaryText(task: TaskSummary): string {
   const images = `${task.trainImages} training images${task.testImages > 0 ? `, ${task.testImages} test images` : ''}`;
-  return `${task.name}: ${shapeText(task.inputShape)}, ${classesText(task.classNames)}. ${images}; evaluated on the ${EVALUATION_LABEL[task.serverEvaluates ? 'server' : 'clients']}.`;
+  const stage2 = task.generator ? `Stage 2 with the generator in ${task.generator}` : `Stage 1 only: ${task.stage2Off ?? 'no generator'}`;
+  return `${task.name}: ${shapeText(task.inputShape)}, ${classesText(task.classNames)}. ${images}; evaluated on the ${EVALUATION_LABEL[task.serverEvaluates ? 'server' : 'clients']}. ${stage2}.`;
 }
 
 export const evaluatedBy = (m: ClusterMetric): EvaluatedBy => m.evaluatedBy ?? 'server';

@@ -132,4 +132,7 @@ export interface TaskSummary {
   trainImages: number;
   testImages: number;
   serverEvaluates: boolean;
+  /** Its Stage 2 generator (a checkpoint folder), or null: its runs are Stage 1 only, for the reason in stage2Off. */
+  generator: string | null;
+  stage2Off?: string;
 }

@@ -5,10 +5,8 @@ import type { ClusterScore } from '@fedtsa/core/round/score';
 import type { ClusterModel } from '@fedtsa/core/strategy/types';
 import type { RunSettings } from './settings.ts';
 
-export interface AggregatorInit {
-  /** Generator checkpoint folder for Stage 2; without one (or for a task of another shape) Stage 2 is skipped. */
-  generatorDir?: string;
-}
+/** Nothing yet: the tasks (with their generators) arrive as TaskMessages. */
+export type AggregatorInit = Record<string, never>;
 
 /** A task the worker scores models of: its spec, and its test set when the server has one. */
 export interface TaskMessage {
@@ -16,6 +14,8 @@ export interface TaskMessage {
   name: string;
   spec: ModelSpec;
   test?: { images: SharedArrayBuffer; labels: SharedArrayBuffer; count: number };
+  /** The task's generator checkpoint (checked to fit it); without one the task's runs have no Stage 2. */
+  generatorDir?: string;
 }
 
 /** One round's close (core round/close.ts) and its scores, run in the aggregation worker. */

@@ -21,18 +21,18 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { mutualLearningOf } from './settings.ts';
 import type { AggregateRequest, AggregateResult, AggregatorInit, AggregatorReply, TaskMessage } from './aggregator-messages.ts';
 
-const init = workerData as AggregatorInit;
+void (workerData as AggregatorInit);
 await useBackend('wasm');
 
 /** Per task: its spec, its test set when the server has one, and the models kept by width for scoring. */
-const tasks = new Map<string, { spec: ModelSpec; test?: LabelledImages; models: Map<number, tfl.LayersModel> }>();
+const tasks = new Map<string, { spec: ModelSpec; test?: LabelledImages; generatorDir?: string; models: Map<number, tfl.LayersModel> }>();
 
 function addTask(m: TaskMessage): void {
   const [height, width, channels] = m.spec.inputShape;
   const test = m.test && {
     images: new Float32Array(m.test.images), labels: new Uint8Array(m.test.labels), count: m.test.count, height, width, channels, numClasses: m.spec.numClasses,
   };
-  tasks.set(m.name, { spec: m.spec, test, models: new Map() });
+  tasks.set(m.name, { spec: m.spec, test, generatorDir: m.generatorDir, models: new Map() });
 }
 
 function taskOf(name: string) {
@@ -43,21 +43,18 @@ function taskOf(name: string) {
 
 const stage2ByRun = new Map<string, ServerStep | null>();
 
-function stage2For(req: AggregateRequest, spec: ModelSpec): ServerStep | undefined {
-  if (!req.stage2.enabled || !init.generatorDir) return undefined;
+/** The run's Stage 2 over its task's generator (the catalog checked it fits); none without one. */
+function stage2For(req: AggregateRequest, spec: ModelSpec, generatorDir: string | undefined): ServerStep | undefined {
+  if (!req.stage2.enabled || !generatorDir) return undefined;
   let step = stage2ByRun.get(req.runId);
   if (step === undefined) {
-    const checkpoint = readCheckpoint(init.generatorDir);
-    if (!checkpoint) return undefined;
-    const s = req.stage2;
-    const generator = DiffusionGenerator.fromCheckpoint(checkpoint, { steps: s.sampleSteps, guidance: s.guidance });
-    const [h, w, c] = spec.inputShape;
-    const [gh, gw, gc] = generator.imageShape;
-    if (gh !== h || gw !== w || gc !== c || generator.numClasses !== spec.numClasses) {
-      // A generator for another task: Stage 1 only (the round record's stats say no Stage 2 ran).
+    const checkpoint = readCheckpoint(generatorDir);
+    if (!checkpoint) {
       stage2ByRun.set(req.runId, null);
       return undefined;
     }
+    const s = req.stage2;
+    const generator = DiffusionGenerator.fromCheckpoint(checkpoint, { steps: s.sampleSteps, guidance: s.guidance });
     // Drawn in the same chunks as the simulation's pool, so both runners see the same images.
     const source = ChunkedSource.over(generator);
     const pool = new SyntheticPool(source, { size: s.poolSize, refreshFraction: s.refreshFraction });
@@ -81,8 +78,8 @@ async function score(taskName: string, models: readonly ClusterModel[], samples:
 }
 
 async function aggregate(req: AggregateRequest): Promise<AggregateResult> {
-  const { spec } = taskOf(req.task);
-  const serverStep = req.models.length > 1 ? stage2For(req, spec) : undefined;
+  const { spec, generatorDir } = taskOf(req.task);
+  const serverStep = req.models.length > 1 ? stage2For(req, spec, generatorDir) : undefined;
   const strategy = createStrategy(serverStep ? 'fedtsa' : 'fedtsa-stage1', {
     spec, models: req.models, serverStep,
     clusters: req.models.map((m) => ({ index: m.clusterIndex, widthRatio: m.widthRatio, memberIds: m.memberIds })),

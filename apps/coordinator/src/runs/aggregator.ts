@@ -24,8 +24,8 @@ export class Aggregator {
     });
   }
 
-  static async start(generatorDir?: string): Promise<Aggregator> {
-    const init: AggregatorInit = { generatorDir };
+  static async start(): Promise<Aggregator> {
+    const init: AggregatorInit = {};
     const worker = new Worker(new URL('./aggregator-entry.mjs', import.meta.url), { workerData: init });
     await new Promise<void>((resolve, reject) => {
       worker.once('message', () => resolve());
@@ -42,8 +42,8 @@ export class Aggregator {
     });
   }
 
-  /** Makes a task known to the worker: its spec, and its test set (shared, not copied) when the server has one. */
-  addTask(name: string, spec: ModelSpec, test: LabelledImages | undefined): Promise<void> {
+  /** Makes a task known to the worker: its spec, its test set (shared, not copied) when the server has one, and its generator. */
+  addTask(name: string, spec: ModelSpec, test: LabelledImages | undefined, generatorDir: string | undefined): Promise<void> {
     let shared: TaskMessage['test'];
     if (test) {
       const images = new SharedArrayBuffer(test.images.byteLength);
@@ -52,7 +52,7 @@ export class Aggregator {
       new Uint8Array(labels).set(test.labels);
       shared = { images, labels, count: test.count };
     }
-    const message: TaskMessage = { kind: 'task', name, spec, test: shared };
+    const message: TaskMessage = { kind: 'task', name, spec, test: shared, generatorDir };
     return this.call<ClusterScore[]>(message).then(() => undefined);
   }
 

@@ -10,6 +10,7 @@ import type { TaskCatalog } from '../tasks/task-catalog.ts';
 import type { RunRecord, RunStore } from '../store/types.ts';
 import type { Aggregator } from './aggregator.ts';
 import { RunEngine, type EngineEvents } from './run-engine.ts';
+import { FieldError } from '../field-errors.ts';
 import { resolveSettings } from './settings.ts';
 
 export function randomToken(bytes = 18): string {
@@ -41,7 +42,13 @@ export class RunRegistry {
   create(name: string, settings: unknown): RunEngine {
     const now = Date.now();
     const resolved = resolveSettings(settings);
-    this.tasks.require(resolved.task);
+    const task = this.tasks.require(resolved.task);
+    if (task.stage2Off) {
+      // A task without a generator that fits it runs Stage 1 only; asking for Stage 2 outright is refused.
+      const asked = (settings as { stage2?: { enabled?: unknown } } | undefined)?.stage2?.enabled === true;
+      if (asked) throw new FieldError('settings.stage2.enabled', `${task.stage2Off}, so Stage 2 cannot run (leave stage2.enabled out, or false, for Stage 1 only)`);
+      resolved.stage2.enabled = false;
+    }
     const run: RunRecord = {
       id: `run-${randomToken(6)}`, name, settings: resolved, state: 'created',
       joinToken: randomToken(), completedRound: 0, createdAt: now, updatedAt: now,

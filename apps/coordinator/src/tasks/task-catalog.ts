@@ -11,6 +11,7 @@ import { modelManifest, parameterCount } from '@fedtsa/core/architecture';
 import type { LabelledImages } from '@fedtsa/core/data/dataset';
 import { TASK_LIMITS, taskSpec, validateTask, type TaskDefinition } from '@fedtsa/core/task';
 import type { TaskSummary } from '@fedtsa/protocol/dashboard';
+import { stage2Unavailable } from '@fedtsa/node-io/generator-fit';
 import { DemoData, type DemoOptions } from '../demo-data.ts';
 import { FieldError } from '../field-errors.ts';
 
@@ -23,6 +24,10 @@ export interface TaskData {
 export interface TaskEntry extends TaskData {
   /** 'built-in', or the folder it was loaded from. */
   source: string;
+  /** Its Stage 2 generator, checked to fit it (shape and classes); absent: its runs are Stage 1 only. */
+  generatorDir?: string;
+  /** Why it has no Stage 2 (no generator, or one of another shape). */
+  stage2Off?: string;
 }
 
 /** Loads a task from a folder (node-io's loaders); `name` overrides the one derived from the folder. */
@@ -48,8 +53,10 @@ export class TaskCatalog {
       load?: TaskLoader;
       registrations?: TaskRegistrations;
       demo: DemoOptions;
-      /** Told of each task as it becomes available (the aggregation worker gets its test set). */
+      /** Told of each task as it becomes available (the aggregation worker gets its test set and generator). */
       onTask?: (entry: TaskEntry) => void;
+      /** Where a task's generator is looked for unless it names one (default: none). */
+      generatorFor?: (taskName: string) => string;
     },
   ) {
     for (const e of builtIn) this.add(e);
@@ -82,6 +89,7 @@ export class TaskCatalog {
     return [...this.entries.values()].map((e) => ({
       name: e.task.name, inputShape: e.task.inputShape, classNames: e.task.classNames, source: e.source,
       trainImages: e.train?.count ?? 0, testImages: e.test?.count ?? 0, serverEvaluates: e.test !== undefined,
+      generator: e.generatorDir ?? null, ...(e.stage2Off ? { stage2Off: e.stage2Off } : {}),
     }));
   }
 
@@ -109,20 +117,25 @@ export class TaskCatalog {
    * Registers the task in `dir` under its own name or `name`. `confine` (the default; REST):
    * `dir` must lie inside the data root. The operator's --task folders are not confined.
    */
-  async register(dir: string, name?: string, { save = true, confine = true } = {}): Promise<TaskEntry> {
+  async register(dir: string, name?: string, { save = true, confine = true, generator }: { save?: boolean; confine?: boolean; generator?: string } = {}): Promise<TaskEntry> {
     const root = this.options.dataRoot;
     const load = this.options.load;
     if (!load || (confine && !root)) throw new FieldError('dir', 'this coordinator registers no tasks from folders (start it with --data-root DIR)');
     const folder = confine ? confined(root as string, dir) : realpathSync(resolve(dir));
     const data = await load(folder, name);
     if (this.entries.has(data.task.name)) throw new FieldError('name', `a task named '${data.task.name}' exists already; choose another name`);
-    const entry = this.add({ ...data, source: folder });
+    const generatorDir = generator === undefined ? undefined : confine ? confined(root as string, generator) : resolve(generator);
+    const entry = this.add({ ...data, source: folder, generatorDir });
     if (save) this.options.registrations?.saveTask(entry.task.name, folder, entry.task);
     return entry;
   }
 
-  private add(entry: TaskEntry): TaskEntry {
-    validateTask(entry.task, `task '${entry.task.name}'`);
+  private add(given: TaskEntry): TaskEntry {
+    validateTask(given.task, `task '${given.task.name}'`);
+    // The task's generator: the one it names, else where generators are kept; it must fit, else Stage 1 only.
+    const generatorDir = given.generatorDir ?? this.options.generatorFor?.(given.task.name);
+    const stage2Off = generatorDir === undefined ? `task '${given.task.name}' has no generator` : stage2Unavailable(generatorDir, taskSpec(given.task), given.task.name);
+    const entry: TaskEntry = { ...given, generatorDir: stage2Off ? undefined : generatorDir, ...(stage2Off ? { stage2Off } : {}) };
     const params = parameterCount(modelManifest(taskSpec(entry.task), 1));
     const max = this.maxParameters;
     if (max !== undefined && params > max) {

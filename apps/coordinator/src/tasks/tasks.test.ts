@@ -64,6 +64,16 @@ describe('tasks', () => {
     expect(again.body.message).toMatch(/exists already/);
     const run = await api('POST', '/api/runs', { name: 'no such task', settings: { task: 'nope' } });
     expect([run.status, run.body.message]).toEqual([400, expect.stringMatching(/settings\.task: no task named 'nope'/)]);
+
+    // No generator for 'shapes' (checkpoints/shapes-ddpm does not exist): Stage 1 only, said in the API; asking for Stage 2 is refused.
+    expect(made.body).toMatchObject({ generator: null, stage2Off: expect.stringMatching(/task 'shapes' has no generator in .*shapes-ddpm/) });
+    // This test coordinator's built-in task points at a generator folder that does not exist.
+    const builtIn = (listed.body as unknown as { name: string; generator: string | null; stage2Off?: string }[]).find((t) => t.name === 'fashion-mnist');
+    expect([builtIn?.generator, builtIn?.stage2Off]).toEqual([null, expect.stringMatching(/no generator in \/nonexistent/)]);
+    const asked = await api('POST', '/api/runs', { name: 'stage 2 please', settings: { task: 'shapes', stage2: { enabled: true } } });
+    expect([asked.status, asked.body.message]).toEqual([400, expect.stringMatching(/settings\.stage2\.enabled: task 'shapes' has no generator .*Stage 2 cannot run/)]);
+    const implicit = await api('POST', '/api/runs', { name: 'stage 1 then', settings: { task: 'shapes' } });
+    expect([implicit.status, (implicit.body.settings as { stage2: { enabled: boolean } }).stage2.enabled]).toEqual([201, false]);
   });
 
   it('trains a 32x32 task with virtual clients that take the shape from Welcome, and evaluates a task without a test set on the clients', async () => {
