@@ -3,26 +3,36 @@
  * data-parallel over worker threads, resumable from its last checkpoint.
  *
  *   npm run train-generator -- --out checkpoints/fmnist-ddpm --steps 6000 --max-minutes 120
+ *   npm run train-generator -- --dataset data/colour-shapes --out checkpoints/colour-shapes-ddpm \
+ *     --state .data/generator-state/colour-shapes-ddpm --channels 32,64,64 --patch 2
+ *
+ * Without --dataset the task is the built-in Fashion-MNIST. The U-Net takes the task's image
+ * shape and classes; --channels and --patch size it. With --state, the resumable state (raw
+ * weights, Adam moments) lives there and --out holds the EMA weights only.
  */
 import { mkdirSync } from 'node:fs';
+import { resolve as resolvePath } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { parseArgs } from 'node:util';
 import { useBackend } from '@fedtsa/core/backend';
 import { subset } from '@fedtsa/core/data/dataset';
+import { taskSpec } from '@fedtsa/core/task';
 import { DiffusionGenerator } from '@fedtsa/core/diffusion/generator';
 import { cosineSchedule } from '@fedtsa/core/diffusion/schedule';
 import { DEFAULT_TRAINER_OPTIONS, DdpmTrainer } from '@fedtsa/core/diffusion/trainer';
 import { countParams, DEFAULT_UNET_CONFIG, type UNetConfig } from '@fedtsa/core/diffusion/unet';
 import { createRng, deriveSeed, randomInt } from '@fedtsa/core/rng';
-import { loadFashionMnist } from '@fedtsa/node-io/fashion-mnist';
-import { holdoutSplit, STANDARD_HOLDOUT } from '@fedtsa/core/data/holdout';
 import { readCheckpoint, readCheckpointFiles, writeCheckpoint } from '@fedtsa/node-io/checkpoint-files';
 import { loadOrTrainClassifier, measureFidelity } from './fidelity.ts';
+import { generatorSource, loadGeneratorData } from './generator-data.ts';
 import type { GradReply, GradRequest, GradWorkerInit } from './messages.ts';
 
 const { values: args } = parseArgs({
   options: {
+    dataset: { type: 'string' },
+    'image-size': { type: 'string' },
     out: { type: 'string', default: 'checkpoints/fmnist-ddpm' },
+    state: { type: 'string' },
     steps: { type: 'string', default: '6000' },
     'max-minutes': { type: 'string', default: '0' },
     batch: { type: 'string', default: '64' },
@@ -36,6 +46,7 @@ const { values: args } = parseArgs({
     'snapshot-every': { type: 'string', default: '1000' },
     seed: { type: 'string', default: '1' },
     'classifier-samples': { type: 'string', default: '0' },
+    'classifier-epochs': { type: 'string', default: '3' },
   },
 });
 const num = (name: keyof typeof args): number => {
@@ -46,26 +57,31 @@ const num = (name: keyof typeof args): number => {
 const log = (m: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${m}`);
 
 const out = args.out as string;
+const stateDir = args.state ?? out;
+const emaOnly = resolvePath(stateDir) !== resolvePath(out);
 const targetSteps = num('steps');
 const deadline = num('max-minutes') > 0 ? Date.now() + num('max-minutes') * 60_000 : Infinity;
 const batchSize = num('batch');
 const seed = num('seed');
+await useBackend('wasm');
+const data = loadGeneratorData(generatorSource(args.dataset, args['image-size']));
+for (const n of data.notes) log(n);
+const { task } = data;
 const config: UNetConfig = {
   ...DEFAULT_UNET_CONFIG,
+  imageShape: [...task.inputShape],
+  numClasses: task.classNames.length,
   channels: (args.channels as string).split(',').map(Number) as [number, number, number],
   patchSize: num('patch') as 1 | 2,
 };
 const options = { ...DEFAULT_TRAINER_OPTIONS, learningRate: num('lr') };
 const schedule = cosineSchedule(1000);
 
-await useBackend('wasm');
-const { train } = loadFashionMnist();
-const split = holdoutSplit(train.count, STANDARD_HOLDOUT);
-const pool = subset(train, split.publicPool);
-log(`public pool: ${pool.count} images (held out of every client's data)`);
+const pool = data.publicPool;
+log(`task ${task.name} ${task.inputShape.join('x')}, ${task.classNames.length} classes; public pool: ${pool.count} images (held out of every client's data)`);
 
 mkdirSync(out, { recursive: true });
-const previous = readCheckpoint(out);
+const previous = readCheckpoint(stateDir);
 const trainer = new DdpmTrainer(config, schedule, options, seed);
 if (previous) {
   await trainer.restore(previous);
@@ -76,7 +92,7 @@ const startedStep = trainer.step;
 const elapsedBefore = Number(previous?.notes.trainingSeconds ?? 0);
 
 // Replicas start from the same state as the main trainer and apply the same updates.
-const resumeFiles = readCheckpointFiles(out);
+const resumeFiles = readCheckpointFiles(stateDir);
 const workers: Worker[] = [];
 for (let i = 1; i < num('workers'); i++) {
   const init: GradWorkerInit = { config, options, scheduleSteps: schedule.steps, seed, resume: resumeFiles };
@@ -93,20 +109,23 @@ const ask = (w: Worker, req: GradRequest, transfer: ArrayBuffer[] = []): Promise
     w.postMessage(req, transfer);
   });
 
-const classifierRows = [...split.publicPool, ...split.clientPool];
-const classifier = loadOrTrainClassifier(out, { inputShape: [28, 28, 1], numClasses: 10 },
-  subset(train, num('classifier-samples') > 0 ? classifierRows.slice(0, num('classifier-samples')) : classifierRows), subset(train, split.validation), log);
+const classifierTrain = num('classifier-samples') > 0
+  ? subset(data.classifierTrain, Array.from({ length: Math.min(num('classifier-samples'), data.classifierTrain.count) }, (_, i) => i))
+  : data.classifierTrain;
+const classifier = loadOrTrainClassifier(out, taskSpec(task), classifierTrain, data.validation, log, num('classifier-epochs'));
 
 let stopping = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => { stopping = true; log(`${signal}: saving after this step`); });
 
 const save = async () => {
   const trainingSeconds = elapsedBefore + (performance.now() - t0) / 1000;
-  writeCheckpoint(out, await trainer.toCheckpoint({
+  const checkpoint = await trainer.toCheckpoint({
     command: `npm run train-generator -- ${process.argv.slice(2).join(' ')}`,
-    data: `Fashion-MNIST public pool: ${pool.count} training images disjoint from all clients (holdoutSplit, seed ${STANDARD_HOLDOUT.seed})`,
+    data: data.description,
     batchSize, trainingSeconds: Math.round(trainingSeconds),
-  }));
+  });
+  writeCheckpoint(stateDir, checkpoint);
+  if (emaOnly) writeCheckpoint(out, checkpoint, { emaOnly: true });
 };
 
 const t0 = performance.now();
@@ -146,7 +165,10 @@ while (trainer.step < targetSteps && !stopping && Date.now() < deadline) {
     const meanLoss = lossWindow.reduce((a, b) => a + b, 0) / lossWindow.length;
     trainer.history.push({ step: trainer.step, loss: meanLoss, elapsedSec: Math.round(elapsedBefore + (performance.now() - t0) / 1000) });
     lossWindow = [];
-    log(`step ${trainer.step}/${targetSteps} loss ${meanLoss.toFixed(4)} ${secPerStep.toFixed(2)} s/step, ETA ${((targetSteps - trainer.step) * secPerStep / 60).toFixed(0)} min`);
+    const etaMin = Math.min((targetSteps - trainer.step) * secPerStep, (deadline - Date.now()) / 1000) / 60;
+    const endStep = Math.min(targetSteps, trainer.step + Math.floor((deadline - Date.now()) / 1000 / secPerStep));
+    log(`step ${trainer.step}/${targetSteps} loss ${meanLoss.toFixed(4)} ${secPerStep.toFixed(2)} s/step, ETA ${etaMin.toFixed(0)} min` +
+      (endStep < targetSteps ? ` (--max-minutes stops it near step ${endStep})` : ''));
   }
   if (trainer.step % num('fidelity-every') === 0) {
     const generator = DiffusionGenerator.fromCheckpoint(await trainer.toCheckpoint({}));
