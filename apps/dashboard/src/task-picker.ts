@@ -81,6 +81,27 @@ export class TaskPicker {
   private showSummary(): void {
     const task = this.find(this.select.value);
     this.summary.textContent = task ? taskSummaryText(task) : '';
+    this.syncStage2(task);
+  }
+
+  /**
+   * A task without a generator runs Stage 1 only, and the coordinator refuses Stage 2 asked for
+   * outright: the form's stage2.enabled box is unticked and locked for it (the reason as its
+   * title), and given back as it was when another task is chosen.
+   */
+  private syncStage2(task: TaskSummary | undefined): void {
+    const box = document.getElementById('setting-stage2-enabled') as HTMLInputElement | null;
+    if (!box) return;
+    if (task && task.generator === null) {
+      if (!box.disabled) box.dataset.before = String(box.checked);
+      box.checked = false;
+      box.disabled = true;
+      box.title = `Stage 1 only: ${task.stage2Off ?? 'no generator'}`;
+    } else if (box.disabled) {
+      box.disabled = false;
+      box.checked = box.dataset.before !== 'false';
+      box.title = '';
+    }
   }
 
   private async register(): Promise<void> {

@@ -78,6 +78,8 @@ describe('good paths stay good', () => {
       .map(([key, s]) => [key, s.type === 'object' && s.properties ? form(s.properties) : s.default]));
     const settings = form(schema.properties ?? {});
     expect(Object.keys(settings).length).toBeGreaterThan(10);
+    // This coordinator has no generator: the form unticks and locks stage2.enabled for such a task (task-picker.ts).
+    (settings.stage2 as Record<string, unknown>).enabled = false;
     const run = await createdRun({ name: 'from the form', settings: { ...settings, minClientsToStart: 50 }, start: false });
     expect(run.state).toBe('created');
   });
