@@ -2,12 +2,13 @@
 /**
  * The generator's training curve as an SVG: the diffusion loss at every logged step, and the
  * fidelity measured during training (and the final measurement, from fidelity-*.json).
- *   node --import tsx apps/simulator/src/generator/plot-history.ts checkpoints/fmnist-ddpm
+ *   node --import tsx apps/simulator/src/generator/plot-history.ts checkpoints/fmnist-ddpm [samples per measurement during training, default 100]
  */
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const dir = process.argv[2] ?? 'checkpoints/fmnist-ddpm';
+const duringSamples = Number(process.argv[3] ?? 100);
 const model = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')) as {
   modelTopology: { step: number; history: { step: number; loss: number; fidelity?: number }[] };
 };
@@ -40,7 +41,7 @@ for (const v of [0, 0.25, 0.5, 0.75, 1]) parts.push(`<line x1="${L}" x2="${W - R
 parts.push(`<text x="8" y="${(mid + H - B) / 2}">fidelity</text>`);
 for (const f of fidelity) {
   parts.push(`<circle cx="${x(f.step)}" cy="${yFid(f.value)}" r="5" fill="${f.samples === 'during training' ? '#d9480f' : '#2b8a3e'}"/>`,
-    `<text text-anchor="end" x="${x(f.step) - 8}" y="${yFid(f.value) + (f.samples === 'during training' ? -8 : 18)}">${(f.value * 100).toFixed(1)}% at step ${f.step} (${f.samples === 'during training' ? '100 samples' : f.samples})</text>`);
+    `<text text-anchor="end" x="${x(f.step) - 8}" y="${yFid(f.value) + (f.samples === 'during training' ? -8 : 18)}">${(f.value * 100).toFixed(1)}% at step ${f.step} (${f.samples === 'during training' ? `${duringSamples} samples` : f.samples})</text>`);
 }
 for (let s = 0; s <= maxStep; s += 500) parts.push(`<text x="${x(s) - 10}" y="${H - B + 18}">${s}</text>`);
 parts.push(`<text x="${(L + W - R) / 2 - 15}" y="${H - 12}">step</text>`, '</svg>');
