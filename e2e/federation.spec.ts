@@ -224,7 +224,10 @@ test('the New run form registers a folder of the data root, refuses one outside 
   await page.locator('#task-dir').press('Enter'); // registers; does not submit the New run form
   await expect(page.locator('#task-register-outcome')).toContainText('Registered shapes: 32×32×1 (grey), 6 classes');
   await expect(page.locator('#setting-task')).toHaveValue('shapes');
-  await expect(page.locator('#setting-task option:checked')).toHaveText('shapes (32×32×1 (grey), 6 classes, server evaluates)');
+  await expect(page.locator('#setting-task option:checked')).toHaveText('shapes (32×32×1 (grey), 6 classes, server evaluates, Stage 1 only)');
+  // No generator for 'shapes': the form unticks and locks Stage 2, so the run it creates is not refused.
+  await expect(page.locator('#setting-stage2-enabled')).toBeDisabled();
+  await expect(page.locator('#setting-stage2-enabled')).not.toBeChecked();
   await expect(page.locator('#task-summary')).toContainText('evaluated on the server test set');
   await page.locator('#run-name-input').fill('shapes-from-the-dashboard');
   await page.locator('#start-now').uncheck();
