@@ -2,25 +2,17 @@
  * Fault drill 3 against a real coordinator (port 0): every control route and the dashboard
  * namespace refuse a missing, wrong or malformed admin token.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { io } from 'socket.io-client';
 import { DASHBOARD_NAMESPACE } from '@fedtsa/protocol/events';
 import { ADMIN, FAST_SETTINGS } from '../test-helpers.ts';
-import { DrillHarness, type Json } from './drill-client.ts';
+import { type Json, useDrillHarness } from './drill-client.ts';
 
-let drill: DrillHarness;
-
-beforeAll(async () => {
-  drill = await DrillHarness.start();
-}, 60_000);
-
-afterAll(async () => {
-  await drill?.close();
-});
+const harness = useDrillHarness();
 
 describe('fault drills', () => {
   it('drill 3: every control route and the dashboard namespace refuse a missing, wrong or malformed admin token; the run is unchanged', async () => {
-    const { coordinator, url, api } = drill;
+    const { coordinator, url, api } = harness();
     const created = await api('POST', '/api/runs', { name: 'guarded', settings: { ...FAST_SETTINGS, rounds: 2 } });
     expect(created.status).toBe(201);
     const { id } = created.body as { id: string };
@@ -61,7 +53,7 @@ describe('fault drills', () => {
 
     const dashboardRefusal = (auth: Json | undefined) => new Promise<string>((resolve) => {
       const s = io(`${url}${DASHBOARD_NAMESPACE}`, { ...(auth ? { auth } : {}), transports: ['websocket'], reconnection: false, forceNew: true });
-      drill.sockets.push(s);
+      harness().sockets.push(s);
       s.on('connect_error', (err: Error & { data?: { code?: string } }) => { s.close(); resolve(err.data?.code ?? `uncoded: ${err.message}`); });
       s.on('connect', () => { s.close(); resolve('connected'); });
     });

@@ -4,6 +4,7 @@
  * behave; everything a drill opens is closed with it.
  */
 import { createHash } from 'node:crypto';
+import { afterAll, beforeAll } from 'vitest';
 import { io, type Socket } from 'socket.io-client';
 import { modelManifest } from '@fedtsa/core/architecture';
 import { decodeWeights, encodeWeights } from '@fedtsa/protocol/codec';
@@ -14,6 +15,21 @@ import { ADMIN, startCoordinator } from '../test-helpers.ts';
 import { VirtualClient, type VirtualClientOptions } from '../virtual-client/virtual-client.ts';
 
 export type Json = Record<string, unknown>;
+
+/**
+ * A harness per test file: started before its tests, closed after them (vitest hooks). The
+ * returned getter reads it inside a test.
+ */
+export function useDrillHarness(): () => DrillHarness {
+  let drill: DrillHarness | undefined;
+  beforeAll(async () => {
+    drill = await DrillHarness.start();
+  }, 60_000);
+  afterAll(async () => {
+    await drill?.close();
+  });
+  return () => drill as DrillHarness;
+}
 
 export class DrillHarness {
   readonly virtualClients: VirtualClient[] = [];

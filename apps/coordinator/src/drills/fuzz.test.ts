@@ -4,37 +4,29 @@
  * round 2 open; every refusal is coded, the saved models are byte-identical, the server still
  * serves clients. Everything random comes from a seeded PRNG, so a failure reproduces.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createRng } from '@fedtsa/core/rng';
 import { isErrorCode, type Ack } from '@fedtsa/protocol/errors';
 import { CLIENT_NAMESPACE } from '@fedtsa/protocol/events';
 import { until } from '../test-helpers.ts';
-import { DrillHarness, echoUpdate, sha } from './drill-client.ts';
+import { echoUpdate, sha, useDrillHarness } from './drill-client.ts';
 import { fuzzHttp } from './fuzz-http.ts';
 import { FuzzLog } from './fuzz-log.ts';
 import { modelSnapshot, openRoundTwo } from './fuzz-run.ts';
 import { fuzzEvents, fuzzHandshakes, fuzzRawPackets } from './fuzz-sockets.ts';
 
-let drill: DrillHarness;
-
-beforeAll(async () => {
-  drill = await DrillHarness.start();
-}, 60_000);
-
-afterAll(async () => {
-  await drill?.close();
-});
+const harness = useDrillHarness();
 
 describe('fault drills', () => {
   it('drill 2: 10,000 random and malformed inputs are refused with codes; models stay byte-identical; the server still serves', async () => {
     const SEED = 20_250_601;
     const rng = createRng(SEED);
-    const { coordinator, url, api } = drill;
+    const { coordinator, url, api } = harness();
     // An honest client, and P: a raw client that echoes its task (round 1) and then holds round 2 open.
-    const run = await openRoundTwo(drill);
+    const run = await openRoundTwo(harness());
     const { id, joinToken, engine, p, pSamples, task2 } = run;
 
-    const snapshot = () => modelSnapshot(drill, run);
+    const snapshot = () => modelSnapshot(harness(), run);
     const before = await snapshot();
     expect(before).toMatchObject({ state: 'running', completedRound: 1, currentRound: 2 });
     expect(before.served).toEqual(before.live);
@@ -45,11 +37,11 @@ describe('fault drills', () => {
     const log = new FuzzLog();
 
     // (a) 200 random handshakes on both namespaces: every refusal carries a code.
-    const handshakes = await fuzzHandshakes(drill, rng, log, run);
+    const handshakes = await fuzzHandshakes(harness(), rng, log, run);
     // (b) 7,000 socket events: P (selected this round) sends 1,000 garbage updates, six fuzzers 6,000 mixed events.
-    const { fuzzers, pUpdates } = await fuzzEvents(drill, rng, log, run);
+    const { fuzzers, pUpdates } = await fuzzEvents(harness(), rng, log, run);
     // (c) 300 raw socket.io packets, written straight to the transport; many make the server drop the connection.
-    const rawOutcomes = await fuzzRawPackets(drill, rng, log, run);
+    const rawOutcomes = await fuzzRawPackets(harness(), rng, log, run);
     // (d) 2,500 HTTP requests: random methods, paths, bodies and tokens.
     const { http, uncoded, serverErrors, internalFor4xx, networkErrors } = await fuzzHttp(url, rng, log, id);
     const { sent, timings, acks, refusedEvents, malformedAnswers, acceptedGarbage } = log;
@@ -93,7 +85,7 @@ describe('fault drills', () => {
 
     // And it still serves: a new client joins; P's honest update closes round 2; round 3 runs with the newcomer.
     for (const s of fuzzers) s.close();
-    const newcomer = drill.virtualClient({ runId: id, joinToken, samplesPerSec: 500, label: 'newcomer' });
+    const newcomer = harness().virtualClient({ runId: id, joinToken, samplesPerSec: 500, label: 'newcomer' });
     await until(() => (coordinator.store.getClient(id, newcomer.welcome?.clientId ?? '')?.samplesPerSec ?? 0) > 0, 20_000, 'the newcomer to join');
     await until(() => [...coordinator.io.of(CLIENT_NAMESPACE).sockets.values()].filter((s) => s.data.runId === id).length === 3, 10_000, 'the fuzzers to be gone');
     run.pEchoes = true;

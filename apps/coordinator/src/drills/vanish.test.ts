@@ -2,26 +2,18 @@
  * Fault drill 1 against a real coordinator (port 0, real Fashion-MNIST, real sockets): a quarter
  * of the clients vanish mid-round; the round closes at its deadline with the rest.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { TrainingTask, Welcome } from '@fedtsa/protocol/events';
 import type { RoundRecord } from '../store/types.ts';
 import { FAST_SETTINGS, until } from '../test-helpers.ts';
 import type { VirtualClient } from '../virtual-client/virtual-client.ts';
-import { DrillHarness, vanish } from './drill-client.ts';
+import { vanish, useDrillHarness } from './drill-client.ts';
 
-let drill: DrillHarness;
-
-beforeAll(async () => {
-  drill = await DrillHarness.start();
-}, 60_000);
-
-afterAll(async () => {
-  await drill?.close();
-});
+const harness = useDrillHarness();
 
 describe('fault drills', () => {
   it('drill 1: a quarter of the clients vanish mid-round; the round closes at its deadline with the rest and the run completes', async () => {
-    const { coordinator, api, rawClient } = drill;
+    const { coordinator, api, rawClient } = harness();
     const DEADLINE = 8000;
     const SLACK = 6000; // evaluation of the starting models, Stage 1 and evaluation after the deadline, on a shared machine
     const created = await api('POST', '/api/runs', {
@@ -38,7 +30,7 @@ describe('fault drills', () => {
     const vanished: { clientId: string; taskRound: number; vanishedAt: number }[] = [];
     for (const [i, speed] of speeds.entries()) {
       if (!vanishing.has(i)) {
-        survivors.push(drill.virtualClient({ runId: id, joinToken, samplesPerSec: speed, label: `c${i}` }));
+        survivors.push(harness().virtualClient({ runId: id, joinToken, samplesPerSec: speed, label: `c${i}` }));
         continue;
       }
       const s = rawClient(id, joinToken);
