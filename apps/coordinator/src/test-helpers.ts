@@ -1,5 +1,6 @@
 /** Shared by the coordinator's integration tests: a coordinator on port 0 with real data and a tiny generator. */
 import { mkdtempSync } from 'node:fs';
+import { afterAll, beforeAll } from 'vitest';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { useBackend } from '@fedtsa/core/backend';
@@ -52,6 +53,21 @@ export async function startCoordinator(options: {
   });
   const url = await coordinator.app.listen({ host: '127.0.0.1', port: 0 });
   return { coordinator, url };
+}
+
+/**
+ * A coordinator per test file (startCoordinator's defaults), started before its tests and closed
+ * after them by vitest hooks; the getter reads it inside a test.
+ */
+export function useCoordinator(): () => { coordinator: Coordinator; url: string } {
+  let started: { coordinator: Coordinator; url: string } | undefined;
+  beforeAll(async () => {
+    started = await startCoordinator();
+  }, 60_000);
+  afterAll(async () => {
+    await started?.coordinator.close();
+  });
+  return () => started as { coordinator: Coordinator; url: string };
 }
 
 /** Resolves when `predicate` holds, polling every 50 ms; rejects after `timeoutMs`. */

@@ -1,21 +1,10 @@
 /** Strict REST (refusal-client.ts): bodies refused, not coerced or trimmed; JSON, content types and size. */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Coordinator } from '../app.ts';
-import { startCoordinator } from '../test-helpers.ts';
+import { describe, expect, it } from 'vitest';
+import { useCoordinator } from '../test-helpers.ts';
 import { expectRefusal, refusalClient } from './refusal-client.ts';
 
-let coordinator: Coordinator;
-let url: string;
-
-beforeAll(async () => {
-  ({ coordinator, url } = await startCoordinator());
-}, 60_000);
-
-afterAll(async () => {
-  await coordinator?.close();
-});
-
-const { send, runCount, createdRun } = refusalClient(() => ({ coordinator, url }));
+const served = useCoordinator();
+const { send, runCount, createdRun } = refusalClient(served);
 
 describe('strict bodies: refused, not coerced or trimmed', () => {
   it.each([
@@ -61,7 +50,7 @@ describe('strict bodies: refused, not coerced or trimmed', () => {
   it('a control route refuses a body with content', async () => {
     const run = await createdRun();
     expectRefusal(await send('POST', `/api/runs/${run.id}/start`, { force: true }), 400, 'FEDTSA_ERR_INVALID_PAYLOAD', 'body: start takes no body');
-    expect(coordinator.registry.get(run.id)?.record.state).toBe('created');
+    expect(served().coordinator.registry.get(run.id)?.record.state).toBe('created');
   });
 });
 

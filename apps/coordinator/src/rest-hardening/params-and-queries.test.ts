@@ -1,21 +1,10 @@
 /** Strict REST (refusal-client.ts): params parse whole or are refused; query parameters only where a route takes them; device-token routes. */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Coordinator } from '../app.ts';
-import { startCoordinator } from '../test-helpers.ts';
+import { describe, expect, it } from 'vitest';
+import { useCoordinator } from '../test-helpers.ts';
 import { expectRefusal, refusalClient } from './refusal-client.ts';
 
-let coordinator: Coordinator;
-let url: string;
-
-beforeAll(async () => {
-  ({ coordinator, url } = await startCoordinator());
-}, 60_000);
-
-afterAll(async () => {
-  await coordinator?.close();
-});
-
-const { send, runCount, createdRun } = refusalClient(() => ({ coordinator, url }));
+const served = useCoordinator();
+const { send, runCount, createdRun } = refusalClient(served);
 
 describe('params parse whole or are refused', () => {
   it.each(['1abc', '1.0', '%201', '0x1', '-1', '65', '01', '1e1', '+1'])('cluster %j: 400', async (cluster) => {
@@ -77,8 +66,8 @@ describe('query parameters: refused unless the route takes them', () => {
       expectRefusal(await send(method, `${path}?verbose=1`, body), 400, 'FEDTSA_ERR_INVALID_PAYLOAD', 'query.verbose: unknown parameter');
     }
     expect(runCount()).toBe(before);
-    expect(coordinator.registry.get(run.id)?.record.state).toBe('created');
-    expect(coordinator.store.listDeviceTokens(run.id).map((t) => t.revokedAt)).toEqual([null]);
+    expect(served().coordinator.registry.get(run.id)?.record.state).toBe('created');
+    expect(served().coordinator.store.listDeviceTokens(run.id).map((t) => t.revokedAt)).toEqual([null]);
   });
 
   it('the clients list takes all=true|false, once; a misspelling is refused, not read as the default', async () => {
@@ -111,7 +100,7 @@ describe('query parameters: refused unless the route takes them', () => {
   });
 
   it('the admin check comes first, and an unknown route stays 404', async () => {
-    const res = await fetch(`${url}/api/runs?verbose=1`);
+    const res = await fetch(`${served().url}/api/runs?verbose=1`);
     expect(res.status).toBe(401);
     expect(((await res.json()) as { code: string }).code).toBe('FEDTSA_ERR_UNAUTHORIZED');
     expectRefusal(await send('GET', '/api/nope?verbose=1'), 404, 'FEDTSA_ERR_NOT_FOUND');
@@ -130,7 +119,7 @@ describe('device tokens: refusals in our words; an unknown or over-long run id i
   ])('%s: 400 naming the field, no token minted', async (_what, body, mentions) => {
     const run = await createdRun();
     expectRefusal(await send('POST', `/api/runs/${run.id}/device-tokens`, body), 400, 'FEDTSA_ERR_INVALID_PAYLOAD', mentions);
-    expect(coordinator.store.listDeviceTokens(run.id)).toEqual([]);
+    expect(served().coordinator.store.listDeviceTokens(run.id)).toEqual([]);
   });
 
   it('an unknown run is 404 FEDTSA_ERR_RUN_NOT_FOUND; one over 64 characters too, not echoed', async () => {
