@@ -57,7 +57,6 @@ export function meanAccuracy(scores: readonly { accuracy: number; members: numbe
  */
 export function evaluateModel(spec: ModelSpec, widthRatio: number, weights: Float32Array, data: LabelledImages, cache?: Map<number, tfl.LayersModel>): Evaluation {
   let model = cache?.get(widthRatio);
-  const owned = !model;
   if (!model) {
     model = buildModel(spec, widthRatio);
     cache?.set(widthRatio, model);
@@ -66,6 +65,7 @@ export function evaluateModel(spec: ModelSpec, widthRatio: number, weights: Floa
     setFlatWeights(model, weights, modelManifest(spec, widthRatio));
     return evaluate(model, data);
   } finally {
-    if (owned && !cache) model.dispose();
+    // Without a cache the model was built for this call alone.
+    if (!cache) model.dispose();
   }
 }
