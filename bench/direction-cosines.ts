@@ -26,7 +26,7 @@ const SPEC: ModelSpec = taskSpec(FASHION_MNIST_TASK);
 await useBackend('wasm');
 const { train } = loadFashionMnist();
 const demo = new DemoData(train, { shards: 24, samplesPerShard: Number(values.shard), alpha: 0.5, seed: 1 });
-const shards = Array.from({ length: demo.shardCount }, (_, i) => shardToImages(demo.shard(i)!, SPEC));
+const shards = Array.from({ length: demo.shardCount }, (_, i) => shardToImages(demo.shard(i)!, FASHION_MNIST_TASK));
 const lr = Number(values.lr);
 const batchSize = Number(values.batch);
 

@@ -3,7 +3,6 @@
  * from a demo shard or the user's own images) become the model's inputs, after checking that
  * they are the shape and the classes the task says.
  */
-import type { LabelledImages } from '@fedtsa/core/data/dataset';
 import type { TaskDefinition } from '@fedtsa/core/task';
 
 /** "32x32 greyscale" / "64x48 colour" (height x width). */
@@ -12,21 +11,8 @@ export function describeShape(task: TaskDefinition): string {
   return `${height}x${width} ${channels === 1 ? 'greyscale' : 'colour'}`;
 }
 
-/** Normalised as the task says ('unit': value / 255); refused when the bytes do not fit the task. */
-export function taskImages(task: TaskDefinition, images: Uint8Array, labels: Uint8Array, count: number): LabelledImages {
-  const [height, width, channels] = task.inputShape;
-  const perImage = height * width * channels;
-  const numClasses = task.classNames.length;
-  if (images.length !== count * perImage) {
-    throw new Error(`taskImages: ${images.length} pixel values for ${count} images, but task '${task.name}' takes ` +
-      `${height}x${width}x${channels} = ${perImage} per image`);
-  }
-  if (labels.length !== count) throw new Error(`taskImages: ${labels.length} labels for ${count} images`);
-  const bad = labels.findIndex((l) => l >= numClasses);
-  if (bad >= 0) throw new Error(`taskImages: label ${labels[bad]} of image ${bad} is out of range for task '${task.name}' (${numClasses} classes)`);
-  if (task.normalisation !== 'unit') throw new Error(`taskImages: normalisation '${String(task.normalisation)}' is not supported here`);
-  return { images: Float32Array.from(images, (p) => p / 255), labels: labels.slice(), count, height, width, channels, numClasses };
-}
+/** Pixel bytes to model inputs, written once in core (task.ts) for the browser and the virtual clients. */
+export { taskImages } from '@fedtsa/core/task';
 
 /** Whether own images kept for a task (StoredData's taskName, shape, classNames) still fit it. */
 export function convertedFor(task: TaskDefinition, kept: { taskName?: string; shape?: readonly number[]; classNames?: readonly string[] }): boolean {

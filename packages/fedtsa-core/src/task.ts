@@ -7,6 +7,7 @@
  * clients.
  */
 import { DEFAULT_SPEC_SIZES, type ModelSpec } from './architecture.ts';
+import type { LabelledImages } from './data/dataset.ts';
 
 export interface TaskDefinition {
   /** Identifier: lowercase letters, digits and dashes, 1 to 40 characters. */
@@ -88,3 +89,19 @@ export const FASHION_MNIST_TASK: TaskDefinition = defineTask({
   name: 'fashion-mnist', inputShape: [28, 28, 1],
   classNames: ['T-shirt', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'],
 });
+
+/** Normalised as the task says ('unit': value / 255); refused when the bytes do not fit the task. */
+export function taskImages(task: TaskDefinition, images: Uint8Array, labels: Uint8Array, count: number): LabelledImages {
+  const [height, width, channels] = task.inputShape;
+  const perImage = height * width * channels;
+  const numClasses = task.classNames.length;
+  if (images.length !== count * perImage) {
+    throw new Error(`taskImages: ${images.length} pixel values for ${count} images, but task '${task.name}' takes ` +
+      `${height}x${width}x${channels} = ${perImage} per image`);
+  }
+  if (labels.length !== count) throw new Error(`taskImages: ${labels.length} labels for ${count} images`);
+  const bad = labels.findIndex((l) => l >= numClasses);
+  if (bad >= 0) throw new Error(`taskImages: label ${labels[bad]} of image ${bad} is out of range for task '${task.name}' (${numClasses} classes)`);
+  if (task.normalisation !== 'unit') throw new Error(`taskImages: normalisation '${String(task.normalisation)}' is not supported here`);
+  return { images: Float32Array.from(images, (p) => p / 255), labels: labels.slice(), count, height, width, channels, numClasses };
+}

@@ -7,7 +7,7 @@
  */
 import { io, type Socket } from 'socket.io-client';
 import type { ModelSpec } from '@fedtsa/core/architecture';
-import { taskSpec } from '@fedtsa/core/task';
+import { taskImages, taskSpec, type TaskDefinition } from '@fedtsa/core/task';
 import type { LabelledImages } from '@fedtsa/core/data/dataset';
 import { localHoldout, runClientStep } from '@fedtsa/protocol/client-step';
 import type { WeightDtype } from '@fedtsa/protocol/codec';
@@ -83,7 +83,7 @@ export class VirtualClient {
     if (!this.data && this.welcome?.demoShard) {
       const res = (await this.socket.timeout(30_000).emitWithAck('demo-shard', {})) as Ack<DemoShard>;
       if (!res.ok) throw new Error(`demo shard refused: ${res.error.code}`);
-      this.data = shardToImages(res.value, this.spec as ModelSpec);
+      this.data = shardToImages(res.value, this.welcome.task);
     }
     await this.socket.timeout(30_000).emitWithAck('capability', {
       samplesPerSec: this.options.samplesPerSec, backend: 'node', label: this.options.label, ownDataSamples: this.options.data?.count,
@@ -130,12 +130,9 @@ export class VirtualClient {
   }
 }
 
-export function shardToImages(shard: DemoShard, spec: ModelSpec): LabelledImages {
-  const pixels = shard.images instanceof Uint8Array ? shard.images : new Uint8Array(shard.images);
+/** A demo shard's pixel bytes as the task's model inputs (core taskImages). */
+export function shardToImages(shard: DemoShard, task: TaskDefinition): LabelledImages {
+  const images = shard.images instanceof Uint8Array ? shard.images : new Uint8Array(shard.images);
   const labels = shard.labels instanceof Uint8Array ? shard.labels : new Uint8Array(shard.labels);
-  const [height, width, channels] = spec.inputShape;
-  return {
-    images: Float32Array.from(pixels, (p) => p / 255), labels: labels.slice(), count: shard.count,
-    height, width, channels, numClasses: spec.numClasses,
-  };
+  return taskImages(task, images, labels, shard.count);
 }
