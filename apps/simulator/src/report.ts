@@ -134,5 +134,27 @@ export function summarizeSeeds(reports: ComparisonReport[]): string {
     lines.push(`| ${name} | ${stats(runs.map((x) => x.final.meanAccuracy))} | ${perCluster.join(' | ')} |`);
   }
   lines.push('', `Per seed: ${reports.map((r) => `seed-${r.config.seed}/comparison.md`).join(', ')}.`, '');
+  if (reports.length > 1) lines.push(...perSeedTables(reports, names, stats));
   return lines.join('\n');
+}
+
+/**
+ * The member-weighted mean per seed, and, when 'fedtsa' ran, its paired difference with every
+ * other strategy on the same seed (same partition, init and sampling), so the spread of the
+ * difference is not inflated by the spread between seeds.
+ */
+function perSeedTables(reports: ComparisonReport[], names: string[], stats: (xs: number[]) => string): string[] {
+  const seeds = reports.map((r) => r.config.seed);
+  const mean = (r: ComparisonReport, name: string) => r.results.find((x) => x.name === name)?.final.meanAccuracy;
+  const lines = ['Per seed (member-weighted mean, %):', '', `| strategy | ${seeds.map((s) => `seed ${s}`).join(' | ')} |`, `|---|${seeds.map(() => '---').join('|')}|`];
+  for (const name of names) lines.push(`| ${name} | ${reports.map((r) => { const m = mean(r, name); return m === undefined ? '-' : pct(m); }).join(' | ')} |`);
+  if (!names.includes('fedtsa')) return [...lines, ''];
+  lines.push('', 'Paired difference, fedtsa minus each strategy on the same seed (points):', '',
+    `| fedtsa minus | ${seeds.map((s) => `seed ${s}`).join(' | ')} | mean +- sd |`, `|---|${seeds.map(() => '---').join('|')}|---|`);
+  for (const name of names.filter((n) => n !== 'fedtsa')) {
+    const diffs = reports.map((r) => { const a = mean(r, 'fedtsa'); const b = mean(r, name); return a === undefined || b === undefined ? undefined : a - b; });
+    const paired = diffs.filter((d): d is number => d !== undefined);
+    lines.push(`| ${name} | ${diffs.map((d) => (d === undefined ? '-' : `${d >= 0 ? '+' : ''}${pct(d)}`)).join(' | ')} | ${paired.length ? stats(paired) : '-'} |`);
+  }
+  return [...lines, ''];
 }

@@ -94,5 +94,10 @@ describe('simulation', () => {
     const summary = summarizeSeeds([report, { ...report, config: { ...config, seed: 2 } }]);
     const small2 = (small.final.meanAccuracy * 100).toFixed(1);
     expect(summary).toContain(`| fedavg-small | ${small2} +- 0.0 |`);
+    // paired differences: fedtsa minus fedavg-small on each seed, then their mean and sd
+    const d = (fedtsa.final.meanAccuracy - small.final.meanAccuracy) * 100;
+    const cell = `${d >= 0 ? '+' : ''}${d.toFixed(1)}`;
+    expect(summary).toContain(`| fedavg-small | ${cell} | ${cell} | ${d.toFixed(1)} +- 0.0 |`);
+    expect(summary).toContain(`| fedtsa | ${(fedtsa.final.meanAccuracy * 100).toFixed(1)} | ${(fedtsa.final.meanAccuracy * 100).toFixed(1)} |`);
   });
 });

@@ -1,0 +1,15 @@
+import { describe, expect, it } from 'vitest';
+import { parseCli } from './args.ts';
+
+describe('parseCli --strategy', () => {
+  it('takes a comma list and runs those strategies only, without the centralised bound', () => {
+    const { config } = parseCli(['--preset', 'small', '--strategy', 'fedtsa-stage1,fedtsa']);
+    expect(config.strategies).toEqual(['fedtsa-stage1', 'fedtsa']);
+    expect(config.centralised).toBe(false);
+  });
+
+  it('refuses an unknown or repeated name', () => {
+    expect(() => parseCli(['--strategy', 'fedtsa,fedprox'])).toThrow(/unknown --strategy 'fedprox'/);
+    expect(() => parseCli(['--strategy', 'fedtsa,fedtsa'])).toThrow(/twice/);
+  });
+});
