@@ -76,32 +76,37 @@ export function shapesDataset(count: number, height: number, width: number, chan
 const luma = (c: readonly number[]): number => 0.299 * (c[0] as number) + 0.587 * (c[1] as number) + 0.114 * (c[2] as number);
 
 /**
- * One colour image of `shape` on a textured background: a two-colour gradient or stripes at a
- * random angle, a shape of a random colour (at least 0.2 luma away from the background's
- * mean, so it stays visible), shaded across its extent, then pixel noise. Varies position,
- * scale (0.22 to 0.42 of the side), rotation, all colours, texture and noise level.
+ * One colour image of `shape` on a varied background: a two-colour gradient at a random angle,
+ * on 40% of images overlaid with soft stripes (period 6 to 12 pixels); a shape of a random
+ * colour (at least 0.25 luma away from the background's mean, so it stays visible), shaded
+ * across its extent, then light pixel noise. Varies position, scale (0.25 to 0.42 of the side),
+ * rotation, all colours, texture and noise level. The texture and noise are kept soft on
+ * purpose: the classes differ by silhouette, which a small generator can learn, while colour,
+ * background and pose vary enough that a narrow model trained on a few clients' shards stays
+ * well below a centralised one.
  */
 export function drawColourShape(shape: Shape, side: number, rng: Rng): ShapeImage {
-  const scale = uniform(rng, 0.22, 0.42);
+  const scale = uniform(rng, 0.25, 0.42);
   const [cx, cy] = [uniform(rng, scale, 1 - scale) * side, uniform(rng, scale, 1 - scale) * side];
   const angle = uniform(rng, 0, Math.PI);
   const [cos, sin] = [Math.cos(angle), Math.sin(angle)];
   const bgA = [uniform(rng, 0, 1), uniform(rng, 0, 1), uniform(rng, 0, 1)];
   const bgB = bgA.map((v) => Math.min(1, Math.max(0, v + uniform(rng, -0.35, 0.35))));
-  const stripes = rng.next() < 0.5;
+  const stripes = rng.next() < 0.4 ? uniform(rng, 0.04, 0.12) : 0; // stripe amplitude
   const texAngle = uniform(rng, 0, Math.PI);
-  const period = uniform(rng, 4, 12);
+  const period = uniform(rng, 6, 12);
   const bgLuma = (luma(bgA) + luma(bgB)) / 2;
   let fg = [uniform(rng, 0, 1), uniform(rng, 0, 1), uniform(rng, 0, 1)];
-  for (let tries = 0; tries < 20 && Math.abs(luma(fg) - bgLuma) < 0.2; tries++) fg = [uniform(rng, 0, 1), uniform(rng, 0, 1), uniform(rng, 0, 1)];
-  if (Math.abs(luma(fg) - bgLuma) < 0.2) fg = fg.map((v) => (bgLuma > 0.5 ? v * 0.3 : 0.7 + 0.3 * v));
-  const shade = uniform(rng, -0.25, 0.25); // brightness change across the shape, along its own x axis
-  const noise = uniform(rng, 0.02, 0.1);
+  for (let tries = 0; tries < 20 && Math.abs(luma(fg) - bgLuma) < 0.25; tries++) fg = [uniform(rng, 0, 1), uniform(rng, 0, 1), uniform(rng, 0, 1)];
+  if (Math.abs(luma(fg) - bgLuma) < 0.25) fg = fg.map((v) => (bgLuma > 0.5 ? v * 0.3 : 0.7 + 0.3 * v));
+  const shade = uniform(rng, -0.2, 0.2); // brightness change across the shape, along its own x axis
+  const noise = uniform(rng, 0.01, 0.04);
   const pixels = new Uint8Array(side * side * 3);
   for (let py = 0; py < side; py++) {
     for (let px = 0; px < side; px++) {
       const along = ((px - side / 2) * Math.cos(texAngle) + (py - side / 2) * Math.sin(texAngle)) / side; // [-0.7, 0.7]
-      const t = stripes ? 0.5 + 0.5 * Math.sin((2 * Math.PI * along * side) / period) : Math.min(1, Math.max(0, along + 0.5));
+      const t = Math.min(1, Math.max(0, along + 0.5));
+      const stripe = stripes * Math.sin((2 * Math.PI * along * side) / period);
       let cover = 0;
       let u = 0;
       for (const [sx, sy] of [[0.25, 0.25], [0.75, 0.25], [0.25, 0.75], [0.75, 0.75]] as const) {
@@ -110,7 +115,7 @@ export function drawColourShape(shape: Shape, side: number, rng: Rng): ShapeImag
         if (inside(shape, u, -sin * dx + cos * dy)) cover += 0.25;
       }
       for (let k = 0; k < 3; k++) {
-        const bg = (bgA[k] as number) + t * ((bgB[k] as number) - (bgA[k] as number));
+        const bg = (bgA[k] as number) + t * ((bgB[k] as number) - (bgA[k] as number)) + stripe;
         const v = bg + cover * ((fg[k] as number) * (1 + shade * u) - bg) + noise * randomNormal(rng);
         pixels[(py * side + px) * 3 + k] = Math.round(255 * Math.min(1, Math.max(0, v)));
       }

@@ -33,10 +33,10 @@ export function writeIdxExample(dir: string, o: IdxExampleOptions = {}): void {
 
 /**
  * A colour IDX folder ([n, side, side, 3] images): coloured shapes on gradient or striped
- * backgrounds. train-* gzipped, t10k-* raw, classes.txt.
+ * backgrounds (12,000 training and 2,400 test images by default). train-* gzipped, t10k-* raw, classes.txt.
  */
 export function writeColourIdxExample(dir: string, o: IdxExampleOptions = {}): void {
-  const { trainCount = 6_000, testCount = 1_200, side = 32, classes = 6, seed = 1 } = o;
+  const { trainCount = 12_000, testCount = 2_400, side = 32, classes = 6, seed = 1 } = o;
   mkdirSync(dir, { recursive: true });
   const train = colourShapesDataset(trainCount, side, classes, seed);
   const test = colourShapesDataset(testCount, side, classes, seed + 1_000);
@@ -77,7 +77,7 @@ export function writeImageFolderExample(dir: string, o: ImageExampleOptions = {}
 const USAGE = `usage: npm run make-dataset -- --kind idx|images|colour --out DIR [--count N] [--seed N]
   --kind idx      32x32 greyscale shapes, 6 classes: N training images (default 3600) and N/6 test images, as IDX files
   --kind images   colour shapes of sides 20 to 72 pixels, 5 class folders of N/5 images each (default 4500 in all), PNG and JPEG
-  --kind colour   32x32x3 coloured shapes on gradient or striped backgrounds, 6 classes: N training images (default 6000)
+  --kind colour   32x32x3 coloured shapes on gradient or softly striped backgrounds, 6 classes: N training images (default 12000)
                   and N/5 test images, as colour IDX files ([n, 32, 32, 3])`;
 
 function main(): void {
