@@ -20,6 +20,7 @@ import { compileTrustProxy, noteClientAddress } from './client-address.ts';
 import type { CoordinatorConfig } from './config.ts';
 import { registerDeviceTokenRoutes } from './routes/device-tokens.ts';
 import { registerModelRoutes } from './routes/models.ts';
+import { registerProgressRoute } from './routes/progress.ts';
 import { registerRunRoutes } from './routes/runs.ts';
 import { registerServerInfoRoute } from './routes/server-info.ts';
 import { registerTaskRoutes } from './routes/tasks.ts';
@@ -105,6 +106,8 @@ export async function buildCoordinator(options: AppOptions): Promise<Coordinator
   // A query parameter an /api route does not take is refused, not ignored (routes/strict.ts).
   app.addHook('preValidation', refuseUnknownQuery);
   app.get('/api/health', async () => ({ ok: true, runs: registry.list().length }));
+  // A participant's view of its run (its own client id and secret, not the admin token).
+  registerProgressRoute(app, registry, store);
   if (existsSync(config.clientDir)) {
     await app.register(fastifyStatic, { root: config.clientDir, prefix: '/' });
   } else {
