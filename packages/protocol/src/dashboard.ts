@@ -12,7 +12,7 @@ export interface ClientSummary {
   clusterIndex: number | null;
   widthRatio: number | null;
   demoShard: number | null;
-  status: 'connected' | 'training' | 'disconnected' | 'left';
+  status: 'connected' | 'training' | 'unavailable' | 'disconnected' | 'left';
   lastSeen: number;
   joinedAt: number;
 }
@@ -50,7 +50,11 @@ export interface ClusterRoundMetric {
  * its result broke an invariant. The dashboard lists them; the log has the same at warn level.
  */
 export interface RoundIncident {
-  kind: 'update-refused' | 'update-dropped' | 'weight-capped' | 'teacher-excluded' | 'stage1-rolled-back' | 'stage2-rolled-back';
+  kind: 'update-refused' | 'update-dropped' | 'weight-capped' | 'teacher-excluded' | 'stage1-rolled-back' | 'stage2-rolled-back'
+    /** A participant said it cannot take part (policy not met) and the round stopped waiting for it. */
+    | 'participant-withdrew'
+    /** An accepted update was computed on a fallback backend after the first one failed mid-round. */
+    | 'backend-fallback';
   clusterIndex: number;
   clientId?: string;
   /** The refusal's code, for refused and dropped updates. */

@@ -22,6 +22,7 @@ export const ERROR_CODES = {
   FEDTSA_ERR_TASK_MISMATCH: 'the update does not name the task the client was given this round',
   FEDTSA_ERR_BAD_CLAIM: "the update's sample count exceeds what the client holds",
   FEDTSA_ERR_DIRECTION: "the update points away from the other updates of its cluster",
+  FEDTSA_ERR_WITHDRAWN: 'the client withdrew from this round (it reported it cannot take part)',
   FEDTSA_ERR_IDENTITY_LIMIT: 'too many new identities from this address; try again later',
   FEDTSA_ERR_NOT_FOUND: 'no such resource or route',
   FEDTSA_ERR_BAD_DATASET: 'the folder cannot be registered as a task',

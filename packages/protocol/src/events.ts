@@ -7,7 +7,7 @@
 import type { TaskDefinition } from '@fedtsa/core/task';
 import type { EncodedWeights } from './codec.ts';
 import type { Ack, ProtocolError } from './errors.ts';
-import type { CapabilityReport, Heartbeat, UpdatePayload } from './messages.ts';
+import type { CapabilityReport, Heartbeat, Participation, UpdatePayload } from './messages.ts';
 
 /** Namespace of training clients. */
 export const CLIENT_NAMESPACE = '/client';
@@ -36,6 +36,13 @@ export interface Welcome {
   serverEvaluates: boolean;
   /** Present when the coordinator serves this client a demo shard. */
   demoShard?: { samples: number };
+  /** The run's participation policy (protocol 4): train only while charging, only while the page is visible. The user may add to it, never relax it. */
+  participation: ParticipationPolicy;
+}
+
+export interface ParticipationPolicy {
+  requireCharging: boolean;
+  requireVisible: boolean;
 }
 
 export interface Assignment {
@@ -84,6 +91,8 @@ export interface ClientToServerEvents {
   'demo-shard': (req: Record<string, never>, ack: (res: Ack<DemoShard>) => void) => void;
   update: (payload: UpdatePayload, ack: (res: Ack<{ accepted: true; round: number }>) => void) => void;
   heartbeat: (beat: Heartbeat) => void;
+  /** Whether the client can take part now (protocol 4); see messages.ts Participation. */
+  participation: (state: Participation) => void;
   leave: () => void;
 }
 

@@ -8,7 +8,12 @@ import type { EncodedWeights } from './codec.ts';
 
 /** 2: tasks carry a `taskId` that the update must name. */
 /** 3: Welcome carries the run's task and whether the server evaluates; updates may carry the client's evaluation. */
-export const PROTOCOL_VERSION = 3;
+/**
+ * 4: Welcome carries the run's participation policy; a client reports whether it can take part
+ * ('participation': a selected one that cannot is withdrawn from the round); updates name the
+ * backend that computed them and, after a mid-round fallback, the backend that failed.
+ */
+export const PROTOCOL_VERSION = 4;
 
 const Backend = Type.Union([Type.Literal('webgpu'), Type.Literal('webgl'), Type.Literal('wasm'), Type.Literal('cpu'), Type.Literal('node')]);
 
@@ -49,6 +54,14 @@ export const UpdateMeta = Type.Object({
   taskId: Type.String({ minLength: 1, maxLength: 64 }),
   numSamples: Type.Integer({ minimum: 1, maximum: 1e8 }),
   trainLoss: Type.Number(),
+  /** The backend that computed this update (protocol 4). */
+  backend: Type.Optional(Backend),
+  /** Set when the backend the round started on failed and the round was redone on `backend` (protocol 4). */
+  fallback: Type.Optional(Type.Object({
+    from: Backend,
+    /** What went wrong, in the client's words (an exception's message, "non-finite loss"). */
+    reason: Type.String({ minLength: 1, maxLength: 300 }),
+  }, { additionalProperties: false })),
   /**
    * The client's score of the model it RECEIVED (before training) on a held-out part of its own
    * data: federated evaluation, asked for when Welcome.serverEvaluates is false.
@@ -74,6 +87,25 @@ export const Heartbeat = Type.Object({
 }, { additionalProperties: false });
 export type Heartbeat = Static<typeof Heartbeat>;
 
+/** Why a client cannot take part now: the policy it follows (the run's and its user's) is not met. */
+export const ParticipationReason = Type.Union([Type.Literal('not-charging'), Type.Literal('page-hidden')]);
+export type ParticipationReason = Static<typeof ParticipationReason>;
+
+/**
+ * Whether the client can take part in rounds now (protocol 4). A client sends it whenever this
+ * changes, and again when it gets a task it will not train. Unavailable: a participant of the
+ * open round is withdrawn from it (the round does not wait for it), and it is not selected until
+ * it reports available again. Unavailable always names at least one reason.
+ */
+export const Participation = Type.Union([
+  Type.Object({ available: Type.Literal(true) }, { additionalProperties: false }),
+  Type.Object({
+    available: Type.Literal(false),
+    reasons: Type.Array(ParticipationReason, { minItems: 1, maxItems: 2, uniqueItems: true }),
+  }, { additionalProperties: false }),
+]);
+export type Participation = Static<typeof Participation>;
+
 function compile<T extends TSchema>(schema: T): (value: unknown) => value is Static<T> {
   const checker = TypeCompiler.Compile(schema);
   return (value: unknown): value is Static<T> => checker.Check(value);
@@ -86,6 +118,7 @@ export function isBinary(value: unknown): value is ArrayBuffer | Uint8Array {
 export const isClientAuth = compile(ClientAuth);
 export const isCapabilityReport = compile(CapabilityReport);
 export const isHeartbeat = compile(Heartbeat);
+export const isParticipation = compile(Participation);
 const isUpdateMeta = compile(UpdateMeta);
 export function isUpdatePayload(value: unknown): value is UpdatePayload {
   return isUpdateMeta(value) && isBinary((value as UpdateMeta).weights.data);

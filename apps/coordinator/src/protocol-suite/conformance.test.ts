@@ -35,7 +35,7 @@ const refusalCode = (ack: unknown): string | undefined => {
   return a.error.code;
 };
 
-describe('protocol 3: an independent client against a coordinator process', () => {
+describe('protocol 4: an independent client against a coordinator process', () => {
   let coordinator: CoordinatorProcess;
   let run: { id: string; joinToken: string };
   const connect = (extra: Partial<Parameters<typeof IndependentClient.connect>[0]> = {}) =>

@@ -16,7 +16,7 @@ import { io, type Socket } from 'socket.io-client';
 import { readyBackend, trainSgd, type LabelledData } from './reference-cnn.ts';
 import { decodeValues, encodeValues, type WireDtype, type WireManifestEntry } from './wire-format.ts';
 
-export const PROTOCOL = 3;
+export const PROTOCOL = 4;
 
 export interface Refusal {
   code: string;

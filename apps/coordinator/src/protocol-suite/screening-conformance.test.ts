@@ -29,7 +29,7 @@ function direction(n: number, norm: number, seed: number): Float32Array {
 const plus = (a: Float32Array, b: Float32Array, k = 1) => a.map((x, i) => x + k * (b[i] as number));
 const maxAbsDiff = (a: Float32Array, b: Float32Array) => a.reduce((m, x, i) => Math.max(m, Math.abs(x - (b[i] as number))), 0);
 
-describe('protocol 3 screening, seen by independent clients of a coordinator process', () => {
+describe('protocol 4 screening, seen by independent clients of a coordinator process', () => {
   let coordinator: CoordinatorProcess;
 
   beforeAll(async () => {

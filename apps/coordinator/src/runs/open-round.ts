@@ -41,6 +41,8 @@ export class OpenRound {
    * (a second try would let an attacker probe the limits, and the round need not wait for them).
    */
   private readonly spent = new Set<string>();
+  /** Participants that said they cannot take part (participation policy not met): the round does not wait for them. */
+  readonly withdrawn = new Set<string>();
   /** Federated evaluation: each accepted client's score of the model it received, on its held-out data. */
   private readonly evaluations = new Map<string, ClientEvaluation>();
   /** What the safeguards did so far this round (refusals on arrival, drops at the close, ...). */
@@ -84,12 +86,24 @@ export class OpenRound {
 
   /** A selected client that has not had its turn yet (a reconnect gets its task again). */
   awaits(clientId: string): boolean {
-    return this.selected.has(clientId) && !this.updates.has(clientId) && !this.spent.has(clientId);
+    return this.selected.has(clientId) && !this.updates.has(clientId) && !this.spent.has(clientId) && !this.withdrawn.has(clientId);
   }
 
-  /** Every participant has had its turn (accepted or refused for its content). */
+  /** Every participant has had its turn (accepted, refused for its content, or withdrawn). */
   get complete(): boolean {
-    return this.updates.size + this.spent.size === this.selected.size;
+    return this.updates.size + this.spent.size + this.withdrawn.size === this.selected.size;
+  }
+
+  /**
+   * A participant that has not had its turn says it cannot take part: its turn is over (an
+   * incident says why). False when it was not awaited (not selected, or already returned).
+   */
+  withdraw(clientId: string, reasons: readonly string[]): boolean {
+    if (this.closing || !this.awaits(clientId)) return false;
+    this.withdrawn.add(clientId);
+    const clusterIndex = this.selected.get(clientId) as number;
+    this.incidents.push({ kind: 'participant-withdrew', clusterIndex, clientId, message: `cannot take part in round ${this.index}: ${reasons.join(', ')}` });
+    return true;
   }
 
   /** The accepted updates in selection order (the order Stage 1 sums them in). */
@@ -103,6 +117,7 @@ export class OpenRound {
     const clusterIndex = this.selected.get(clientId);
     if (clusterIndex === undefined) return { ok: false, error: protocolError('FEDTSA_ERR_NOT_SELECTED') };
     if (this.updates.has(clientId)) return { ok: false, error: protocolError('FEDTSA_ERR_DUPLICATE_UPDATE') };
+    if (this.withdrawn.has(clientId)) return { ok: false, error: protocolError('FEDTSA_ERR_WITHDRAWN', `round ${this.index}; the next round it takes part in brings a new task`) };
     if (this.spent.has(clientId)) return { ok: false, error: protocolError('FEDTSA_ERR_DUPLICATE_UPDATE', `its update for round ${this.index} was refused; the next round brings a new task`) };
     if (payload.taskId !== this.taskIds.get(clientId)) return { ok: false, error: protocolError('FEDTSA_ERR_TASK_MISMATCH', `round ${this.index}`) };
     const widthRatio = this.widths.get(clusterIndex) as number;
@@ -117,6 +132,12 @@ export class OpenRound {
       return check;
     }
     this.updates.set(clientId, { clientId, clusterIndex, widthRatio, weights: check.weights, numSamples: payload.numSamples, distance: check.distance });
+    if (payload.fallback) {
+      this.incidents.push({
+        kind: 'backend-fallback', clusterIndex, clientId,
+        message: `trained on ${payload.backend ?? 'another backend'} after ${payload.fallback.from} failed: ${payload.fallback.reason}`,
+      });
+    }
     if (payload.evaluation && payload.evaluation.count <= maxSamples) this.evaluations.set(clientId, { clusterIndex, ...payload.evaluation });
     return { ok: true, value: { accepted: true, round: this.index } };
   }

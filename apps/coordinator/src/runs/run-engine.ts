@@ -18,7 +18,7 @@ import { roundPolicyOf } from '@fedtsa/core/round/policy';
 import type { ClusterModel } from '@fedtsa/core/strategy/types';
 import { protocolError, type Ack } from '@fedtsa/protocol/errors';
 import type { Assignment, RoundClosed, RunState, TrainingTask } from '@fedtsa/protocol/events';
-import type { CapabilityReport, UpdatePayload } from '@fedtsa/protocol/messages';
+import type { CapabilityReport, Participation, UpdatePayload } from '@fedtsa/protocol/messages';
 import type { ClientRecord, ClusteringSnapshot, RunRecord, RunStore } from '../store/types.ts';
 import type { Aggregator } from './aggregator.ts';
 import { buildRoundRecord } from './round-record.ts';
@@ -26,6 +26,8 @@ import { dropRefusals, outcomeIncidents } from './round-safeguards.ts';
 import type { RunChangeSink } from './run-events.ts';
 import { planOptionsOf } from './settings.ts';
 import { OpenRound } from './open-round.ts';
+
+const ROUTINE: ReadonlySet<string> = new Set(['weight-capped', 'participant-withdrew', 'backend-fallback']);
 
 export interface ClientChannel {
   assignment(a: Assignment): void;
@@ -50,6 +52,10 @@ export class RunEngine {
   /** Per client: the samples it holds (its demo shard, or the own data it declared): the bound of its claims. */
   private readonly holdings = new Map<string, number>();
   private starting = false;
+  /** Connected clients that reported they cannot take part now, with why: never selected, not counted to start a round. */
+  private readonly unavailable = new Map<string, readonly string[]>();
+  /** A clustered client reported a new speed (a re-measure, a backend fallback): the next round clusters again. */
+  private speedsChanged = false;
 
   constructor(
     private run: RunRecord,
@@ -133,6 +139,7 @@ export class RunEngine {
 
   disconnect(clientId: string, left = false): void {
     this.channels.delete(clientId);
+    this.unavailable.delete(clientId); // a page reports its participation again after it reconnects
     const c = this.store.getClient(this.run.id, clientId);
     if (c) this.store.upsertClient({ ...c, status: left ? 'left' : 'disconnected', lastSeen: Date.now() });
     this.events.changes.emit({ runId: this.run.id, what: 'clients' });
@@ -140,7 +147,27 @@ export class RunEngine {
 
   heartbeat(clientId: string, status: ClientRecord['status']): void {
     const c = this.store.getClient(this.run.id, clientId);
-    if (c) this.store.upsertClient({ ...c, status, lastSeen: Date.now() });
+    if (c) this.store.upsertClient({ ...c, status: this.unavailable.has(clientId) ? 'unavailable' : status, lastSeen: Date.now() });
+  }
+
+  /**
+   * Whether the client can take part now (its participation policy). Unavailable: withdrawn from
+   * the open round if it was awaited there (the round closes as soon as nobody else is awaited),
+   * and not selected until it reports available again, which may start the next round.
+   */
+  participation(clientId: string, state: Participation): void {
+    const c = this.store.getClient(this.run.id, clientId);
+    if (!c) return;
+    if (state.available) this.unavailable.delete(clientId);
+    else this.unavailable.set(clientId, state.reasons);
+    this.store.upsertClient({ ...c, status: state.available ? 'connected' : 'unavailable', lastSeen: Date.now() });
+    this.events.changes.emit({ runId: this.run.id, what: 'clients' });
+    const open = this.open;
+    if (!state.available && open?.withdraw(clientId, state.reasons)) {
+      this.events.log('info', `run ${this.run.id} round ${open.index}: client ${clientId} withdrew (${state.reasons.join(', ')})`);
+      if (open.complete) queueMicrotask(() => void this.closeRound('complete'));
+    }
+    if (state.available) queueMicrotask(() => this.maybeStartRound());
   }
 
   /** `demoSamples`: the size of the demo shard the client was dealt, if any. */
@@ -152,6 +179,7 @@ export class RunEngine {
       return { ok: false, error: protocolError('FEDTSA_ERR_BAD_CLAIM', `ownDataSamples ${report.ownDataSamples} exceeds this run's maxSamplesPerClient ${max}`) };
     }
     this.holdings.set(clientId, report.ownDataSamples ?? demoSamples ?? max);
+    if (c.clusterIndex !== null && c.samplesPerSec > 0 && c.samplesPerSec !== report.samplesPerSec) this.speedsChanged = true;
     this.store.upsertClient({ ...c, samplesPerSec: report.samplesPerSec, backend: report.backend, label: report.label ?? c.label, lastSeen: Date.now() });
     this.events.changes.emit({ runId: this.run.id, what: 'clients' });
     queueMicrotask(() => this.maybeStartRound());
@@ -171,7 +199,8 @@ export class RunEngine {
       return;
     }
     const ready = this.readyClients();
-    if (ready.length < this.run.settings.minClientsToStart) return;
+    // Unavailable clients stay in the clustering (their availability comes and goes) but do not count to start a round.
+    if (ready.filter((c) => !this.unavailable.has(c.id)).length < this.run.settings.minClientsToStart) return;
     this.starting = true;
     try {
       this.startRound(ready);
@@ -183,7 +212,8 @@ export class RunEngine {
   private startRound(ready: ClientRecord[]): void {
     const s = this.run.settings;
     const index = this.run.completedRound + 1;
-    if (membershipChanged(this.clustering, ready.map((c) => c.id))) {
+    if (this.speedsChanged || membershipChanged(this.clustering, ready.map((c) => c.id))) {
+      this.speedsChanged = false;
       const profiles = ready.map((c) => ({ id: c.id, samplesPerSec: c.samplesPerSec, numSamples: s.expectedSamplesPerClient }));
       const next = snapshotClustering(planClusters(profiles, planOptionsOf(s, ready.length, this.clustering)));
       // With no models yet, every cluster starts from the run's initial weights at its width.
@@ -202,7 +232,7 @@ export class RunEngine {
     }
     const clustering = this.clustering as ClusteringSnapshot;
     const selected = selectParticipants(clustering.clusters, {
-      seed: s.seed, round: index, isOnline: (id) => this.channels.has(id),
+      seed: s.seed, round: index, isOnline: (id) => this.channels.has(id) && !this.unavailable.has(id),
       count: (online) => (s.participantsPerCluster > 0 ? s.participantsPerCluster : online),
     });
     const open = (this.open = new OpenRound(this.run.id, index, selected, this.models, this.spec, s, () => void this.closeRound('deadline')));
@@ -255,8 +285,8 @@ export class RunEngine {
       this.store.completeRound(record, this.models.map((m) => ({ ...m })));
       // Arrival refusals were logged as they came; the rest are the close's decisions.
       for (const i of open.incidents) {
-        // A capped weight is routine with uneven honest shards: info, not a warning.
-        if (i.kind !== 'update-refused') this.events.log(i.kind === 'weight-capped' ? 'info' : 'warn', `run ${this.run.id} round ${open.index}, cluster ${i.clusterIndex}${i.clientId ? `, client ${i.clientId}` : ''}: ${i.kind}: ${i.message}`, { ...i.numbers, ...(i.code ? { code: i.code } : {}) });
+        // A capped weight is routine with uneven honest shards, a withdrawal or a fallback is the client's own report: info, not a warning.
+        if (i.kind !== 'update-refused') this.events.log(ROUTINE.has(i.kind) ? 'info' : 'warn', `run ${this.run.id} round ${open.index}, cluster ${i.clusterIndex}${i.clientId ? `, client ${i.clientId}` : ''}: ${i.kind}: ${i.message}`, { ...i.numbers, ...(i.code ? { code: i.code } : {}) });
       }
       this.run = this.store.getRun(this.run.id) as RunRecord;
       this.open = undefined;

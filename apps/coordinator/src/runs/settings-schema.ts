@@ -57,6 +57,9 @@ export const RunSettings = Type.Object({
   downlinkDtype: Type.Union([Type.Literal('float32'), Type.Literal('float16')], { default: 'float32' }),
   /** Who may create an identity: anyone with the run's shared join token, or only a holder of an unused one-use device token. */
   joinMode: Type.Union([Type.Literal('shared'), Type.Literal('device-tokens')], { default: 'shared', description: "'device-tokens': only unused one-use device tokens join (the shared join token is refused)" }),
+  /** The participation policy (Welcome.participation): a page that cannot meet it withdraws from rounds until it can. Its user may add to it. */
+  requireCharging: Type.Boolean({ default: false, description: 'pages train only while the device is charging (where the browser tells; Battery Status API)' }),
+  requireVisible: Type.Boolean({ default: false, description: 'pages train only while visible (a hidden tab or a switched-off screen withdraws)' }),
   stage2: Stage2Settings,
 }, { additionalProperties: false });
 export type RunSettings = Static<typeof RunSettings>;

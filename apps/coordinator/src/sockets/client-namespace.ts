@@ -8,7 +8,9 @@ import { protocolError, type Ack, type ErrorCode } from '@fedtsa/protocol/errors
 import {
   type ClientSocketData, type ClientToServerEvents, type InterServerEvents, type ServerToClientEvents,
 } from '@fedtsa/protocol/events';
-import { CapabilityReport, Heartbeat, isCapabilityReport, isClientAuth, isHeartbeat, isUpdatePayload, PROTOCOL_VERSION } from '@fedtsa/protocol/messages';
+import {
+  CapabilityReport, Heartbeat, isCapabilityReport, isClientAuth, isHeartbeat, isParticipation, isUpdatePayload, Participation, PROTOCOL_VERSION,
+} from '@fedtsa/protocol/messages';
 import { handshakeAddress } from '../client-address.ts';
 import { firstFieldError } from '../field-errors.ts';
 import { checkJoinToken } from '../runs/device-tokens.ts';
@@ -110,6 +112,7 @@ export function attachClientNamespace(
     socket.emit('welcome', {
       clientId, clientSecret: secret, runId, resumed, task: task.task, serverEvaluates: task.test !== undefined,
       demoShard: demoShard !== null && demo ? { samples: demo.shardSize(demoShard) } : undefined,
+      participation: { requireCharging: engine.record.settings.requireCharging === true, requireVisible: engine.record.settings.requireVisible === true },
     });
     engine.connect(record, {
       assignment: (a) => socket.emit('assignment', a),
@@ -155,6 +158,10 @@ export function attachClientNamespace(
     socket.on('heartbeat', guarded((beat: unknown) => {
       if (!isHeartbeat(beat)) throw new Refusal('FEDTSA_ERR_INVALID_PAYLOAD', firstFieldError(Heartbeat, beat, 'heartbeat')?.message);
       engine.heartbeat(clientId, beat.status === 'training' ? 'training' : 'connected');
+    }));
+    socket.on('participation', guarded((state: unknown) => {
+      if (!isParticipation(state)) throw new Refusal('FEDTSA_ERR_INVALID_PAYLOAD', firstFieldError(Participation, state, 'participation')?.message);
+      engine.participation(clientId, state);
     }));
     let left = false;
     socket.on('leave', guarded(() => {

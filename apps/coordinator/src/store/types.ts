@@ -32,7 +32,8 @@ export interface ClientRecord {
   widthRatio: number | null;
   /** Index of the demo shard this client trains on, if any. */
   demoShard: number | null;
-  status: 'connected' | 'training' | 'disconnected' | 'left';
+  /** 'unavailable': connected, but it reported it cannot take part now (participation policy not met). */
+  status: 'connected' | 'training' | 'unavailable' | 'disconnected' | 'left';
   lastSeen: number;
   joinedAt: number;
 }
