@@ -14,6 +14,7 @@ import { PROTOCOL_VERSION } from '@fedtsa/protocol/messages';
 import { isBackendName } from './backend-names.ts';
 import { capabilityBenchmark } from './capability-benchmark.ts';
 import { readOwnImages } from './own-data.ts';
+import { attachParticipantView } from './participant-view.ts';
 import { contextNotice, missingFeatures, readContextFacts } from './secure-context.ts';
 import { load, remove, save, type StoredData } from './storage.ts';
 import { convertedFor, LOCAL_HOLDOUT_FRACTION } from './task-images.ts';
@@ -217,6 +218,8 @@ function connect(): void {
     if (identity) Object.assign(auth, identity);
     const s = io(`${server}${CLIENT_NAMESPACE}`, { auth, transports: ['websocket'], reconnectionDelayMax: 5000 });
     socket = s;
+    // The participant's section: accuracy by round, device counts, "Try the model" (participant-view.ts).
+    attachParticipantView(s, { runId, server });
     let tasks = Promise.resolve();
     s.on('connect', () => { clearMessage(); $('status').textContent = 'connected'; });
     s.on('connect_error', (err: Error & { data?: { code?: string } }) => {

@@ -49,7 +49,8 @@ export function labelsFromFolders(paths: readonly string[], classNames: readonly
   return Uint8Array.from(paths, (p) => labelOf(folderOf(p) as string) as number);
 }
 
-async function decode(file: File): Promise<{ rgba: Uint8ClampedArray; height: number; width: number }> {
+/** A picked image file's RGBA pixels at its own size (also used by "Try the model", try-model.ts). */
+export async function decodeImage(file: File): Promise<{ rgba: Uint8ClampedArray; height: number; width: number }> {
   let bitmap: ImageBitmap;
   try {
     bitmap = await createImageBitmap(file, { premultiplyAlpha: 'none', colorSpaceConversion: 'none' });
@@ -74,7 +75,7 @@ export async function readOwnImages(files: FileList | readonly File[], task: Tas
   const [h, w, c] = task.inputShape;
   const pixels = new Uint8Array(images.length * h * w * c);
   for (const [i, file] of images.entries()) {
-    const { rgba, height, width } = await decode(file);
+    const { rgba, height, width } = await decodeImage(file);
     pixels.set(toTaskPixels(rgba, height, width, task.inputShape), i * h * w * c);
   }
   return { images: pixels, labels, count: images.length, source: 'own', taskName: task.name, shape: [h, w, c], classNames: [...task.classNames] };
