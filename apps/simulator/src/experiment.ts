@@ -33,6 +33,25 @@ export interface Experiment {
   evaluation?: string;
 }
 
+export const clientId = (i: number): string => `client-${String(i).padStart(3, '0')}`;
+
+/** Tiers dealt out by share and shuffled, capabilities log-normal around each tier's median (client i gets entry i). Needs no data. */
+export function drawCapabilities(config: SimulationConfig): { tierOf: string[]; samplesPerSec: number[] } {
+  const capRng = createRng(deriveSeed(config.seed, 4));
+  const totalShare = config.tiers.reduce((s, t) => s + t.share, 0);
+  const tierOf: string[] = [];
+  config.tiers.forEach((tier, i) => {
+    const n = i === config.tiers.length - 1 ? config.numClients - tierOf.length : Math.round((tier.share / totalShare) * config.numClients);
+    for (let k = 0; k < n; k++) tierOf.push(tier.name);
+  });
+  shuffleInPlace(capRng, tierOf);
+  const samplesPerSec = tierOf.map((name) => {
+    const tier = config.tiers.find((t) => t.name === name) ?? (config.tiers[0] as SimulationConfig['tiers'][number]);
+    return tier.medianSamplesPerSec * Math.exp(tier.logSpread * randomNormal(capRng));
+  });
+  return { tierOf, samplesPerSec };
+}
+
 /** `test`: the task's test split; without one, config.testFraction of `train` is held out as the test set. */
 export function buildExperiment(config: SimulationConfig, task: TaskDefinition, train: LabelledImages, test?: LabelledImages): Experiment {
   const spec = taskSpec(task);
@@ -63,23 +82,10 @@ export function buildExperiment(config: SimulationConfig, task: TaskDefinition, 
     ? partitionIid(clientData.labels, config.numClients, partRng)
     : partitionDirichlet(clientData.labels, config.numClients, config.alpha, partRng, { minPerClient: Math.min(10, Math.floor(config.clientSamples / config.numClients)) });
 
-  // Tiers dealt out by share, capabilities log-normal around each tier's median.
-  const capRng = createRng(deriveSeed(config.seed, 4));
-  const totalShare = config.tiers.reduce((s, t) => s + t.share, 0);
-  const tierOf: string[] = [];
-  config.tiers.forEach((tier, i) => {
-    const n = i === config.tiers.length - 1 ? config.numClients - tierOf.length : Math.round((tier.share / totalShare) * config.numClients);
-    for (let k = 0; k < n; k++) tierOf.push(tier.name);
-  });
-  shuffleInPlace(capRng, tierOf);
-  const profiles: ClientProfile[] = parts.map((rows, i) => {
-    const tier = config.tiers.find((t) => t.name === tierOf[i]) ?? (config.tiers[0] as SimulationConfig['tiers'][number]);
-    return {
-      id: `client-${String(i).padStart(3, '0')}`,
-      samplesPerSec: tier.medianSamplesPerSec * Math.exp(tier.logSpread * randomNormal(capRng)),
-      numSamples: rows.length,
-    };
-  });
+  const { tierOf, samplesPerSec } = drawCapabilities(config);
+  const profiles: ClientProfile[] = parts.map((rows, i) => ({
+    id: clientId(i), samplesPerSec: samplesPerSec[i]!, numSamples: rows.length,
+  }));
   const setup = planClusters(profiles, { roundBudgetSec: config.roundBudgetSec, localEpochs: config.localEpochs });
   return {
     task,

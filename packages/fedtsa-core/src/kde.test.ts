@@ -110,14 +110,79 @@ describe('clusterByCapability', () => {
     expect(merged.assignment['b0']).toBe(1);
   });
 
-  it('merges a lone outlier with the default minClusterSize of 2', () => {
+  it('merges a lone outlier within 3x of its neighbour, keeps one 3x or more away from both (isolatedGapLog)', () => {
     const rng = createRng(10);
     const caps = [...tier(rng, 'a', 20, 10, 0.2), ...tier(rng, 'c', 2000, 10, 0.2), { id: 'x', samplesPerSec: 1e6 }];
     expect(clusterByCapability(caps, { minClusterSize: 1 }).clusters).toHaveLength(3);
-    const r = clusterByCapability(caps);
-    expect(r.clusters).toHaveLength(2);
-    expect(r.assignment['x']).toBe(1);
-    expect(r.clusters[1]!.maxCapability).toBe(1e6);
+    // Before issue 16 every undersized cluster merged.
+    const merged = clusterByCapability(caps, { isolatedGapLog: Infinity });
+    expect(merged.clusters).toHaveLength(2);
+    expect(merged.assignment['x']).toBe(1);
+    expect(merged.clusters[1]!.maxCapability).toBe(1e6);
+    const kept = clusterByCapability(caps);
+    expect(kept.clusters).toHaveLength(3);
+    expect(kept.clusters[2]!.memberIds).toEqual(['x']);
+
+    // A narrow kernel splits off the 250: 1.9x from its neighbour is noise, so it merges.
+    const near = [100, 120, 130, 250].map((s, i) => ({ id: `d${i}`, samplesPerSec: s }));
+    const narrow = { minBandwidthLog: 0, maxBandwidthLog: 0.1 };
+    expect(clusterByCapability(near, { ...narrow, minClusterSize: 1 }).clusters).toHaveLength(2);
+    expect(clusterByCapability(near, narrow).clusters).toHaveLength(1);
+    expect(clusterByCapability(near, { ...narrow, isolatedGapLog: Math.log(1.5) }).clusters).toHaveLength(2);
+  });
+
+  describe('small federations (issue 16; each case failed before it: no bandwidth floor or ceiling, every undersized cluster merged)', () => {
+    const devices = (speeds: number[]): ClientCapability[] => speeds.map((s, i) => ({ id: `d${i}`, samplesPerSec: s }));
+    const partition = (r: KdeClustering): string[][] => r.clusters.map((c) => c.memberIds);
+    const before = { minBandwidthLog: 0, maxBandwidthLog: Infinity, isolatedGapLog: Infinity };
+
+    it('keeps a one-device tier at n = 4 when it is 3x or more from the rest', () => {
+      const caps = devices([100, 120, 130, 700]);
+      expect(partition(clusterByCapability(caps))).toEqual([['d0', 'd1', 'd2'], ['d3']]);
+      expect(partition(clusterByCapability(caps, before))).toEqual([['d0', 'd1', 'd2', 'd3']]);
+      // Also in the middle: 14 -> 60 -> 1000 are 4.3x and 17x gaps.
+      expect(partition(clusterByCapability(devices([10, 14, 60, 1000, 1100, 1400])))).toEqual([['d0', 'd1'], ['d2'], ['d3', 'd4', 'd5']]);
+    });
+
+    it('keeps a tier spread over 1.5x whole: the bandwidth floor ln(1.5) / 2', () => {
+      const caps = devices([100, 101, 102, 103, 147, 148, 149, 150]);
+      const r = clusterByCapability(caps);
+      expect(r.bandwidth).toBeCloseTo(Math.log(1.5) / 2, 12);
+      expect(r.clusters).toHaveLength(1);
+      expect(clusterByCapability(caps, before).clusters).toHaveLength(2);
+    });
+
+    it('separates tiers 4x apart however far the others are: the bandwidth ceiling ln(4) / 4', () => {
+      // Silverman's spread is dominated by the 16x gap and smooths the 4x one away.
+      const caps = devices([10, 12, 50, 60, 1000, 1400]);
+      const r = clusterByCapability(caps);
+      expect(r.bandwidth).toBeCloseTo(Math.log(4) / 4, 12);
+      expect(partition(r)).toEqual([['d0', 'd1'], ['d2', 'd3'], ['d4', 'd5']]);
+      expect(clusterByCapability(caps, before).clusters).toHaveLength(2);
+    });
+
+    it('recovers random tiered draws and keeps random single tiers whole (a sample of the recovery command)', () => {
+      // 2-3 tiers, spread <= 1.5x, gaps 4-16x, as results/kde-recovery draws them but with Math.random replaced by a seeded rng.
+      const rng = createRng(16);
+      let recovered = 0;
+      let whole = 0;
+      for (let d = 0; d < 100; d++) {
+        const sizes = [1 + Math.floor(rng.next() * 3), 1 + Math.floor(rng.next() * 3), 1 + Math.floor(rng.next() * 4)];
+        let start = Math.log(10);
+        const tiers = sizes.map((size, t) => {
+          if (t > 0) start += Math.log(4) + rng.next() * Math.log(4);
+          const logs = Array.from({ length: size }, (_, i) => start + (i === 0 ? 0 : rng.next() * Math.log(1.5)));
+          start = Math.max(...logs);
+          return logs.map((x, i) => ({ id: `t${t}-${i}`, samplesPerSec: Math.exp(x) }));
+        });
+        const r = clusterByCapability(tiers.flat());
+        if (partition(r).map((ids) => [...ids].sort().join()).join('|') === tiers.map((t) => t.map((c) => c.id).sort().join()).join('|')) recovered++;
+        const one = Array.from({ length: 4 + d % 9 }, (_, i) => ({ id: `u${i}`, samplesPerSec: 50 * Math.exp(rng.next() * Math.log(1.5)) }));
+        if (clusterByCapability(one).clusters.length === 1) whole++;
+      }
+      expect(recovered).toBeGreaterThanOrEqual(90);
+      expect(whole).toBeGreaterThanOrEqual(90);
+    });
   });
 
   it('respects maxClusters, keeping the deepest valleys', () => {
@@ -163,7 +228,12 @@ describe('clusterByCapability', () => {
     const expected = 0.9 * Math.sqrt(82.5 / 9) * Math.pow(10, -0.2);
     expect(silvermanBandwidth(logs)).toBeCloseTo(expected, 12);
     const caps = logs.map((l, i) => ({ id: `c${i}`, samplesPerSec: Math.exp(l) }));
-    expect(clusterByCapability(caps, { bandwidthFactor: 2 }).bandwidth).toBeCloseTo(2 * expected, 9);
+    expect(clusterByCapability(caps, { bandwidthFactor: 2, maxBandwidthLog: Infinity }).bandwidth).toBeCloseTo(2 * expected, 9);
+    // then held between minBandwidthLog and maxBandwidthLog
+    expect(clusterByCapability(caps, { bandwidthFactor: 2 }).bandwidth).toBe(DEFAULT_KDE_OPTIONS.maxBandwidthLog);
+    expect(clusterByCapability(caps, { bandwidthFactor: 2, maxBandwidthLog: 3 }).bandwidth).toBe(3);
+    expect(clusterByCapability(caps, { bandwidthFactor: 0.01 }).bandwidth).toBe(DEFAULT_KDE_OPTIONS.minBandwidthLog);
+    expect(clusterByCapability(caps, { bandwidthFactor: 0.01, minBandwidthLog: 0 }).bandwidth).toBeCloseTo(0.01 * expected, 12);
     // An outlier inflates std but not the IQR, so IQR/1.34 = 4.5/1.34 wins.
     expect(silvermanBandwidth([0, 1, 2, 3, 4, 5, 6, 7, 8, 100])).toBeCloseTo(0.9 * (4.5 / 1.34) * Math.pow(10, -0.2), 12);
   });
@@ -173,8 +243,9 @@ describe('clusterByCapability', () => {
       [{ id: 'solo', samplesPerSec: 123 }],
       Array.from({ length: 6 }, (_, i) => ({ id: `same${i}`, samplesPerSec: 80 })),
     ]) {
-      const r = clusterByCapability(caps, { bandwidthFactor: 2 });
+      const r = clusterByCapability(caps, { bandwidthFactor: 2, minBandwidthLog: 0 });
       expect(r.bandwidth).toBeCloseTo(2 * FALLBACK_BANDWIDTH_LOG, 12);
+      expect(clusterByCapability(caps).bandwidth).toBe(DEFAULT_KDE_OPTIONS.minBandwidthLog);
       expect(r.clusters).toHaveLength(1);
       expect(r.boundaries).toEqual([]);
       expect(r.grid.density.every((d) => Number.isFinite(d))).toBe(true);
@@ -202,6 +273,12 @@ describe('clusterByCapability', () => {
       [ok, { minProminence: -0.1 }, /options\.minProminence/],
       [ok, { minClusterSize: 0 }, /options\.minClusterSize/],
       [ok, { maxClusters: 0 }, /options\.maxClusters/],
+      [ok, { minBandwidthLog: -0.1 }, /options\.minBandwidthLog/],
+      [ok, { minBandwidthLog: Infinity }, /options\.minBandwidthLog/],
+      [ok, { maxBandwidthLog: 0 }, /options\.maxBandwidthLog/],
+      [ok, { minBandwidthLog: 0.3, maxBandwidthLog: 0.2 }, /options\.maxBandwidthLog/],
+      [ok, { isolatedGapLog: 0 }, /options\.isolatedGapLog/],
+      [ok, { isolatedGapLog: Number.NaN }, /options\.isolatedGapLog/],
     ];
     for (const [caps, opts, message] of bad) {
       expect(() => clusterByCapability(caps as ClientCapability[], opts as object)).toThrow(message);

@@ -7,8 +7,12 @@
 import { percentile, WIDTH_LADDER } from './width-policy.ts';
 
 export interface KdeOptions {
-  /** Multiplies Silverman's bandwidth; > 1 smooths more (fewer clusters). Default 1. */
+  /** Multiplies Silverman's bandwidth; > 1 smooths more (fewer clusters). Default 0.5. */
   bandwidthFactor: number;
+  /** Floor on the bandwidth after bandwidthFactor, in ln(samples/s) units. 0 = none. */
+  minBandwidthLog: number;
+  /** Ceiling on the bandwidth after bandwidthFactor, in ln(samples/s) units; >= minBandwidthLog. Infinity = none. */
+  maxBandwidthLog: number;
   /** Number of points on which the density is evaluated. Default 512. */
   gridSize: number;
   /**
@@ -21,27 +25,51 @@ export interface KdeOptions {
    * chosen together with bandwidthFactor 0.5 (see DEFAULT_KDE_OPTIONS).
    */
   minProminence: number;
-  /** Clusters with fewer members merge into their nearest neighbour in log space. Default 2. */
+  /** Clusters with fewer members merge into their nearest neighbour in log space (unless isolated). Default 2. */
   minClusterSize: number;
+  /**
+   * An undersized cluster whose members are at least this far (ln units, nearest members) from
+   * both neighbouring clusters' stays a cluster: it is a tier, not noise. Infinity = always merge.
+   */
+  isolatedGapLog: number;
   /** At most this many clusters (one per width-ladder rung); the deepest valleys win. Default 4. */
   maxClusters: number;
 }
 
 /**
  * Silverman's rule oversmooths multimodal data, so the defaults narrow the kernel and ask for
- * deep valleys instead. Measured over 200 seeds (3 lognormal tiers at 25/200/1500 samples/s
- * with sigma 0.3, against one lognormal with sigma 0.8), tiers recovered / unimodal kept whole:
- *   factor 1,   prominence 0.05: n=30  75% / 78%,  n=100 99% / 91%   (Silverman as is)
- *   factor 0.5, prominence 0.5:  n=12  58% / 48%,  n=30  97% / 66%,  n=100 100% / 97%
- *   factor 0.6, prominence 0.5:  n=12   2% / 67%,  n=30  81% / 82%,  n=100 100% / 99%
+ * deep valleys instead; at a handful of devices Silverman's rule is no guide at all (its
+ * spread estimate is the spread between tiers), so the bandwidth is held between a floor and
+ * a ceiling tied to what a tier is: devices within 1.5x of each other are one tier, devices
+ * 4x or more apart are not.
+ * - Floor ln(1.5) / 2: a tier spread over 1.5x spans at most two bandwidths, the limit below
+ *   which two equal kernels make one peak, so a tier does not split.
+ * - Ceiling ln(4) / 4: tiers 4x apart are four bandwidths apart, where the density between
+ *   two kernels falls to ~27% of their peak, well past the 0.5 prominence.
+ * - An undersized cluster 3x or more (between 1.5x and 4x) from both neighbours stays: at
+ *   four devices one of them may be a tier of its own.
+ * Measured with `npm run kde:recovery` (results/kde-recovery; 1,000 seeded draws per row,
+ * before issue 16 = no floor, no ceiling, every undersized cluster merged), before -> now:
+ *   2-3 tiers, spread <= 1.5x, gaps 4-16x, recovered:  n=4 32% -> 100%, n=6 30% -> 100%,
+ *     n=8 44% -> 100%, n=12 56% -> 100%; one such tier kept whole: 36-77% -> 100% at each n
+ *   (spread <= 2x, gaps 3-16x: recovered 97-100%, kept whole 100%);
+ *   3 lognormal tiers 25/200/1500 samples/s, sigma 0.3, recovered: n=12 58% -> 95%,
+ *     n=30 95% -> 97%, n=100 94% -> 94%;
+ *   one lognormal, sigma 0.8, kept whole: n=12 48% -> 56%, n=30 62% -> 78%, n=100 72% -> 92%.
+ * Earlier (200 seeds, no floor or ceiling): factor 1 with prominence 0.05 (Silverman as is)
+ * recovered 75% at n=30; factor 0.6 recovered 2% at n=12. The simulator's 30-client presets
+ * keep their clusterings and widths on seeds 1-3 (only the boundaries move, inside the gaps).
  * Splitting one population in two costs little (two clusters, maybe the same width); merging
  * real tiers gives weak devices a model they cannot train in time, so recovery wins.
  */
 export const DEFAULT_KDE_OPTIONS: Readonly<KdeOptions> = Object.freeze({
   bandwidthFactor: 0.5,
+  minBandwidthLog: Math.log(1.5) / 2,
+  maxBandwidthLog: Math.log(4) / 4,
   gridSize: 512,
   minProminence: 0.5,
   minClusterSize: 2,
+  isolatedGapLog: Math.log(3),
   maxClusters: WIDTH_LADDER.length,
 });
 
@@ -102,7 +130,7 @@ export function clusterByCapability(
   const opts = validate(capabilities, options);
   const logs = capabilities.map((c) => Math.log(c.samplesPerSec));
   const n = logs.length;
-  const bandwidth = silvermanBandwidth(logs) * opts.bandwidthFactor;
+  const bandwidth = Math.min(Math.max(silvermanBandwidth(logs) * opts.bandwidthFactor, opts.minBandwidthLog), opts.maxBandwidthLog);
 
   const lo = minOf(logs) - 3 * bandwidth;
   const hi = maxOf(logs) + 3 * bandwidth;
@@ -126,20 +154,25 @@ export function clusterByCapability(
   logs.forEach((x, i) => groups[groupOf(x)]!.push(i));
 
   // Merge undersized clusters, smallest first, into the neighbour with the smaller gap
-  // between nearest members (an empty cluster has gap 0: it costs nothing to absorb).
+  // between nearest members (an empty cluster has gap 0: it costs nothing to absorb), except
+  // those isolated from both neighbours by at least isolatedGapLog.
+  const gap = (a: number[], b: number[]): number =>
+    a.length === 0 || b.length === 0
+      ? 0
+      : minOf(b.map((i) => logs[i]!)) - maxOf(a.map((i) => logs[i]!));
   for (;;) {
     if (groups.length === 1) break;
+    const gapsOf = (i: number): [number, number] => [
+      i > 0 ? gap(groups[i - 1]!, groups[i]!) : Infinity,
+      i < groups.length - 1 ? gap(groups[i]!, groups[i + 1]!) : Infinity,
+    ];
     let k = -1;
     groups.forEach((g, i) => {
-      if (g.length < opts.minClusterSize && (k < 0 || g.length < groups[k]!.length)) k = i;
+      if (g.length >= opts.minClusterSize || Math.min(...gapsOf(i)) >= opts.isolatedGapLog) return;
+      if (k < 0 || g.length < groups[k]!.length) k = i;
     });
     if (k < 0) break;
-    const gap = (a: number[], b: number[]): number =>
-      a.length === 0 || b.length === 0
-        ? 0
-        : minOf(b.map((i) => logs[i]!)) - maxOf(a.map((i) => logs[i]!));
-    const leftGap = k > 0 ? gap(groups[k - 1]!, groups[k]!) : Infinity;
-    const rightGap = k < groups.length - 1 ? gap(groups[k]!, groups[k + 1]!) : Infinity;
+    const [leftGap, rightGap] = gapsOf(k);
     const left = leftGap <= rightGap ? k - 1 : k; // merge groups[left] and groups[left + 1]
     groups = [
       ...groups.slice(0, left),
@@ -246,6 +279,9 @@ function validate(capabilities: readonly ClientCapability[], options?: Partial<K
     if (!ok) throw new Error(`${fn}: options.${name} must be ${what}, got ${opts[name]}`);
   };
   check(Number.isFinite(opts.bandwidthFactor) && opts.bandwidthFactor > 0, 'bandwidthFactor', 'a finite number > 0');
+  check(Number.isFinite(opts.minBandwidthLog) && opts.minBandwidthLog >= 0, 'minBandwidthLog', 'a finite number >= 0');
+  check(opts.maxBandwidthLog > 0 && opts.maxBandwidthLog >= opts.minBandwidthLog, 'maxBandwidthLog', '> 0 and >= minBandwidthLog');
+  check(opts.isolatedGapLog > 0, 'isolatedGapLog', 'a number > 0 (Infinity: undersized clusters always merge)');
   check(Number.isInteger(opts.gridSize) && opts.gridSize >= 3, 'gridSize', 'an integer >= 3');
   check(Number.isFinite(opts.minProminence) && opts.minProminence >= 0 && opts.minProminence < 1, 'minProminence', 'in [0, 1)');
   check(Number.isInteger(opts.minClusterSize) && opts.minClusterSize >= 1, 'minClusterSize', 'an integer >= 1');

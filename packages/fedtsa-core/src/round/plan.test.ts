@@ -9,7 +9,8 @@ const init = Float32Array.from({ length: parameterCount(modelManifest(spec, 1)) 
 // The coordinator's defaults (kdeBandwidthFactor, kdeMinProminence, localEpochs) with two clients per cluster at least.
 const options: PlanOptions = { kde: { bandwidthFactor: 0.5, minProminence: 0.5, minClusterSize: 2 }, roundBudgetSec: 1, localEpochs: 1 };
 const clients = [
-  ...[1000, 1100, 1200].map((s, i) => ({ id: `f${i}`, samplesPerSec: s, numSamples: 100 })),
+  // 5x apart: a client drifting into the gap is within 3x of a tier, so it joins one rather than standing alone (kde.ts isolatedGapLog).
+  ...[120, 130, 140].map((s, i) => ({ id: `f${i}`, samplesPerSec: s, numSamples: 100 })),
   ...[20, 22, 24].map((s, i) => ({ id: `s${i}`, samplesPerSec: s, numSamples: 100 })),
 ];
 const plan = (profiles = clients, more: Partial<PlanOptions> = {}) => snapshotClustering(planClusters(profiles, { ...options, ...more }));
