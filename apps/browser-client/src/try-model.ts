@@ -90,6 +90,28 @@ export async function downloadModel(held: HeldModel): Promise<string> {
     },
   });
   const name = modelFileName(held);
-  await model.save(`downloads://${name}`);
+  // Written here rather than through tfjs' 'downloads://' URL, whose handler the bundle leaves unregistered:
+  // the same two files, model.json in the tfjs layers format and the weights beside it.
+  await model.save(tf.io.withSaveHandler(async (artifacts) => {
+    const weightsFile = `${name}.weights.bin`;
+    const json = {
+      format: 'layers-model', generatedBy: 'fedtsa', convertedBy: null, modelTopology: artifacts.modelTopology,
+      weightsManifest: [{ paths: [`./${weightsFile}`], weights: artifacts.weightSpecs ?? [] }], userDefinedMetadata: artifacts.userDefinedMetadata,
+    };
+    const data = artifacts.weightData;
+    const weights = data === undefined ? new ArrayBuffer(0) : Array.isArray(data) ? tf.io.concatenateArrayBuffers(data) : data;
+    saveFile(`${name}.json`, new Blob([JSON.stringify(json)], { type: 'application/json' }));
+    saveFile(weightsFile, new Blob([weights], { type: 'application/octet-stream' }));
+    return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON', weightDataBytes: weights.byteLength } };
+  }));
   return name;
+}
+
+/** Hands a file to the browser's downloads. */
+function saveFile(fileName: string, blob: Blob): void {
+  const url = URL.createObjectURL(blob);
+  const a = Object.assign(document.createElement('a'), { href: url, download: fileName });
+  a.click();
+  // Revoked later: the download starts asynchronously from the URL.
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
 }
