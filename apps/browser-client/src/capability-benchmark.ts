@@ -17,6 +17,8 @@ export interface CapabilityBenchmark {
   again(task: TaskDefinition): Promise<BenchmarkResult>;
   /** The latest measurement, if one was started. */
   latest(): Promise<BenchmarkResult> | undefined;
+  /** Replaces the result (a backend failed mid-round and the trainer fell back: backend-fallback.ts), shown and remembered. */
+  replace(task: TaskDefinition, result: BenchmarkResult): Promise<BenchmarkResult>;
 }
 
 export function capabilityBenchmark(
@@ -56,5 +58,10 @@ export function capabilityBenchmark(
       return measured.result;
     },
     latest: () => measured?.result,
+    replace(task, result) {
+      const key = keyOf(task);
+      measured = { key, result: save(key, result).then(() => { show.done(result, false); return result; }) };
+      return measured.result;
+    },
   };
 }

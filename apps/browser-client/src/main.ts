@@ -10,17 +10,20 @@ import { io, type Socket } from 'socket.io-client';
 import type { TaskDefinition } from '@fedtsa/core/task';
 import type { Ack } from '@fedtsa/protocol/errors';
 import { CLIENT_NAMESPACE, type ClientToServerEvents, type DemoShard, type ServerToClientEvents, type TrainingTask, type Welcome } from '@fedtsa/protocol/events';
-import { PROTOCOL_VERSION } from '@fedtsa/protocol/messages';
+import { PROTOCOL_VERSION, type Participation } from '@fedtsa/protocol/messages';
+import { afterFallback, fallbackOrder } from './backend-fallback.ts';
 import { isBackendName } from './backend-names.ts';
 import { capabilityBenchmark } from './capability-benchmark.ts';
 import { readOwnImages } from './own-data.ts';
+import { watchParticipation } from './participation.ts';
 import { attachParticipantView } from './participant-view.ts';
 import { contextNotice, missingFeatures, readContextFacts } from './secure-context.ts';
 import { load, remove, save, type StoredData } from './storage.ts';
 import { convertedFor, LOCAL_HOLDOUT_FRACTION } from './task-images.ts';
 import { showTask } from './task-view.ts';
+import { testFailure } from './test-hooks.ts';
 import { connectTrainer } from './trainer-link.ts';
-import type { BenchmarkResult } from './worker-messages.ts';
+import type { BenchmarkResult, FromWorker } from './worker-messages.ts';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 const params = new URLSearchParams(location.search);
@@ -52,6 +55,10 @@ const state = {
   trainingThread: 'worker' as 'worker' | 'page',
   /** The capability benchmark's result (score and how long it took), once measured. */
   benchmark: undefined as { samplesPerSec: number; durationMs: number; remembered: boolean } | undefined,
+  /** Whether the participation policy lets this page train now (participation.ts); the rounds it sat out; its backend fallbacks. */
+  participation: undefined as Participation | undefined,
+  withdrawn: [] as { round: number; reasons: string[] }[],
+  fallbacks: [] as { round: number; from: string; to: string; reason: string; samplesPerSec: number }[],
   /** Secure context and the features it gates (secure-context.ts), read once at load. */
   context: { secure: facts.isSecureContext, missing: missingFeatures(facts).map((m) => m.feature) },
 };
@@ -105,6 +112,14 @@ const benchmark = capabilityBenchmark(trainer, forced, {
 
 let socket: Socket<ServerToClientEvents, ClientToServerEvents> | undefined;
 let welcome: Welcome | undefined;
+/** The coordinator has this connection's capability: participation changes go to it from then on (a reconnect forgets them). */
+let reported = false;
+const participation = watchParticipation((p) => {
+  state.participation = p;
+  if (socket?.connected && reported) socket.emit('participation', p);
+  if (!p.available && state.phase === 'training') trainer.send({ kind: 'abort' }); // the round cannot finish: stop it now
+});
+state.participation = participation.current();
 /** What the trainer holds now. */
 let held: StoredData | undefined;
 /**
@@ -153,11 +168,35 @@ async function reportCapability(s: Socket<ServerToClientEvents, ClientToServerEv
     ownDataSamples: held?.source === 'own' ? held.count : undefined,
   })) as Ack<unknown>;
   if (!ack.ok) message(`The coordinator refused the capability report: ${ack.error.message}`, 'error');
+  await participation.ready;
+  reported = true;
+  s.emit('participation', participation.current());
   if (state.phase === 'connecting' || state.phase === 'benchmarking') state.phase = 'ready';
   if (state.phase === 'ready') $('status').textContent = 'waiting for a round';
 }
 
+/** The participation policy is not met: no training this round; the coordinator withdraws the page (the note says why). */
+function sitOut(s: Socket<ServerToClientEvents, ClientToServerEvents>, round: number, p: Extract<Participation, { available: false }>): void {
+  s.emit('participation', p);
+  state.withdrawn.push({ round, reasons: [...p.reasons] });
+  state.phase = 'ready';
+  $('status').textContent = `not taking part in round ${round} (${p.reasons.join(', ')}); it takes part again once it can`;
+  s.emit('heartbeat', { status: 'idle' });
+}
+
+/** The round was redone on another backend: that backend and its speed are the device's capability now. */
+async function onFallback(s: Socket<ServerToClientEvents, ClientToServerEvents>, round: number, trained: Extract<FromWorker, { kind: 'trained' }>): Promise<void> {
+  const [f, before, w] = [trained.fallback, await benchmark.latest(), welcome];
+  if (!f || !before || !w) return;
+  state.fallbacks.push({ round, from: f.from, to: trained.backend, reason: f.reason, samplesPerSec: f.samplesPerSec });
+  const result = await benchmark.replace(w.task, afterFallback(before, { from: f.from, to: trained.backend, reason: f.reason, samplesPerSec: f.samplesPerSec }));
+  await reportCapability(s, result);
+}
+
 async function onTask(s: Socket<ServerToClientEvents, ClientToServerEvents>, task: TrainingTask): Promise<void> {
+  await participation.ready;
+  const now = participation.current();
+  if (!now.available) return sitOut(s, task.round, now);
   state.phase = 'training';
   $('training').hidden = false;
   $('round').textContent = String(task.round);
@@ -169,9 +208,21 @@ async function onTask(s: Socket<ServerToClientEvents, ClientToServerEvents>, tas
     wakeLock = undefined; // not allowed here (e.g. a hidden tab); training goes on without it
   }
   const source = held?.source ?? 'demo';
-  trainer.send({ kind: 'train', task, evaluateLocally: welcome?.serverEvaluates === false });
-  const trained = await trainer.next('trained');
-  await wakeLock?.release().catch(() => undefined);
+  const ranked = await benchmark.latest();
+  const failure = ranked && testFailure(ranked.backend);
+  trainer.send({
+    kind: 'train', task, evaluateLocally: welcome?.serverEvaluates === false, fallbacks: ranked ? fallbackOrder(ranked) : [], ...(failure ? { testFailure: failure } : {}),
+  });
+  let trained: Extract<FromWorker, { kind: 'trained' }>;
+  try {
+    trained = await trainer.next('trained');
+  } catch (err) {
+    const later = participation.current();
+    if (later.available) throw err;
+    return sitOut(s, task.round, later); // stopped by 'abort': the policy stopped being met
+  } finally {
+    await wakeLock?.release().catch(() => undefined);
+  }
   const { evaluation, numSamples } = trained.update;
   const res = (await s.timeout(60_000).emitWithAck('update', trained.update).catch((err: Error) => ({ ok: false as const, error: { code: 'TIMEOUT', message: err.message } }))) as Ack<{ accepted: true; round: number }>;
   state.rounds.push({ round: task.round, accepted: res.ok, numTensors: trained.numTensors, loss: trained.loss, numSamples, source, ...(evaluation ? { evaluation } : {}) });
@@ -180,6 +231,7 @@ async function onTask(s: Socket<ServerToClientEvents, ClientToServerEvents>, tas
   const scored = evaluation ? `; the model received scored ${(evaluation.accuracy * 100).toFixed(1)}% on ${evaluation.count} held-out images` : '';
   $('progress-text').textContent = `round ${task.round} done in ${(trained.elapsedMs / 1000).toFixed(1)} s, loss ${trained.loss.toFixed(3)}${scored}`;
   s.emit('heartbeat', { status: 'idle' });
+  if (trained.fallback) await onFallback(s, task.round, trained);
 }
 
 /** Welcome (also after every reconnect): show the task, measure its model once, load data in its shape, report. */
@@ -187,6 +239,7 @@ function onWelcome(s: Socket<ServerToClientEvents, ClientToServerEvents>, w: Wel
   welcome = w;
   state.task = { name: w.task.name, inputShape: [...w.task.inputShape], classNames: [...w.task.classNames] };
   state.serverEvaluates = w.serverEvaluates;
+  participation.setRunPolicy(w.participation);
   showTask(w.task, w.serverEvaluates, Math.round(LOCAL_HOLDOUT_FRACTION * 100));
   void (async () => {
     let result: BenchmarkResult;
@@ -222,6 +275,7 @@ function connect(): void {
     attachParticipantView(s, { runId, server });
     let tasks = Promise.resolve();
     s.on('connect', () => { clearMessage(); $('status').textContent = 'connected'; });
+    s.on('disconnect', () => { reported = false; });
     s.on('connect_error', (err: Error & { data?: { code?: string } }) => {
       const code = err.data?.code;
       if (code === 'FEDTSA_ERR_BAD_TOKEN' && auth.clientId) {

@@ -16,15 +16,21 @@ import { buildModel } from '@fedtsa/core/model';
 import { createRng } from '@fedtsa/core/rng';
 import { taskSpec } from '@fedtsa/core/task';
 import { trainLocalAsync } from '@fedtsa/core/train';
-import { localHoldout, runClientStep } from '@fedtsa/protocol/client-step';
+import { localHoldout, runClientStep, type ClientStepResult } from '@fedtsa/protocol/client-step';
+import { decodeWeights } from '@fedtsa/protocol/codec';
 import type { TrainingTask } from '@fedtsa/protocol/events';
 import { BACKEND_ORDER, useBackend } from './backends.ts';
 import { LOCAL_HOLDOUT_FRACTION, taskImages } from './task-images.ts';
-import type { BackendTrial, FromWorker, ToWorker } from './worker-messages.ts';
+import type { BackendTrial, FromWorker, TestFailure, ToWorker } from './worker-messages.ts';
 
 /** The local data in the run's task's shape, and the task's model spec. */
 let local: { spec: ModelSpec; data: LabelledImages } | undefined;
 let paused = false;
+/** Set by 'abort' (the participation policy is no longer met); cleared when a round starts. */
+let aborted = false;
+
+/** The round was stopped on purpose: not a backend failure, nothing to fall back from. */
+class RoundAborted extends Error {}
 export type Post = (msg: FromWorker, transfer?: Transferable[]) => void;
 let post: Post = () => { throw new Error('trainer: startTrainer() was not called'); };
 
@@ -104,15 +110,20 @@ async function benchmark(spec: ModelSpec, forced: BackendName | undefined, budge
   post({ kind: 'benchmark', result: { backend: best.backend, samplesPerSec: best.samplesPerSec as number, trials, durationMs: performance.now() - started } });
 }
 
-async function train(task: TrainingTask, evaluateLocally: boolean): Promise<void> {
+/** One attempt at the round on the backend in use; throws if the backend fails (an exception, a non-finite loss or weight). */
+async function trainOnce(task: TrainingTask, evaluateLocally: boolean, failure: TestFailure | undefined, started: number): Promise<ClientStepResult> {
   if (!local) throw new Error('no local data yet');
-  const started = performance.now();
+  const backend = tf.getBackend();
   let lastPost = 0;
+  let batches = 0;
   // Without a server test set, the received model is scored on held-out rows (the same ones every round) before training.
   const split = evaluateLocally ? localHoldout(local.data, LOCAL_HOLDOUT_FRACTION) : undefined;
-  const { update, loss } = await runClientStep(task, split?.train ?? local.data, local.spec, {
+  const result = await runClientStep(task, split?.train ?? local.data, local.spec, {
     reads: 'async', dtype: 'float32', evaluateOn: split?.holdout,
     onBatch: (p) => {
+      batches++;
+      if (failure?.backend === backend && batches > failure.afterBatches) throw new Error(`test hook: ${backend} fails after ${failure.afterBatches} batches`);
+      if (!Number.isFinite(p.loss)) throw new Error(`non-finite loss at epoch ${p.epoch + 1}, batch ${p.batch + 1}`);
       const now = performance.now();
       if (now - lastPost < 100 && p.batch !== p.batchesPerEpoch - 1) return;
       lastPost = now;
@@ -122,14 +133,53 @@ async function train(task: TrainingTask, evaluateLocally: boolean): Promise<void
       });
     },
     betweenBatches: async () => {
-      // Let 'pause' messages in between batches, and wait while paused.
+      // Let 'pause' and 'abort' messages in between batches, and wait while paused.
       await new Promise((r) => setTimeout(r, 0));
-      while (paused) await new Promise((r) => setTimeout(r, 200));
+      while (paused && !aborted) await new Promise((r) => setTimeout(r, 200));
+      if (aborted) throw new RoundAborted('the round was stopped: this device cannot take part now');
     },
   });
+  if (decodeWeights(result.update.weights).some((v) => !Number.isFinite(v))) throw new Error('non-finite weights after training');
+  return result;
+}
+
+/**
+ * The round on the backend in use; if that backend fails, the round is redone from the task's
+ * weights on the next of `fallbacks` that passes the benchmark's check (measured again: its
+ * width-1 speed is the device's new capability), and the update says so.
+ */
+async function train(task: TrainingTask, evaluateLocally: boolean, fallbacks: readonly BackendName[], failure: TestFailure | undefined): Promise<void> {
+  if (!local) throw new Error('no local data yet');
+  aborted = false;
+  const started = performance.now();
+  const first = tf.getBackend() as BackendName;
+  let outcome: { result: ClientStepResult; backend: BackendName; fallback?: { from: BackendName; reason: string; samplesPerSec: number } } | undefined;
+  let reason = '';
+  try {
+    outcome = { result: await trainOnce(task, evaluateLocally, failure, started), backend: first };
+  } catch (err) {
+    if (err instanceof RoundAborted) throw err;
+    reason = err instanceof Error ? err.message : String(err);
+  }
+  const tried = [`${first}: ${reason}`];
+  for (const next of outcome ? [] : fallbacks.filter((b) => b !== first)) {
+    try {
+      const samplesPerSec = await measure(next, 1000, local.spec); // switches to it and checks its arithmetic
+      const result = await trainOnce(task, evaluateLocally, failure, performance.now());
+      outcome = { result, backend: next, fallback: { from: first, reason: reason.slice(0, 300), samplesPerSec } };
+      break;
+    } catch (err) {
+      if (err instanceof RoundAborted) throw err;
+      tried.push(`${next}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+  if (!outcome) throw new Error(`training failed on every backend (${tried.join('; ')})`);
+  const { result, backend, fallback } = outcome;
+  const update = { ...result.update, backend, ...(fallback ? { fallback: { from: fallback.from, reason: fallback.reason || 'failed' } } : {}) };
   const bytes = update.weights.data;
   post({
-    kind: 'trained', round: task.round, update, loss, numTensors: tf.memory().numTensors, elapsedMs: performance.now() - started,
+    kind: 'trained', round: task.round, update, loss: result.loss, numTensors: tf.memory().numTensors, elapsedMs: performance.now() - started,
+    backend, ...(fallback ? { fallback } : {}),
   }, [bytes instanceof Uint8Array ? bytes.buffer : bytes]);
 }
 
@@ -147,8 +197,9 @@ async function handle(msg: ToWorker): Promise<void> {
       post({ kind: 'backend-ready', backend: msg.backend });
     } else if (msg.kind === 'data') {
       local = { spec: taskSpec(msg.task), data: taskImages(msg.task, msg.images, msg.labels, msg.count) };
-    } else if (msg.kind === 'train') await train(msg.task, msg.evaluateLocally);
+    } else if (msg.kind === 'train') await train(msg.task, msg.evaluateLocally, msg.fallbacks, msg.testFailure);
     else if (msg.kind === 'pause') paused = msg.paused;
+    else if (msg.kind === 'abort') aborted = true;
   } catch (err) {
     post({ kind: 'error', message: err instanceof Error ? err.message : String(err) });
   }
