@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { io } from 'socket.io-client';
 import { modelManifest } from '@fedtsa/core/architecture';
 import { decodeWeights, encodeWeights } from '@fedtsa/protocol/codec';
+import type { RunSummary } from '@fedtsa/protocol/dashboard';
 import type { Ack } from '@fedtsa/protocol/errors';
 import { CLIENT_NAMESPACE, DASHBOARD_NAMESPACE, type TrainingTask } from '@fedtsa/protocol/events';
 import { PROTOCOL_VERSION } from '@fedtsa/protocol/messages';
@@ -58,6 +59,13 @@ describe('coordinator', () => {
     }
     for (const c of clients.slice(0, 6)) expect(c.acceptedRounds).toEqual([1, 2]);
     expect(coordinator.registry.get(id)!.record.state).toBe('completed');
+    // The run view says why each cluster has its width: the slow end against the budget.
+    const view = (await api('GET', `/api/runs/${id}`)).body as unknown as RunSummary;
+    const reasons = view.clustering!.widthReasons!;
+    expect(reasons.map((r) => [r.clusterIndex, r.widthRatio])).toEqual(view.clustering!.clusters.map((c) => [c.index, c.widthRatio]));
+    expect(reasons[0]!.slowEndSamplesPerSec).toBeLessThan(50);
+    expect(reasons[1]!.slowEndSamplesPerSec).toBeGreaterThan(1300);
+    for (const r of reasons) expect(r.estimatedSec).toBeCloseTo((r.samplesPerRound * r.widthRatio ** 2) / r.slowEndSamplesPerSec, 9);
     const metrics = await api('GET', `/api/runs/${id}/metrics`);
     expect((metrics.body as unknown as unknown[]).length).toBe(2);
     const csv = await fetch(`${url}/api/runs/${id}/metrics.csv`, { headers: { authorization: `Bearer ${ADMIN}` } });

@@ -16,6 +16,7 @@ import { renderRunTask, runTaskName } from './run-task-view.ts';
 import { readSettingsForm, renderSettingsForm } from './settings-form.ts';
 import { TaskPicker } from './task-picker.ts';
 import { renderClients, renderDownloads } from './run-panels.ts';
+import { renderWidthReasons } from './width-reasons.ts';
 
 const TOKEN_KEY = 'fedtsa-admin-token';
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -205,6 +206,7 @@ function render(): void {
   }
 
   renderClients($('clients'), $('client-count'), run);
+  renderWidthReasons($<HTMLTableElement>('width-reasons'), run);
   renderDownloads($('downloads'), run, () => api, (message) => showMessage(message, true));
   const taskName = runTaskName(run);
   const task = taskPicker.find(taskName);

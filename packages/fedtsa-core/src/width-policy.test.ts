@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { chooseClusterWidths, estimateTrainingSec, percentile, WIDTH_LADDER } from './width-policy.ts';
+import { chooseClusterWidths, estimateTrainingSec, percentile, widestFittingWidth, WIDTH_LADDER } from './width-policy.ts';
 import { createRng, randomInt } from './rng.ts';
 
 describe('percentile', () => {
@@ -70,27 +70,54 @@ describe('chooseClusterWidths', () => {
     expect(out.map((c) => c.width)).toEqual([0.5, 1]);
   });
 
-  it('is monotone in capability over many random inputs', () => {
+  it('never gives a cluster with a faster slow end a narrower width, also against the given order', () => {
+    // Cluster 0 trains 4000 samples, cluster 1 ten: on their own 0.5 and 1, although cluster 0's
+    // slow end (100) is faster than cluster 1's (50). The slower-listed cluster is raised to 1.
+    const perCluster = chooseClusterWidths([{ memberCapabilities: [100] }, { memberCapabilities: [50] }], {
+      roundBudgetSec: 10, samplesPerRound: [4000, 10],
+    });
+    expect(perCluster.map((c) => c.width)).toEqual([1, 1]);
+    expect(perCluster[0]!.estimatedSec).toBeCloseTo(40, 10); // forced up, honestly reported
+    // Listed slow, fast, slower-at-the-slow-end: the last is raised by order (to 1), and then the
+    // first, whose slow end (50) is faster than the last's (10), by the slow-end order.
+    const three = chooseClusterWidths(
+      [{ memberCapabilities: [50] }, { memberCapabilities: [1000] }, { memberCapabilities: [10] }],
+      { roundBudgetSec: 10, samplesPerRound: 1000, slowEndPercentile: 0 },
+    );
+    expect(three.map((c) => c.width)).toEqual([1, 1, 1]);
+    expect(widestFittingWidth(1000, 50, 10)).toBe(0.5); // what the first would get on its own (5 s)
+  });
+
+  it('is monotone in order and in slow-end speed, and raises no further than that, over many random inputs', () => {
     const rng = createRng(2024);
     for (let trial = 0; trial < 500; trial++) {
       const clusterCount = 1 + randomInt(rng, 4);
       const clusters = Array.from({ length: clusterCount }, () => ({
         memberCapabilities: Array.from({ length: 1 + randomInt(rng, 6) }, () => Math.exp(rng.next() * 9)),
       }));
-      const options = { roundBudgetSec: 1 + rng.next() * 60, samplesPerRound: 100 + randomInt(rng, 5000) };
+      const samplesPerRound = trial % 2 === 0 ? 100 + randomInt(rng, 5000) : clusters.map(() => 100 + randomInt(rng, 5000));
+      const samplesOf = (k: number): number => (typeof samplesPerRound === 'number' ? samplesPerRound : samplesPerRound[k]!);
+      const options = { roundBudgetSec: 1 + rng.next() * 60, samplesPerRound };
       const out = chooseClusterWidths(clusters, options);
       expect(out).toHaveLength(clusterCount);
+      const fits = out.map((c, k) => widestFittingWidth(samplesOf(k), c.slowEndCapability, options.roundBudgetSec));
       for (const [k, c] of out.entries()) {
         expect(WIDTH_LADDER).toContain(c.width);
-        expect(c.estimatedSec).toBeCloseTo(estimateTrainingSec(options.samplesPerRound, c.width, c.slowEndCapability), 9);
-        if (k > 0) expect(c.width).toBeGreaterThanOrEqual(out[k - 1]!.width);
+        expect(c.slowEndCapability).toBeCloseTo(percentile(clusters[k]!.memberCapabilities, 0.1), 12);
+        expect(c.estimatedSec).toBeCloseTo(estimateTrainingSec(samplesOf(k), c.width, c.slowEndCapability), 9);
+        expect(c.width).toBeGreaterThanOrEqual(fits[k]!);
+        expect(fits).toContain(c.width); // raised only to another cluster's fit
+        for (const [j, d] of out.entries()) {
+          if (j < k || d.slowEndCapability < c.slowEndCapability) expect(c.width).toBeGreaterThanOrEqual(d.width);
+        }
       }
-      // Making one cluster faster never narrows any cluster's model.
+      // When the slow ends ascend with the order (the two senses of faster agree), making one
+      // cluster faster never narrows any cluster's model. (When they disagree it can: a cluster
+      // raised only to stay above a slower-ended one drops back once that one is no longer slower.)
+      if (typeof samplesPerRound !== 'number' || out.some((c, k) => k > 0 && c.slowEndCapability < out[k - 1]!.slowEndCapability)) continue;
       const k = randomInt(rng, clusterCount);
       const factor = 1 + rng.next() * 20;
-      const faster = clusters.map((c, i) =>
-        i === k ? { memberCapabilities: c.memberCapabilities.map((p) => p * factor) } : c,
-      );
+      const faster = clusters.map((c, i) => (i === k ? { memberCapabilities: c.memberCapabilities.map((p) => p * factor) } : c));
       const out2 = chooseClusterWidths(faster, options);
       for (const [i, c] of out2.entries()) expect(c.width).toBeGreaterThanOrEqual(out[i]!.width);
     }

@@ -21,7 +21,7 @@ export interface WidthPolicyOptions {
   samplesPerRound: number | readonly number[];
   /** Allowed widths in (0, 1]; order does not matter. Default WIDTH_LADDER. */
   ladder?: readonly number[];
-  /** Quantile in [0, 1] of member throughput that defines a cluster's slow end. Default 0.1. */
+  /** Quantile in [0, 1] of member throughput that defines a cluster's slow end. Default DEFAULT_SLOW_END_PERCENTILE (0.1). */
   slowEndPercentile?: number;
 }
 
@@ -65,12 +65,28 @@ export function estimateTrainingSec(samples: number, width: number, capabilitySa
   return (samples * width * width) / capabilitySamplesPerSec;
 }
 
+/** Quantile of member throughput that defines a cluster's slow end, unless WidthPolicyOptions says otherwise. */
+export const DEFAULT_SLOW_END_PERCENTILE = 0.1;
+
+/**
+ * The widest rung of `ladder` on which the slow end (`slowEndCapability` samples/s at width 1)
+ * trains `samples` within `roundBudgetSec`; the narrowest rung when none does.
+ */
+export function widestFittingWidth(samples: number, slowEndCapability: number, roundBudgetSec: number, ladder: readonly number[] = WIDTH_LADDER): number {
+  const widestFirst = [...ladder].sort((a, b) => b - a);
+  return widestFirst.find((r) => estimateTrainingSec(samples, r, slowEndCapability) <= roundBudgetSec) ?? widestFirst[widestFirst.length - 1]!;
+}
+
 /**
  * For clusters in ascending capability order, returns one width choice per cluster: the
  * widest rung whose slow-end estimate fits `roundBudgetSec` (the narrowest rung if none
- * fits), then raised to a running maximum so that a faster cluster never gets a narrower
- * model than a slower one. Rank order matters more than the budget here: Stage 2 mixes
- * the models' knowledge, and a fast cluster stuck below a slow one would waste its devices.
+ * fits), then raised so that a faster cluster never gets a narrower model than a slower one,
+ * in both senses of faster: later in the given order, and with a faster slow end (the two
+ * can disagree when hysteresis moved members, or when clusters train different sample
+ * counts). Each width is the widest fit among the clusters no faster than it (the closure of
+ * both orders), so nothing is raised further than that. Rank order matters more than the
+ * budget here: Stage 2 mixes the models' knowledge, and a fast cluster stuck below a slow
+ * one would waste its devices.
  */
 export function chooseClusterWidths(
   clusters: readonly { memberCapabilities: readonly number[] }[],
@@ -81,7 +97,7 @@ export function chooseClusterWidths(
   if (options === null || typeof options !== 'object') throw new Error(`${fn}: options must be an object`);
   const { roundBudgetSec, samplesPerRound } = options;
   const ladder = options.ladder ?? WIDTH_LADDER;
-  const slowEndPercentile = options.slowEndPercentile ?? 0.1;
+  const slowEndPercentile = options.slowEndPercentile ?? DEFAULT_SLOW_END_PERCENTILE;
 
   if (!(Number.isFinite(roundBudgetSec) && roundBudgetSec > 0)) {
     throw new Error(`${fn}: options.roundBudgetSec must be a finite number > 0, got ${roundBudgetSec}`);
@@ -111,12 +127,7 @@ export function chooseClusterWidths(
     }
   }
 
-  const widestFirst = [...ladder].sort((a, b) => b - a);
-  const narrowest = widestFirst[widestFirst.length - 1]!;
-
-  const choices: ClusterWidthChoice[] = [];
-  let floorWidth = 0;
-  clusters.forEach((cluster, k) => {
+  const slowEnds = clusters.map((cluster, k) => {
     const caps = cluster?.memberCapabilities;
     if (!Array.isArray(caps) || caps.length === 0) {
       throw new Error(`${fn}: clusters[${k}].memberCapabilities must be a non-empty array`);
@@ -126,14 +137,47 @@ export function chooseClusterWidths(
         throw new Error(`${fn}: clusters[${k}].memberCapabilities must be finite numbers > 0, got ${c}`);
       }
     }
-    const samples = samplesPerCluster[k]!;
-    const slowEndCapability = percentile(caps, slowEndPercentile);
-    const fitting = widestFirst.find(
-      (r) => estimateTrainingSec(samples, r, slowEndCapability) <= roundBudgetSec,
-    );
-    const width = Math.max(fitting ?? narrowest, floorWidth);
-    floorWidth = width;
-    choices.push({ width, estimatedSec: estimateTrainingSec(samples, width, slowEndCapability), slowEndCapability });
+    return percentile(caps, slowEndPercentile);
   });
-  return choices;
+  const widths = slowEnds.map((slowEnd, k) => widestFittingWidth(samplesPerCluster[k]!, slowEnd, roundBudgetSec, ladder));
+  // j is no faster than k if it comes earlier or its slow end is slower; raise to a fixpoint (at most 4 clusters).
+  for (let changed = true; changed;) {
+    changed = false;
+    for (let k = 0; k < widths.length; k++) {
+      for (let j = 0; j < widths.length; j++) {
+        if ((j < k || slowEnds[j]! < slowEnds[k]!) && widths[j]! > widths[k]!) {
+          widths[k] = widths[j]!;
+          changed = true;
+        }
+      }
+    }
+  }
+  return widths.map((width, k) => ({
+    width, estimatedSec: estimateTrainingSec(samplesPerCluster[k]!, width, slowEnds[k]!), slowEndCapability: slowEnds[k]!,
+  }));
+}
+
+/** Why a cluster has `widthRatio`: its slow end, the budget, the estimate at that width, and what it would fit on its own. */
+export interface WidthReason {
+  widthRatio: number;
+  slowEndCapability: number;
+  roundBudgetSec: number;
+  samplesPerRound: number;
+  estimatedSec: number;
+  fittingWidth: number;
+}
+
+/** The figures chooseClusterWidths weighed for one cluster, for people to read (the dashboard). */
+export function explainClusterWidth(
+  memberCapabilities: readonly number[],
+  widthRatio: number,
+  options: { roundBudgetSec: number; samplesPerRound: number; ladder?: readonly number[]; slowEndPercentile?: number },
+): WidthReason {
+  const { roundBudgetSec, samplesPerRound } = options;
+  const slowEndCapability = percentile(memberCapabilities, options.slowEndPercentile ?? DEFAULT_SLOW_END_PERCENTILE);
+  return {
+    widthRatio, slowEndCapability, roundBudgetSec, samplesPerRound,
+    estimatedSec: estimateTrainingSec(samplesPerRound, widthRatio, slowEndCapability),
+    fittingWidth: widestFittingWidth(samplesPerRound, slowEndCapability, roundBudgetSec, options.ladder),
+  };
 }

@@ -23,6 +23,27 @@ export interface ClusteringSummary {
   /** The KDE curve: x in samples/s (log-spaced), density over ln(samples/s). */
   grid: { x: number[]; density: number[] };
   clusters: { index: number; widthRatio: number; memberIds: string[] }[];
+  /** Why each cluster has its width (absent where the coordinator cannot say, e.g. an empty cluster). */
+  widthReasons?: ClusterWidthReason[];
+}
+
+/**
+ * A cluster's width explained (core width-policy.ts): the widest rung on which its slow end
+ * trains a round's samples within the round's budget, raised when needed so that a faster
+ * cluster never has a narrower model than a slower one. From the members' current speed reports.
+ */
+export interface ClusterWidthReason {
+  clusterIndex: number;
+  widthRatio: number;
+  /** 10th percentile of the members' speeds, samples/s at width 1. */
+  slowEndSamplesPerSec: number;
+  roundBudgetSec: number;
+  /** Samples a member trains per round (local epochs x expected samples per client). */
+  samplesPerRound: number;
+  /** Estimated local-training time of the slow end at widthRatio (cost ~ width^2). */
+  estimatedSec: number;
+  /** The widest rung the slow end fits in the budget on its own; below widthRatio when rank order raised the width. */
+  fittingWidth: number;
 }
 
 export interface ClusterRoundMetric {

@@ -7,6 +7,7 @@
 import type { ClientSummary, DashboardRun, RunSummary } from '@fedtsa/protocol/dashboard';
 import type { ClientRecord, RunStore } from '../store/types.ts';
 import type { RunEngine } from './run-engine.ts';
+import { describeWidthReasons } from './width-reasons.ts';
 
 const clientSummary = ({ secretHash: _secret, runId: _run, ...c }: ClientRecord): ClientSummary => c;
 
@@ -16,10 +17,13 @@ export function listRunClients(store: RunStore, runId: string, all: boolean, now
 
 export function describeRun(engine: RunEngine, store: RunStore): RunSummary {
   const run = engine.record;
+  const snapshot = engine.clusteringSnapshot;
+  const speeds = new Map(store.listClients(run.id).map((c) => [c.id, c.samplesPerSec]));
+  const clustering = snapshot ? { ...snapshot, widthReasons: describeWidthReasons(snapshot, speeds, run.settings) } : null;
   return {
     id: run.id, name: run.name, state: run.state, joinToken: run.joinToken, settings: run.settings,
     completedRound: run.completedRound, currentRound: engine.currentRound, roundDeadline: engine.roundDeadline ?? null,
-    createdAt: run.createdAt, clustering: engine.clusteringSnapshot ?? null,
+    createdAt: run.createdAt, clustering,
     clients: listRunClients(store, run.id, false),
   };
 }
