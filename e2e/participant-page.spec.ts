@@ -2,7 +2,8 @@
  * What a participant sees after a run (issue 16, part 5): a browser and two virtual clients
  * train three short rounds of the built-in task; the page then shows its cluster's accuracy by
  * round (one chart point per round, the coordinator's figures for the browser's cluster), the
- * device counts, a prediction for a picked PNG computed on the page, and the model's download.
+ * device counts, a prediction for a picked PNG computed on the page with its cluster's final
+ * model, and that model's download (tfjs files that tfjs loads).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -11,7 +12,7 @@ import { expect, test } from '@playwright/test';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { startCoordinator, type CoordinatorProcess } from './coordinator-process.ts';
+import { ADMIN, startCoordinator, type CoordinatorProcess } from './coordinator-process.ts';
 
 const REPO = join(import.meta.dirname, '..');
 let coordinator: CoordinatorProcess;
@@ -68,6 +69,10 @@ test('after a run the page charts its cluster\'s accuracy by round, predicts a p
     const bytes = new Uint8Array(await (await canvas.convertToBlob({ type: 'image/png' })).arrayBuffer());
     return Array.from(bytes);
   });
+  // The model to try is the cluster's final one, fetched once the run is over (not the one sent for round 3).
+  await expect(section.locator('#try-about')).toContainText('through round 3, as the run left it', { timeout: 30_000 });
+  expect(await page.evaluate(() => (window as unknown as { __fedtsaParticipant: { held: unknown } }).__fedtsaParticipant.held))
+    .toMatchObject({ trainedThrough: 3, source: 'final' });
   await expect(section.locator('#try-image')).toBeEnabled();
   await section.locator('#try-image').setInputFiles({ name: 'blob.png', mimeType: 'image/png', buffer: Buffer.from(png) });
   const top = section.locator('#prediction-top strong');
@@ -91,14 +96,18 @@ test('after a run the page charts its cluster\'s accuracy by round, predicts a p
   const bin = downloads.find((d) => d.name.endsWith('.weights.bin'))!;
   expect(json.name).toMatch(new RegExp(`^fedtsa-${state.task!.name}-cluster\\d+-round3\\.json$`));
   const model = JSON.parse(readFileSync(json.path, 'utf8')) as {
-    userDefinedMetadata: { fedtsa: { round: number; widthRatio: number; task: { name: string; classNames: string[] } } };
+    userDefinedMetadata: { fedtsa: { trainedThrough: number; widthRatio: number; task: { name: string; classNames: string[] } } };
     weightsManifest: { paths: string[]; weights: { shape: number[] }[] }[];
   };
-  expect(model.userDefinedMetadata.fedtsa).toMatchObject({ round: 3, task: { name: state.task!.name, classNames } });
+  expect(model.userDefinedMetadata.fedtsa).toMatchObject({ trainedThrough: 3, task: { name: state.task!.name, classNames } });
   expect(model.userDefinedMetadata.fedtsa.widthRatio).toBeGreaterThan(0);
   const values = model.weightsManifest.flatMap((g) => g.weights).reduce((n, w) => n + w.shape.reduce((a, b) => a * b, 1), 0);
   expect(readFileSync(bin.path).byteLength).toBe(values * 4);
   expect(model.weightsManifest[0]!.paths).toEqual([`./${bin.name}`]);
+  // The same weights as the coordinator's final model of the browser's cluster (its admin route).
+  const clusterIndex = Number(/-cluster(\d+)-/.exec(json.name)![1]) - 1;
+  const served = await fetch(`${coordinator.url}/api/runs/${run.id}/clusters/${clusterIndex}/weights.bin`, { headers: { authorization: `Bearer ${ADMIN}` } });
+  expect(Buffer.from(await served.arrayBuffer()).equals(readFileSync(bin.path))).toBe(true);
   // tfjs loads the two files as they are, and the model gives one logit per class.
   const weightData = readFileSync(bin.path);
   const loaded = await tfl.loadLayersModel(tf.io.fromMemory({

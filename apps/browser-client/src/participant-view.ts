@@ -4,30 +4,34 @@
  * classified on this device by its cluster's model) with a download of that model.
  *
  * It listens on the page's socket beside main.ts: Welcome gives the identity (which the
- * progress route asks for, routes/progress.ts on the coordinator) and the task; every task
+ * progress routes ask for, routes/progress.ts on the coordinator) and the task; every task
  * gives the cluster model for that round, kept as the model to try; round-closed, run-state and
- * each new task refresh the figures from GET /api/runs/:id/progress. tfjs is loaded only when
- * the participant tries or downloads the model (try-model.ts).
+ * each new task refresh the figures from GET /api/runs/:id/progress. Once the run is over, the
+ * cluster's final model replaces the one from the last task (GET /api/runs/:id/progress/model),
+ * so the model tried and downloaded holds every round. tfjs is loaded only when the participant
+ * tries or downloads the model (try-model.ts).
  */
 import type { Socket } from 'socket.io-client';
-import type { TaskDefinition } from '@fedtsa/core/task';
+import { modelManifest, parameterCount } from '@fedtsa/core/architecture';
+import { taskSpec, type TaskDefinition } from '@fedtsa/core/task';
 import { decodeWeights } from '@fedtsa/protocol/codec';
 import type { ClientToServerEvents, ServerToClientEvents, TrainingTask } from '@fedtsa/protocol/events';
-import { isRunProgress, type RunProgress } from '@fedtsa/protocol/progress';
+import { isRunProgress, MODEL_HEADERS, type RunProgress } from '@fedtsa/protocol/progress';
 import { clusterSeries, placePoints, polylinePoints, type ChartBox } from './accuracy-chart.ts';
 import { formatProbability, type RankedClass } from './prediction.ts';
 import type { HeldModel } from './try-model.ts';
 import './participant-view.css';
 
 const SVG = 'http://www.w3.org/2000/svg';
-const BOX: ChartBox = { width: 320, height: 150, padding: 24 };
+const BOX: ChartBox = { width: 320, height: 160, padding: 32 };
 /** Classes listed under a prediction. */
 const SHOWN_CLASSES = 5;
 
 /** State the end-to-end tests read (window.__fedtsaParticipant). */
 export interface ParticipantState {
   progress: RunProgress | undefined;
-  held: { round: number; clusterIndex: number; widthRatio: number } | undefined;
+  /** The model to try: which cluster, its width, the last round it holds, and where it came from. */
+  held: { trainedThrough: number; clusterIndex: number; widthRatio: number; source: 'task' | 'final' } | undefined;
   prediction: RankedClass[] | undefined;
   errors: string[];
 }
@@ -83,7 +87,7 @@ export function attachParticipantView(socket: Socket<ServerToClientEvents, Clien
     if (inFlight) { again = true; return; }
     const auth = identity;
     inFlight = fetchProgress(options.server, options.runId, auth)
-      .then((p) => { state.progress = p; render(p); })
+      .then((p) => { state.progress = p; render(p); void maybeFetchFinal(p); })
       .catch((err: unknown) => { $(section, 'participant-devices').textContent = fail('Could not read the run\'s progress', err); })
       .finally(() => {
         inFlight = undefined;
@@ -132,18 +136,39 @@ export function attachParticipantView(socket: Socket<ServerToClientEvents, Clien
       : `Accuracy of your cluster's model by round (round 0: the starting model); ${evaluatedBy}.`;
   }
 
-  function holdModel(t: TrainingTask): void {
-    if (!task) return;
-    localClusters.set(t.round, t.clusterIndex);
-    held = { runId: t.runId, task, round: t.round, clusterIndex: t.clusterIndex, widthRatio: t.widthRatio, weights: decodeWeights(t.weights) };
-    state.held = { round: t.round, clusterIndex: t.clusterIndex, widthRatio: t.widthRatio };
+  /** Makes `next` the model to try, unless the page holds one with more rounds in it. */
+  function hold(next: HeldModel, source: 'task' | 'final'): void {
+    if (held && held.trainedThrough > next.trainedThrough) return;
+    held = next;
+    state.held = { trainedThrough: next.trainedThrough, clusterIndex: next.clusterIndex, widthRatio: next.widthRatio, source };
     section.hidden = false;
     $<HTMLInputElement>(section, 'try-image').disabled = false;
     $(section, 'try-label').classList.remove('disabled');
     $<HTMLButtonElement>(section, 'download-model').disabled = false;
-    $(section, 'try-about').textContent = `Cluster ${t.clusterIndex + 1}'s model (${Math.round(t.widthRatio * 100)}% width) as sent to this device for round ${t.round}: ` +
-      (t.round === 1 ? 'the starting model, before any training.' : `trained by your cluster's devices through round ${t.round - 1}.`) +
-      ` Pick an image: it is resized to ${task.inputShape[0]}x${task.inputShape[1]} as for training.`;
+    const [height, width] = next.task.inputShape;
+    $(section, 'try-about').textContent = `Cluster ${next.clusterIndex + 1}'s model (${Math.round(next.widthRatio * 100)}% width), ` +
+      (next.trainedThrough === 0 ? 'the starting model, before any training.' : `trained by your cluster's devices through round ${next.trainedThrough}` +
+        (source === 'final' ? ', as the run left it.' : ' (the round this device trains now adds to it).')) +
+      ` Pick an image: it is resized to ${height}x${width} as for training.`;
+  }
+
+  function holdTask(t: TrainingTask): void {
+    if (!task) return;
+    localClusters.set(t.round, t.clusterIndex);
+    hold({ runId: t.runId, task, trainedThrough: t.round - 1, clusterIndex: t.clusterIndex, widthRatio: t.widthRatio, weights: decodeWeights(t.weights) }, 'task');
+  }
+
+  // Once the run is over, the cluster's final model (no task brings it): fetched once per closed round.
+  let fetchedThrough = -1;
+  async function maybeFetchFinal(p: RunProgress): Promise<void> {
+    const over = p.state === 'completed' || p.state === 'stopped';
+    if (!over || !identity || !task || p.yourCluster === null || p.completedRound <= fetchedThrough || p.completedRound <= (held?.trainedThrough ?? -1)) return;
+    fetchedThrough = p.completedRound;
+    try {
+      hold(await fetchModel(options.server, options.runId, identity, task), 'final');
+    } catch (err) {
+      fail('Could not fetch your cluster\'s final model', err);
+    }
   }
 
   socket.on('welcome', (w) => {
@@ -153,7 +178,7 @@ export function attachParticipantView(socket: Socket<ServerToClientEvents, Clien
   });
   socket.on('task', (t) => {
     try {
-      holdModel(t);
+      holdTask(t);
     } catch (err) {
       fail('Could not keep the model', err);
     }
@@ -211,4 +236,25 @@ async function fetchProgress(server: string, runId: string, identity: { clientId
   if (!res.ok) throw new Error(`${res.status} ${(body as { code?: string }).code ?? ''} ${(body as { message?: string }).message ?? ''}`.trim());
   if (!isRunProgress(body)) throw new Error('the coordinator answered in an unexpected shape');
   return body;
+}
+
+/** This participant's cluster model as the coordinator holds it now, checked against the task's manifest at its width. */
+async function fetchModel(server: string, runId: string, identity: { clientId: string; clientSecret: string }, task: TaskDefinition): Promise<HeldModel> {
+  const res = await fetch(`${server}/api/runs/${encodeURIComponent(runId)}/progress/model`, {
+    headers: { authorization: `Basic ${btoa(`${identity.clientId}:${identity.clientSecret}`)}` },
+  });
+  if (!res.ok) {
+    const body = await res.json().catch(() => ({})) as { code?: string; message?: string };
+    throw new Error(`${res.status} ${body.code ?? ''} ${body.message ?? ''}`.trim());
+  }
+  const clusterIndex = Number(res.headers.get(MODEL_HEADERS.clusterIndex));
+  const widthRatio = Number(res.headers.get(MODEL_HEADERS.widthRatio));
+  const trainedThrough = Number(res.headers.get(MODEL_HEADERS.trainedThrough));
+  if (![clusterIndex, trainedThrough].every(Number.isInteger) || !(widthRatio > 0 && widthRatio <= 1)) {
+    throw new Error(`the model came with cluster ${clusterIndex}, width ${widthRatio}, round ${trainedThrough}`);
+  }
+  const weights = new Float32Array(await res.arrayBuffer());
+  const expected = parameterCount(modelManifest(taskSpec(task), widthRatio));
+  if (weights.length !== expected) throw new Error(`the model has ${weights.length} values; task '${task.name}' at width ${widthRatio} has ${expected}`);
+  return { runId, task, trainedThrough, clusterIndex, widthRatio, weights };
 }

@@ -2,15 +2,17 @@
  * "Try the model" and its download, on this device, with the page's own tfjs (loaded only when
  * the participant uses them: participant-view.ts imports this file on demand).
  *
- * The model is the one this device holds: its cluster's model as the coordinator sent it for
- * the latest round it trained (HeldModel). A picked image goes through the same conversion as
+ * The model is the one this device holds (HeldModel): during the run, its cluster's model as the
+ * coordinator sent it for the latest round (trained through the round before); once the run is
+ * over, its cluster's final model (GET /api/runs/:id/progress/model). A picked image goes through the same conversion as
  * the participant's own training images (own-data.ts decodeImage and toTaskPixels, then core
  * taskImages), so the model sees it exactly as it would see a training image.
  *
  * The download is a tfjs layers model (tf.loadLayersModel loads it): `<name>.json` (topology,
- * weights manifest, and `userDefinedMetadata.fedtsa` with the run, round, cluster, width and the
- * whole task: shape, classes, normalisation) and `<name>.weights.bin` (float32). The model
- * outputs logits: apply a softmax for probabilities, to inputs divided by 255.
+ * weights manifest, and `userDefinedMetadata.fedtsa`: run, cluster, width, the last round it
+ * holds (`trainedThrough`) and the whole task: shape, classes, normalisation) and
+ * `<name>.weights.bin` (float32). The model outputs logits: apply a softmax for probabilities,
+ * to inputs divided by 255.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { modelManifest } from '@fedtsa/core/architecture';
@@ -24,8 +26,8 @@ import { rankClasses, type RankedClass } from './prediction.ts';
 export interface HeldModel {
   runId: string;
   task: TaskDefinition;
-  /** The round it was sent for: it holds the cluster's training up to the round before. */
-  round: number;
+  /** The last round whose training it holds (0: the starting model). */
+  trainedThrough: number;
   clusterIndex: number;
   widthRatio: number;
   weights: Float32Array;
@@ -73,10 +75,10 @@ export async function predictImage(held: HeldModel, file: File): Promise<RankedC
   }
 }
 
-/** `fedtsa-<task>-cluster<k>-round<r>`, safe as a file name. */
-export function modelFileName(held: Pick<HeldModel, 'task' | 'clusterIndex' | 'round'>): string {
+/** `fedtsa-<task>-cluster<k>-round<r>` (r: the last round it holds), safe as a file name. */
+export function modelFileName(held: Pick<HeldModel, 'task' | 'clusterIndex' | 'trainedThrough'>): string {
   const task = held.task.name.replace(/[^A-Za-z0-9_-]+/g, '-');
-  return `fedtsa-${task}-cluster${held.clusterIndex + 1}-round${held.round}`;
+  return `fedtsa-${task}-cluster${held.clusterIndex + 1}-round${held.trainedThrough}`;
 }
 
 /** Saves the held model as tfjs files through the browser's downloads; returns the files' base name. */
@@ -85,7 +87,7 @@ export async function downloadModel(held: HeldModel): Promise<string> {
   const model = modelOf(held);
   model.setUserDefinedMetadata({
     fedtsa: {
-      runId: held.runId, round: held.round, clusterIndex: held.clusterIndex, widthRatio: held.widthRatio,
+      runId: held.runId, trainedThrough: held.trainedThrough, clusterIndex: held.clusterIndex, widthRatio: held.widthRatio,
       outputs: 'logits', inputScale: '1/255', task: JSON.parse(JSON.stringify(held.task)) as object,
     },
   });

@@ -10,6 +10,14 @@ import { TypeCompiler } from '@sinclair/typebox/compiler';
 /** Path of the route; `:id` is the run. */
 export const PROGRESS_ROUTE = '/api/runs/:id/progress';
 
+/**
+ * The asking participant's cluster model as it stands (after the last closed round): the body is
+ * its weights, float32 little-endian in the manifest order of its width (core modelManifest of the
+ * run's task); the headers below say which cluster, which width and through which round.
+ */
+export const YOUR_MODEL_ROUTE = '/api/runs/:id/progress/model';
+export const MODEL_HEADERS = { clusterIndex: 'x-fedtsa-cluster-index', widthRatio: 'x-fedtsa-width-ratio', trainedThrough: 'x-fedtsa-trained-through' } as const;
+
 const Count = Type.Integer({ minimum: 0 });
 
 export const ClusterProgress = Type.Object({

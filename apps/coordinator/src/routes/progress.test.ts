@@ -1,5 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { isRunProgress, type RunProgress } from '@fedtsa/protocol/progress';
+import { modelManifest, parameterCount } from '@fedtsa/core/architecture';
+import { isRunProgress, MODEL_HEADERS, type RunProgress } from '@fedtsa/protocol/progress';
+import { SPEC } from '../app.ts';
 import { ADMIN, FAST_SETTINGS, until, useCoordinator } from '../test-helpers.ts';
 import { VirtualClient } from '../virtual-client/virtual-client.ts';
 import { parseParticipantAuth } from './progress.ts';
@@ -36,7 +38,7 @@ describe('parseParticipantAuth', () => {
 });
 
 describe('GET /api/runs/:id/progress', () => {
-  it('gives a participant its cluster by round, per-cluster accuracy and device counts, and nothing that names another client', async () => {
+  it('gives a participant its cluster by round, per-cluster accuracy, device counts and its own cluster\'s model, and nothing that names another client', async () => {
     const run = await createRun({ rounds: 2, minClientsToStart: 4 });
     // Two tiers far apart: two clusters.
     for (const [i, speed] of [1500, 1600, 40, 44].entries()) clients.push(new VirtualClient({ url: started().url, runId: run.id, joinToken: run.joinToken, samplesPerSec: speed, label: `p${i}` }));
@@ -72,6 +74,22 @@ describe('GET /api/runs/:id/progress', () => {
     const width = (p: RunProgress, round: number) => p.history[round]!.clusters.find((c) => c.clusterIndex === p.history[round]!.yourCluster)!.widthRatio;
     expect(width(other, 1)).toBeLessThan(width(progress, 1));
     expect(other.yourCluster).not.toBe(progress.yourCluster);
+
+    // Each device gets its own cluster's model as it stands after the last round, and only that one.
+    for (const [client, seen] of [[fast, progress], [slow, other]] as const) {
+      const res = await fetch(`${started().url}/api/runs/${run.id}/progress/model`, { headers: { authorization: basic(client.welcome!.clientId, client.welcome!.clientSecret) } });
+      expect(res.status).toBe(200);
+      const clusterIndex = Number(res.headers.get(MODEL_HEADERS.clusterIndex));
+      const widthRatio = Number(res.headers.get(MODEL_HEADERS.widthRatio));
+      expect(clusterIndex).toBe(seen.yourCluster);
+      expect(Number(res.headers.get(MODEL_HEADERS.trainedThrough))).toBe(2);
+      const served = coordinator.registry.get(run.id)!.clusterModels().find((m) => m.clusterIndex === clusterIndex)!;
+      expect(served.memberIds).toContain(client.welcome!.clientId);
+      expect(widthRatio).toBe(served.widthRatio);
+      const weights = new Float32Array(await res.arrayBuffer());
+      expect(weights.length).toBe(parameterCount(modelManifest(SPEC, widthRatio)));
+      expect(weights).toEqual(served.weights);
+    }
   }, 150_000);
 
   it('refuses callers that are not participants of the run, and unknown runs', async () => {
@@ -93,5 +111,10 @@ describe('GET /api/runs/:id/progress', () => {
     const elsewhere = await createRun({ rounds: 1, minClientsToStart: 5 });
     expect((await get(`/api/runs/${elsewhere.id}/progress`, basic(me.clientId, me.clientSecret))).status).toBe(401);
     expect((await get('/api/runs/run-nothere/progress', basic(me.clientId, me.clientSecret))).status).toBe(404);
+    // No round has started: no model holds this device yet.
+    const model = await fetch(`${started().url}/api/runs/${run.id}/progress/model`, { headers: { authorization: basic(me.clientId, me.clientSecret) } });
+    expect(model.status).toBe(404);
+    expect(((await model.json()) as { code: string }).code).toBe('FEDTSA_ERR_NOT_FOUND');
+    expect((await fetch(`${started().url}/api/runs/${run.id}/progress/model`, { headers: { authorization: basic(me.clientId, 'wrong') } })).status).toBe(401);
   }, 60_000);
 });

@@ -1,13 +1,15 @@
 /**
  * GET /api/runs/:id/progress: what a participant's page shows about its run (the accuracy of
- * its cluster by round, how many devices take part). Not an admin route: the caller proves it
- * is a participant of this run with the identity the socket gave it, as HTTP Basic
- * `clientId:clientSecret`. The answer (protocol progress.ts) holds counts and per-cluster
- * figures only: no other client's id, address, speed or data.
+ * its cluster by round, how many devices take part), and GET /api/runs/:id/progress/model: its
+ * own cluster's model as it stands, for "Try the model" and the download once the run is over.
+ * Not admin routes: the caller proves it is a participant of this run with the identity the
+ * socket gave it, as HTTP Basic `clientId:clientSecret`. The answers (protocol progress.ts) hold
+ * counts, per-cluster figures and the caller's own cluster's model only: no other client's id,
+ * address, speed or data.
  */
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { PROGRESS_ROUTE, type RoundProgress, type RunProgress } from '@fedtsa/protocol/progress';
+import { MODEL_HEADERS, PROGRESS_ROUTE, YOUR_MODEL_ROUTE, type RoundProgress, type RunProgress } from '@fedtsa/protocol/progress';
 import type { RunEngine } from '../runs/run-engine.ts';
 import type { RunRegistry } from '../runs/run-registry.ts';
 import { safeEqual, sha256Hex } from '../secrets.ts';
@@ -54,15 +56,34 @@ export function describeProgress(engine: RunEngine, store: RunStore, clientId: s
 }
 
 export function registerProgressRoute(app: FastifyInstance, registry: RunRegistry, store: RunStore): void {
-  app.get(PROGRESS_ROUTE, { schema: { params: Params } }, async (req: FastifyRequest, reply: FastifyReply) => {
+  /** The run and the calling participant, or undefined after sending 404 (no run) or 401 (not a participant of it). */
+  const participantOr401 = (req: FastifyRequest, reply: FastifyReply): { engine: RunEngine; clientId: string } | undefined => {
     const { id } = req.params as { id: string };
     const engine = findEngineOr404(registry, id, reply);
-    if (!engine) return reply;
+    if (!engine) return undefined;
     const auth = parseParticipantAuth(req.headers.authorization);
     const known = auth && store.getClient(engine.record.id, auth.clientId);
     if (!auth || !known || !safeEqual(sha256Hex(auth.clientSecret), known.secretHash)) {
-      return refuse(reply, 401, 'FEDTSA_ERR_BAD_TOKEN', 'send Authorization: Basic base64(clientId:clientSecret) of a participant of this run');
+      return void refuse(reply, 401, 'FEDTSA_ERR_BAD_TOKEN', 'send Authorization: Basic base64(clientId:clientSecret) of a participant of this run');
     }
-    return describeProgress(engine, store, auth.clientId);
+    return { engine, clientId: auth.clientId };
+  };
+
+  app.get(PROGRESS_ROUTE, { schema: { params: Params } }, async (req, reply) => {
+    const caller = participantOr401(req, reply);
+    return caller ? describeProgress(caller.engine, store, caller.clientId) : reply;
+  });
+
+  app.get(YOUR_MODEL_ROUTE, { schema: { params: Params } }, async (req, reply) => {
+    const caller = participantOr401(req, reply);
+    if (!caller) return reply;
+    const model = caller.engine.clusterModels().find((m) => m.memberIds.includes(caller.clientId));
+    if (!model) return refuse(reply, 404, 'FEDTSA_ERR_NOT_FOUND', 'this device is in no cluster with a model yet');
+    const w = model.weights;
+    return reply.type('application/octet-stream')
+      .header(MODEL_HEADERS.clusterIndex, String(model.clusterIndex))
+      .header(MODEL_HEADERS.widthRatio, String(model.widthRatio))
+      .header(MODEL_HEADERS.trainedThrough, String(caller.engine.record.completedRound))
+      .send(Buffer.from(w.buffer, w.byteOffset, w.byteLength));
   });
 }
