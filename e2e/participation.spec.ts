@@ -5,7 +5,9 @@
  *   coordinator records the fallback and the new capability;
  * - a page that may train only while charging, on a mocked discharging battery: it does not
  *   train, says why, and is withdrawn, so the round closes as soon as the other participant has
- *   returned (long before the deadline); a mocked plug-in brings it back and it trains.
+ *   returned (long before the deadline); a mocked plug-in brings it back and it trains;
+ * - a page whose user asked to train only while visible, hidden in the middle of a round: it
+ *   stops that round and withdraws; visible again, it trains the next one.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
@@ -45,6 +47,7 @@ async function openAndJoin(page: Page, run: { id: string; joinToken: string }) {
 const SETTINGS = { localEpochs: 1, batchSize: 16, learningRate: 0.05, minClientsPerCluster: 1 };
 
 test('the chosen backend fails after a few batches: the round is redone on the next backend of the ranking and its update arrives, recorded as a fallback', async ({ page }) => {
+  test.setTimeout(300_000); // two rounds, one of them trained twice, and the fallback measured: on a loaded 2-core machine this took up to 1.7 min
   await page.addInitScript(() => { (window as unknown as { __fedtsaTestHooks: unknown }).__fedtsaTestHooks = { failBackendAfterBatches: 3 }; });
   const run = await coordinator.createRun({ ...SETTINGS, rounds: 2, roundDeadlineMs: 150_000, minClientsToStart: 1 });
   await openAndJoin(page, run);
@@ -124,4 +127,44 @@ test('only while charging, on a discharging battery: the page does not train, sa
   expect(after.rounds[0]).toMatchObject({ round: 2, accepted: true });
   expect(after.errors).toEqual([]);
   await expect.poll(async () => (await rounds(run.id)).map((r) => r.updatesAccepted), { timeout: 60_000 }).toEqual([1, 2]);
+});
+
+test('only while visible (the user\'s choice): hidden mid-round, the page stops the round and withdraws; visible again, it trains the next one', async ({ page }) => {
+  // Page Visibility the test controls.
+  await page.addInitScript(() => {
+    let hidden = false;
+    Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => (hidden ? 'hidden' : 'visible') });
+    (window as unknown as { __setHidden: (h: boolean) => void }).__setHidden = (h) => {
+      hidden = h;
+      document.dispatchEvent(new Event('visibilitychange'));
+    };
+  });
+  const setHidden = (h: boolean) => page.evaluate((value) => (window as unknown as { __setHidden: (v: boolean) => void }).__setHidden(value), h);
+  const DEADLINE_MS = 120_000;
+  const run = await coordinator.createRun({ ...SETTINGS, rounds: 2, roundDeadlineMs: DEADLINE_MS, minClientsToStart: 1 });
+  await openAndJoin(page, run);
+  await page.locator('#only-visible').check();
+  await expect(page.locator('#only-visible')).toBeEnabled(); // the user's choice, not the run's rule
+  // Paused in the middle of round 1 (so that the round is surely still running), then hidden.
+  await expect.poll(async () => (await pageState(page) as unknown as { phase: string }).phase, { timeout: 90_000 }).toBe('training');
+  await page.locator('#pause').click();
+  await setHidden(true);
+  await expect.poll(async () => (await pageState(page)).withdrawn, { timeout: 30_000 }).toEqual([{ round: 1, reasons: ['page-hidden'] }]);
+  await expect(page.locator('#participation')).toContainText('Not training: this page is hidden');
+  await expect(page.locator('#participation')).toContainText('your choice');
+
+  await expect.poll(async () => (await rounds(run.id)).length, { timeout: 60_000 }).toBe(1);
+  const [r1] = await rounds(run.id);
+  const state = await pageState(page);
+  expect(r1!.updatesAccepted).toBe(0);
+  expect(r1!.incidents).toContainEqual(expect.objectContaining({ kind: 'participant-withdrew', clientId: state.clientId }));
+  expect(r1!.closedAt - r1!.startedAt).toBeLessThan(DEADLINE_MS / 4);
+  expect(state.rounds).toEqual([]);
+
+  await page.locator('#pause').click(); // resume
+  await setHidden(false);
+  await expect.poll(async () => (await pageState(page)).rounds.length, { timeout: 150_000 }).toBe(1);
+  const after = await pageState(page);
+  expect(after.rounds[0]).toMatchObject({ round: 2, accepted: true });
+  expect(after.errors).toEqual([]);
 });

@@ -9,21 +9,20 @@
 import { io, type Socket } from 'socket.io-client';
 import type { TaskDefinition } from '@fedtsa/core/task';
 import type { Ack } from '@fedtsa/protocol/errors';
-import { CLIENT_NAMESPACE, type ClientToServerEvents, type DemoShard, type ServerToClientEvents, type TrainingTask, type Welcome } from '@fedtsa/protocol/events';
+import { CLIENT_NAMESPACE, type ClientToServerEvents, type DemoShard, type ServerToClientEvents, type Welcome } from '@fedtsa/protocol/events';
 import { PROTOCOL_VERSION, type Participation } from '@fedtsa/protocol/messages';
-import { afterFallback, fallbackOrder } from './backend-fallback.ts';
 import { isBackendName } from './backend-names.ts';
 import { capabilityBenchmark } from './capability-benchmark.ts';
 import { readOwnImages } from './own-data.ts';
+import { roundRunner, type RoundState } from './round-runner.ts';
 import { watchParticipation } from './participation.ts';
 import { attachParticipantView } from './participant-view.ts';
 import { contextNotice, missingFeatures, readContextFacts } from './secure-context.ts';
 import { load, remove, save, type StoredData } from './storage.ts';
 import { convertedFor, LOCAL_HOLDOUT_FRACTION } from './task-images.ts';
 import { showTask } from './task-view.ts';
-import { testFailure } from './test-hooks.ts';
 import { connectTrainer } from './trainer-link.ts';
-import type { BenchmarkResult, FromWorker } from './worker-messages.ts';
+import type { BenchmarkResult } from './worker-messages.ts';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 const params = new URLSearchParams(location.search);
@@ -49,16 +48,15 @@ const state = {
   /** The local data the trainer holds: where from, how many images, their shape, and images per class. */
   data: undefined as { source: 'demo' | 'own'; count: number; shape: [number, number, number]; perClass: number[] } | undefined,
   /** `evaluation`: this page's score of the received model on its held-out images (serverEvaluates false). */
-  rounds: [] as { round: number; accepted: boolean; numTensors: number; loss: number; numSamples: number; source: 'demo' | 'own';
-    evaluation?: { accuracy: number; loss: number; count: number } }[],
+  rounds: [] as RoundState['rounds'],
   errors: [] as string[],
   trainingThread: 'worker' as 'worker' | 'page',
   /** The capability benchmark's result (score and how long it took), once measured. */
   benchmark: undefined as { samplesPerSec: number; durationMs: number; remembered: boolean } | undefined,
   /** Whether the participation policy lets this page train now (participation.ts); the rounds it sat out; its backend fallbacks. */
   participation: undefined as Participation | undefined,
-  withdrawn: [] as { round: number; reasons: string[] }[],
-  fallbacks: [] as { round: number; from: string; to: string; reason: string; samplesPerSec: number }[],
+  withdrawn: [] as RoundState['withdrawn'],
+  fallbacks: [] as RoundState['fallbacks'],
   /** Secure context and the features it gates (secure-context.ts), read once at load. */
   context: { secure: facts.isSecureContext, missing: missingFeatures(facts).map((m) => m.feature) },
 };
@@ -117,7 +115,7 @@ let reported = false;
 const participation = watchParticipation((p) => {
   state.participation = p;
   if (socket?.connected && reported) socket.emit('participation', p);
-  if (!p.available && state.phase === 'training') trainer.send({ kind: 'abort' }); // the round cannot finish: stop it now
+  if (!p.available) rounds.abort(p); // a round in progress cannot finish: stop it now
 });
 state.participation = participation.current();
 /** What the trainer holds now. */
@@ -141,7 +139,6 @@ function sendData(task: TaskDefinition, data: StoredData): void {
   $('data').textContent = `${data.count} ${data.source === 'own' ? 'of your own images' : 'demo images'} in ${classes} of ${perClass.length} classes (kept on this device)`;
   dataHeld();
 }
-let wakeLock: { release(): Promise<void> } | undefined;
 let paused = false;
 
 /** Own images converted for this task, else this run's demo shard (kept, or fetched now when offered). */
@@ -175,64 +172,9 @@ async function reportCapability(s: Socket<ServerToClientEvents, ClientToServerEv
   if (state.phase === 'ready') $('status').textContent = 'waiting for a round';
 }
 
-/** The participation policy is not met: no training this round; the coordinator withdraws the page (the note says why). */
-function sitOut(s: Socket<ServerToClientEvents, ClientToServerEvents>, round: number, p: Extract<Participation, { available: false }>): void {
-  s.emit('participation', p);
-  state.withdrawn.push({ round, reasons: [...p.reasons] });
-  state.phase = 'ready';
-  $('status').textContent = `not taking part in round ${round} (${p.reasons.join(', ')}); it takes part again once it can`;
-  s.emit('heartbeat', { status: 'idle' });
-}
-
-/** The round was redone on another backend: that backend and its speed are the device's capability now. */
-async function onFallback(s: Socket<ServerToClientEvents, ClientToServerEvents>, round: number, trained: Extract<FromWorker, { kind: 'trained' }>): Promise<void> {
-  const [f, before, w] = [trained.fallback, await benchmark.latest(), welcome];
-  if (!f || !before || !w) return;
-  state.fallbacks.push({ round, from: f.from, to: trained.backend, reason: f.reason, samplesPerSec: f.samplesPerSec });
-  const result = await benchmark.replace(w.task, afterFallback(before, { from: f.from, to: trained.backend, reason: f.reason, samplesPerSec: f.samplesPerSec }));
-  await reportCapability(s, result);
-}
-
-async function onTask(s: Socket<ServerToClientEvents, ClientToServerEvents>, task: TrainingTask): Promise<void> {
-  await participation.ready;
-  const now = participation.current();
-  if (!now.available) return sitOut(s, task.round, now);
-  state.phase = 'training';
-  $('training').hidden = false;
-  $('round').textContent = String(task.round);
-  $('status').textContent = 'training';
-  s.emit('heartbeat', { status: 'training', round: task.round });
-  try {
-    wakeLock = await (navigator as unknown as { wakeLock?: { request(t: 'screen'): Promise<{ release(): Promise<void> }> } }).wakeLock?.request('screen');
-  } catch {
-    wakeLock = undefined; // not allowed here (e.g. a hidden tab); training goes on without it
-  }
-  const source = held?.source ?? 'demo';
-  const ranked = await benchmark.latest();
-  const failure = ranked && testFailure(ranked.backend);
-  trainer.send({
-    kind: 'train', task, evaluateLocally: welcome?.serverEvaluates === false, fallbacks: ranked ? fallbackOrder(ranked) : [], ...(failure ? { testFailure: failure } : {}),
-  });
-  let trained: Extract<FromWorker, { kind: 'trained' }>;
-  try {
-    trained = await trainer.next('trained');
-  } catch (err) {
-    const later = participation.current();
-    if (later.available) throw err;
-    return sitOut(s, task.round, later); // stopped by 'abort': the policy stopped being met
-  } finally {
-    await wakeLock?.release().catch(() => undefined);
-  }
-  const { evaluation, numSamples } = trained.update;
-  const res = (await s.timeout(60_000).emitWithAck('update', trained.update).catch((err: Error) => ({ ok: false as const, error: { code: 'TIMEOUT', message: err.message } }))) as Ack<{ accepted: true; round: number }>;
-  state.rounds.push({ round: task.round, accepted: res.ok, numTensors: trained.numTensors, loss: trained.loss, numSamples, source, ...(evaluation ? { evaluation } : {}) });
-  state.phase = 'ready';
-  $('status').textContent = res.ok ? `round ${task.round} sent; waiting for the next round` : `round ${task.round} not accepted (${res.error.code})`;
-  const scored = evaluation ? `; the model received scored ${(evaluation.accuracy * 100).toFixed(1)}% on ${evaluation.count} held-out images` : '';
-  $('progress-text').textContent = `round ${task.round} done in ${(trained.elapsedMs / 1000).toFixed(1)} s, loss ${trained.loss.toFixed(3)}${scored}`;
-  s.emit('heartbeat', { status: 'idle' });
-  if (trained.fallback) await onFallback(s, task.round, trained);
-}
+const rounds = roundRunner({
+  state, trainer, benchmark, participation, reportCapability, welcome: () => welcome, source: () => held?.source ?? 'demo',
+});
 
 /** Welcome (also after every reconnect): show the task, measure its model once, load data in its shape, report. */
 function onWelcome(s: Socket<ServerToClientEvents, ClientToServerEvents>, w: Welcome): void {
@@ -305,7 +247,7 @@ function connect(): void {
       $('cluster').textContent = `${a.clusterIndex + 1} of ${a.clusters}`;
       $('width').textContent = `${Math.round(a.widthRatio * 100)}% of the full model`;
     });
-    s.on('task', (task) => { tasks = tasks.then(() => dataReady).then(() => onTask(s, task)).catch((err: Error) => message(`Round failed: ${err.message}`, 'error')); });
+    s.on('task', (task) => { tasks = tasks.then(() => dataReady).then(() => rounds.run(s, task)).catch((err: Error) => message(`Round failed: ${err.message}`, 'error')); });
     s.on('run-state', (r) => { if (r.state === 'completed' || r.state === 'stopped') $('status').textContent = `the run is ${r.state}; thank you`; });
     s.on('refused', (e) => message(`Refused: ${e.message}`, 'error'));
     s.on('round-closed', (r) => { if (r.refusal) message(`Round ${r.round}: the update was left out (${r.refusal.message})`, 'error'); });
