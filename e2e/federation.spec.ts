@@ -14,7 +14,9 @@ import { tmpdir } from 'node:os';
 import { join as joinPath } from 'node:path';
 import { expect, test, type Browser, type BrowserContext, type Page } from '@playwright/test';
 import { writeIdxExample } from '../packages/node-io/src/datasets/make-example.ts';
+import type { ClusterWidthReason } from '../packages/protocol/src/dashboard.ts';
 import { ADMIN, startCoordinator, type CoordinatorProcess } from './coordinator-process.ts';
+import { measureTiers } from './speed-tiers.ts';
 
 let coordinator: CoordinatorProcess;
 // Nearly IID demo shards: with two devices per cluster, strongly skewed shards can leave a
@@ -31,7 +33,7 @@ test.beforeAll(async () => {
 test.afterAll(async () => { await coordinator?.stop(); });
 
 interface Cluster { index: number; widthRatio: number; memberIds: string[] }
-interface RunInfo { id: string; state: string; completedRound: number; clustering: { clusters: Cluster[] } | null }
+interface RunInfo { id: string; state: string; completedRound: number; clustering: { clusters: Cluster[]; widthReasons?: ClusterWidthReason[] } | null }
 interface Round { round: number; startedAt: number; closedAt: number; participants: number; updatesAccepted: number;
   clusters: { clusterIndex: number; widthRatio: number; accuracy: number; startAccuracy?: number }[] }
 interface PageState { phase: string; clientId?: string; samplesPerSec?: number; rounds: { round: number; accepted: boolean }[]; errors: string[] }
@@ -61,63 +63,89 @@ async function openDashboard(browser: Browser, viewport = { width: 1280, height:
   return { context, page };
 }
 
-test('four browsers throttled 1x, 1x, 16x, 16x form two clusters, the fast one wider, and both learn over three rounds', async ({ browser }, testInfo) => {
-  test.setTimeout(600_000);
-  const run = await coordinator.createRun({
-    rounds: 3, roundDeadlineMs: 240_000, minClientsToStart: 4, minClientsPerCluster: 2, localEpochs: 2, learningRate: 0.05, batchSize: 32,
-  });
-  const dashboard = await openDashboard(browser);
-  const rates = [1, 1, 16, 16];
+test('six browsers in three speed tiers (throttled 1x, 5x, 25x) form three clusters with widths 1 > 1/2 > 1/4, and all three learn', async ({ browser }, testInfo) => {
+  test.setTimeout(900_000);
+  const rates = [1, 1, 5, 5, 25, 25];
+  const settings = { rounds: 2, roundDeadlineMs: 240_000, minClientsToStart: rates.length, minClientsPerCluster: 2, localEpochs: 2, learningRate: 0.05, batchSize: 32 };
+  // The budget is a run setting, fixed when the run is made, and the widths follow from it and
+  // the measured speeds. So the pages first join a probe run that never starts: each measures
+  // its speed once (remembered per browser context, so the real run gets the same scores).
+  const probe = await coordinator.api<{ id: string; joinToken: string }>('POST', '/api/runs', { name: 'e2e-probe', start: false, settings: { ...settings, stage2: { enabled: false } } });
   const devices = [];
   for (const rate of rates) {
     const device = await throttledDevice(browser, rate);
-    await join(device.page, run);
+    await join(device.page, probe);
     devices.push({ ...device, rate });
   }
-  await expect.poll(async () => (await coordinator.api<RunInfo>('GET', `/api/runs/${run.id}`)).state, { timeout: 540_000, intervals: [2000] }).toBe('completed');
+  // Slowest tier first: pages 4 and 5 (25x), 2 and 3 (5x), 0 and 1 (1x).
+  const measured = await measureTiers(devices.map((d) => d.page), [[4, 5], [2, 3], [0, 1]],
+    { localEpochs: settings.localEpochs, samplesPerClient: 300, minClusterSize: settings.minClientsPerCluster }, 4, (line) => {
+      testInfo.annotations.push({ type: 'scores', description: line });
+      console.log(line);
+    });
+  expect(measured, 'the throttled pages measured as three tiers, with a budget for widths 1/4, 1/2, 1').not.toBeNull();
+  const { speeds, slowEnds, budget } = measured!;
+  await coordinator.api('POST', `/api/runs/${probe.id}/stop`);
+
+  const run = await coordinator.createRun({ ...settings, roundBudgetSec: budget.budgetSec });
+  const dashboard = await openDashboard(browser);
+  for (const d of devices) await join(d.page, run);
+  await expect.poll(async () => (await coordinator.api<RunInfo>('GET', `/api/runs/${run.id}`)).state, { timeout: 720_000, intervals: [2000] }).toBe('completed');
 
   const ids = await Promise.all(devices.map(async (d) => (await pageState(d.page)).clientId as string));
   for (const d of devices) expect((await pageState(d.page)).errors).toEqual([]);
   const rounds = await coordinator.api<Round[]>('GET', `/api/runs/${run.id}/rounds`);
   const clients = await coordinator.api<{ id: string; samplesPerSec: number; clusterIndex: number; widthRatio: number }[]>('GET', `/api/runs/${run.id}/clients`);
-  testInfo.annotations.push({ type: 'scores', description: devices.map((d, i) => `rate ${d.rate}: ${clients.find((c) => c.id === ids[i])?.samplesPerSec.toFixed(0)} samples/s`).join(', ') });
+  for (const [i, id] of ids.entries()) expect(clients.find((c) => c.id === id)?.samplesPerSec, 'the remembered score').toBe(speeds[i]);
   testInfo.annotations.push({ type: 'accuracy', description: rounds.map((r) => `round ${r.round}: ${r.clusters.map((c) => `#${c.clusterIndex} w${c.widthRatio} ${(c.startAccuracy !== undefined ? `${(c.startAccuracy * 100).toFixed(1)}->` : '')}${(c.accuracy * 100).toFixed(1)}% (${r.updatesAccepted}/${r.participants})`).join(' ')}`).join('; ') });
   console.log(testInfo.annotations.map((a) => `${a.type}: ${a.description}`).join('\n'));
   const info = await coordinator.api<RunInfo>('GET', `/api/runs/${run.id}`);
   const clusters = info.clustering?.clusters ?? [];
-  expect(clusters).toHaveLength(2);
-  const clusterOf = (id: string) => clusters.find((c) => c.memberIds.includes(id)) as Cluster;
-  const fast = clusterOf(ids[0] as string);
-  const slow = clusterOf(ids[2] as string);
-  expect(clusterOf(ids[1] as string).index).toBe(fast.index);
-  expect(clusterOf(ids[3] as string).index).toBe(slow.index);
-  expect(fast.index).not.toBe(slow.index);
-  expect(fast.widthRatio).toBeGreaterThan(slow.widthRatio);
-
-  expect(rounds.map((r) => r.round)).toEqual([1, 2, 3]);
-  for (const c of clusters) {
-    const before = rounds[0]?.clusters.find((m) => m.clusterIndex === c.index)?.startAccuracy;
-    const after = rounds[2]?.clusters.find((m) => m.clusterIndex === c.index)?.accuracy;
-    expect(before, `cluster ${c.index} start accuracy`).toBeDefined();
-    expect(after as number, `cluster ${c.index}: accuracy after round 3 against before round 1`).toBeGreaterThan(before as number);
+  // Slowest first: the 25x pages, the 5x pages, the 1x pages, with widths 1/4, 1/2, 1.
+  expect(clusters.map((c) => [...c.memberIds].sort())).toEqual([[ids[4], ids[5]], [ids[2], ids[3]], [ids[0], ids[1]]].map((m) => (m as string[]).sort()));
+  expect(clusters.map((c) => c.widthRatio)).toEqual([0.25, 0.5, 1]);
+  for (const r of rounds) expect(r.clusters.map((c) => c.widthRatio)).toEqual([0.25, 0.5, 1]);
+  // The run view says why: each cluster's slow end against the budget.
+  const reasons = info.clustering?.widthReasons ?? [];
+  expect(reasons.map((r) => r.widthRatio)).toEqual([0.25, 0.5, 1]);
+  for (const [k, r] of reasons.entries()) {
+    expect(r.roundBudgetSec).toBeCloseTo(budget.budgetSec, 9);
+    expect(r.slowEndSamplesPerSec).toBeCloseTo(slowEnds[k] as number, 6);
+    expect(r.fittingWidth).toBe(r.widthRatio);
+    expect(r.estimatedSec).toBeLessThanOrEqual(r.roundBudgetSec);
   }
 
-  // The dashboard followed the run live: clients, clusters and the accuracy curve.
+  expect(rounds.map((r) => r.round)).toEqual([1, 2]);
+  for (const c of clusters) {
+    const before = rounds[0]?.clusters.find((m) => m.clusterIndex === c.index)?.startAccuracy;
+    const after = rounds[1]?.clusters.find((m) => m.clusterIndex === c.index)?.accuracy;
+    expect(before, `cluster ${c.index} start accuracy`).toBeDefined();
+    expect(after as number, `cluster ${c.index}: accuracy after round 2 against before round 1`).toBeGreaterThan(before as number);
+  }
+
+  // The dashboard followed the run live: clients, clusters, why each has its width, and the accuracy curve.
   const page = dashboard.page;
+  await page.locator('#run-select').selectOption(run.id);
   const dashboardError = await page.evaluate(() => (window as unknown as { __dashboard: { lastError: string | null } }).__dashboard.lastError);
   expect(dashboardError, 'the dashboard stayed connected').toBeNull();
   await expect(page.locator('#run-state')).toHaveText('completed', { timeout: 30_000 });
-  await expect(page.locator('#clients tbody tr')).toHaveCount(4);
+  await expect(page.locator('#clients tbody tr')).toHaveCount(rates.length);
   for (const id of ids) await expect(page.locator(`#clients tbody tr[data-client-id="${id}"]`)).toBeVisible();
+  await expect(page.locator('#width-reasons tbody tr')).toHaveCount(3);
+  for (const [k, w] of [0.25, 0.5, 1].entries()) {
+    const row = page.locator(`#width-reasons tbody tr[data-cluster="${k}"]`);
+    await expect(row).toHaveAttribute('data-width', String(w));
+    await expect(row).toContainText(w < 1 ? `fits the budget; width ${2 * w} would take` : 'the full model fits the budget');
+  }
   const seen = await page.evaluate((runId) => {
     const s = (window as unknown as { __dashboard: { runs: Record<string, { clustering: { clusters: unknown[] } | null; rounds: { meanAccuracy: number }[] }> } }).__dashboard;
     const r = s.runs[runId];
     return { clusters: r?.clustering?.clusters.length ?? 0, accuracy: r?.rounds.map((x) => x.meanAccuracy) ?? [] };
   }, run.id);
-  expect(seen.clusters).toBe(2);
-  expect(seen.accuracy).toHaveLength(3);
-  expect(seen.accuracy[2] as number).toBeGreaterThan(Math.min(...rounds[0]!.clusters.map((c) => c.startAccuracy as number)));
-  await expect(page.locator('#downloads button')).toHaveCount(3); // two models and the CSV
+  expect(seen.clusters).toBe(3);
+  expect(seen.accuracy).toHaveLength(2);
+  expect(seen.accuracy[1] as number).toBeGreaterThan(Math.min(...rounds[0]!.clusters.map((c) => c.startAccuracy as number)));
+  await expect(page.locator('#downloads button')).toHaveCount(4); // three models and the CSV
   await page.screenshot({ path: testInfo.outputPath('dashboard.png'), fullPage: true });
   for (const d of devices) await d.context.close();
   await dashboard.context.close();
