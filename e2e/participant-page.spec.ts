@@ -26,7 +26,7 @@ test.afterAll(async () => {
 interface Round { round: number; clusters: { clusterIndex: number; accuracy: number; startAccuracy?: number }[]; clustering: { clusters: { index: number; memberIds: string[] }[] } }
 interface PageState { clientId?: string; task?: { name: string; inputShape: number[]; classNames: string[] }; rounds: { round: number; accepted: boolean }[]; errors: string[] }
 
-test('after a run the page charts its cluster\'s accuracy by round, predicts a picked image and offers the model', async ({ page }) => {
+test('after a run the page charts its cluster\'s accuracy by round, predicts a picked image and offers the model, also after a reload', async ({ page }) => {
   test.setTimeout(300_000);
   const run = await coordinator.createRun({
     rounds: 3, localEpochs: 1, batchSize: 32, learningRate: 0.05, roundDeadlineMs: 120_000, minClientsToStart: 3, minClientsPerCluster: 1,
@@ -123,4 +123,13 @@ test('after a run the page charts its cluster\'s accuracy by round, predicts a p
   expect(state.rounds.every((r) => r.accepted)).toBe(true);
   expect(state.errors).toEqual([]);
   expect(await page.evaluate(() => (window as unknown as { __fedtsaParticipant: { errors: string[] } }).__fedtsaParticipant.errors)).toEqual([]);
+
+  // Reloaded after the run (the coordinator now refuses its socket), the page still shows the chart and the final model.
+  await page.reload();
+  await expect.poll(async () => points.evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-round'))).filter((r) => r > 0)), { timeout: 30_000 })
+    .toEqual([1, 2, 3]);
+  await expect(section.locator('#try-about')).toContainText('through round 3, as the run left it', { timeout: 30_000 });
+  await section.locator('#try-image').setInputFiles({ name: 'blob.png', mimeType: 'image/png', buffer: Buffer.from(png) });
+  await expect(section.locator('#prediction-top strong')).toHaveCount(1, { timeout: 60_000 });
+  expect(classNames).toContain(await section.locator('#prediction-top strong').textContent());
 });

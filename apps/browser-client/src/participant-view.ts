@@ -9,7 +9,9 @@
  * each new task refresh the figures from GET /api/runs/:id/progress. Once the run is over, the
  * cluster's final model replaces the one from the last task (GET /api/runs/:id/progress/model),
  * so the model tried and downloaded holds every round. tfjs is loaded only when the participant
- * tries or downloads the model (try-model.ts).
+ * tries or downloads the model (try-model.ts). A page reloaded after the run (whose socket the
+ * coordinator refuses then) still shows all this: the identity main.ts keeps in IndexedDB and the
+ * task kept here are enough for the REST routes.
  */
 import type { Socket } from 'socket.io-client';
 import { modelManifest, parameterCount } from '@fedtsa/core/architecture';
@@ -19,6 +21,7 @@ import type { ClientToServerEvents, ServerToClientEvents, TrainingTask } from '@
 import { isRunProgress, MODEL_HEADERS, type RunProgress } from '@fedtsa/protocol/progress';
 import { clusterSeries, placePoints, polylinePoints, type ChartBox } from './accuracy-chart.ts';
 import { formatProbability, type RankedClass } from './prediction.ts';
+import { load, save } from './storage.ts';
 import type { HeldModel } from './try-model.ts';
 import './participant-view.css';
 
@@ -171,9 +174,18 @@ export function attachParticipantView(socket: Socket<ServerToClientEvents, Clien
     }
   }
 
+  const taskKey = `participant-task:${options.runId}`;
   socket.on('welcome', (w) => {
     identity = { clientId: w.clientId, clientSecret: w.clientSecret };
     task = w.task;
+    void save(taskKey, w.task);
+    refresh();
+  });
+  // Without a welcome (the run is over and the coordinator refuses the socket): the identity and task this page kept.
+  void Promise.all([load<{ clientId: string; clientSecret: string }>(`identity:${options.runId}`), load<TaskDefinition>(taskKey)]).then(([kept, keptTask]) => {
+    if (identity || !kept) return;
+    identity = { clientId: kept.clientId, clientSecret: kept.clientSecret };
+    task ??= keptTask;
     refresh();
   });
   socket.on('task', (t) => {
