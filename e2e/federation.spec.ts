@@ -79,7 +79,7 @@ test('six browsers in three speed tiers (throttled 1x, 5x, 16x) form three clust
   }
   // Slowest tier first: pages 4 and 5 (16x), 2 and 3 (5x), 0 and 1 (1x).
   const measured = await measureTiers(devices.map((d) => d.page), [[4, 5], [2, 3], [0, 1]],
-    { localEpochs: settings.localEpochs, samplesPerClient: 300, minClusterSize: settings.minClientsPerCluster }, 4, (line) => {
+    { localEpochs: settings.localEpochs, samplesPerClient: 300, minClusterSize: settings.minClientsPerCluster }, 6, (line) => {
       testInfo.annotations.push({ type: 'scores', description: line });
       console.log(line);
     });
