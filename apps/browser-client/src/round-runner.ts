@@ -99,6 +99,7 @@ export function roundRunner(deps: RoundDeps): { run(s: ClientSocket, task: Train
     } finally {
       await wakeLock?.release().catch(() => undefined);
     }
+    if (stopped) return sitOut(s, task.round, stopped); // finished just as it was stopped: withdrawn all the same, nothing to send
     const { evaluation, numSamples } = trained.update;
     const res = (await s.timeout(60_000).emitWithAck('update', trained.update)
       .catch((err: Error) => ({ ok: false as const, error: { code: 'TIMEOUT', message: err.message } }))) as Ack<{ accepted: true; round: number }>;

@@ -121,6 +121,8 @@ async function trainOnce(task: TrainingTask, evaluateLocally: boolean, failure: 
   const result = await runClientStep(task, split?.train ?? local.data, local.spec, {
     reads: 'async', dtype: 'float32', evaluateOn: split?.holdout,
     onBatch: (p) => {
+      // Thrown here, inside the core's training loop, so that its clean-up (the optimizer's state) runs.
+      if (aborted) throw new RoundAborted('the round was stopped: this device cannot take part now');
       batches++;
       if (failure?.backend === backend && batches > failure.afterBatches) throw new Error(`test hook: ${backend} fails after ${failure.afterBatches} batches`);
       if (!Number.isFinite(p.loss)) throw new Error(`non-finite loss at epoch ${p.epoch + 1}, batch ${p.batch + 1}`);
@@ -136,7 +138,6 @@ async function trainOnce(task: TrainingTask, evaluateLocally: boolean, failure: 
       // Let 'pause' and 'abort' messages in between batches, and wait while paused.
       await new Promise((r) => setTimeout(r, 0));
       while (paused && !aborted) await new Promise((r) => setTimeout(r, 200));
-      if (aborted) throw new RoundAborted('the round was stopped: this device cannot take part now');
     },
   });
   if (decodeWeights(result.update.weights).some((v) => !Number.isFinite(v))) throw new Error('non-finite weights after training');
