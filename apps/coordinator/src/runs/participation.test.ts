@@ -75,6 +75,8 @@ describe('participation policy', () => {
 
     b.socket.emit('participation', { available: true });
     const [task2A, task2B] = [await taskOf(a, 2), await taskOf(b, 2)];
+    const again = (await harness().api('GET', `/api/runs/${id}/clients`)).body as unknown as { id: string; status: string }[];
+    expect(again.find((c) => c.id === b.welcome.clientId)?.status).toBe('connected');
     expect((await send(b, task2B)).ok).toBe(true);
     expect((await send(a, task2A)).ok).toBe(true);
     await until(async () => (await rounds(id)).length === 2, 30_000, 'round 2 to close');

@@ -160,7 +160,8 @@ export class RunEngine {
     if (!c) return;
     if (state.available) this.unavailable.delete(clientId);
     else this.unavailable.set(clientId, state.reasons);
-    this.store.upsertClient({ ...c, status: state.available ? 'connected' : 'unavailable', lastSeen: Date.now() });
+    const status = state.available ? (c.status === 'unavailable' ? 'connected' : c.status) : 'unavailable';
+    this.store.upsertClient({ ...c, status, lastSeen: Date.now() });
     this.events.changes.emit({ runId: this.run.id, what: 'clients' });
     const open = this.open;
     if (!state.available && open?.withdraw(clientId, state.reasons)) {
