@@ -126,6 +126,7 @@ test('after a run the page charts its cluster\'s accuracy by round, predicts a p
 
   // Reloaded after the run (the coordinator now refuses its socket), the page still shows the chart and the final model.
   await page.reload();
+  await expect(page.locator('#message')).toContainText('This run has ended', { timeout: 30_000 });
   await expect.poll(async () => points.evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-round'))).filter((r) => r > 0)), { timeout: 30_000 })
     .toEqual([1, 2, 3]);
   await expect(section.locator('#try-about')).toContainText('through round 3, as the run left it', { timeout: 30_000 });

@@ -227,6 +227,13 @@ function connect(): void {
         void remove(`identity:${runId}`);
         return;
       }
+      if (code === 'FEDTSA_ERR_RUN_STATE' && auth.clientId) {
+        // A returning participant of a run that is over: their results stay on the page (participant-view.ts).
+        state.phase = 'left';
+        message('This run has ended: no more rounds to train. What your cluster learned is below.', 'info');
+        s.disconnect();
+        return;
+      }
       if (code === 'FEDTSA_ERR_BAD_TOKEN' || code === 'FEDTSA_ERR_RUN_NOT_FOUND' || code === 'FEDTSA_ERR_RUN_STATE' || code === 'FEDTSA_ERR_PROTOCOL_VERSION') {
         state.phase = 'error';
         message(`The coordinator refused this join link (${code}): ${err.message}. Ask the organiser for a new link.`, 'error');
