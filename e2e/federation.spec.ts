@@ -16,7 +16,7 @@ import { expect, test, type Browser, type BrowserContext, type Page } from '@pla
 import { writeIdxExample } from '../packages/node-io/src/datasets/make-example.ts';
 import type { ClusterWidthReason } from '../packages/protocol/src/dashboard.ts';
 import { ADMIN, startCoordinator, type CoordinatorProcess } from './coordinator-process.ts';
-import { measureTiers } from './speed-tiers.ts';
+import { joinRun, measureTiers, openAndMeasureOneByOne, openDevice } from './speed-tiers.ts';
 
 let coordinator: CoordinatorProcess;
 // Nearly IID demo shards: with two devices per cluster, strongly skewed shards can leave a
@@ -39,22 +39,7 @@ interface Round { round: number; startedAt: number; closedAt: number; participan
 interface PageState { phase: string; clientId?: string; samplesPerSec?: number; rounds: { round: number; accepted: boolean }[]; errors: string[] }
 
 const pageState = (page: Page) => page.evaluate(() => (window as unknown as { __fedtsa: PageState }).__fedtsa);
-
-/** A fresh context per device, its CPU slowed `rate` times before the page measures anything. */
-async function throttledDevice(browser: Browser, rate: number): Promise<{ context: BrowserContext; page: Page }> {
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  const cdp = await context.newCDPSession(page);
-  await cdp.send('Emulation.setCPUThrottlingRate', { rate });
-  return { context, page };
-}
-
-/** Joins and waits until the page is ready to train, so that devices never benchmark at the same time. */
-async function join(page: Page, run: { id: string; joinToken: string }): Promise<void> {
-  await page.goto(`${coordinator.url}/?run=${run.id}&token=${run.joinToken}&backend=wasm&worker=off`);
-  await page.getByRole('button', { name: 'I agree, join' }).click();
-  await expect.poll(async () => ['ready', 'training'].includes((await pageState(page)).phase), { timeout: 120_000 }).toBe(true);
-}
+const join = (page: Page, run: { id: string; joinToken: string }) => joinRun(page, coordinator.url, run);
 
 async function openDashboard(browser: Browser, viewport = { width: 1280, height: 1000 }): Promise<{ context: BrowserContext; page: Page }> {
   const context = await browser.newContext({ viewport });
@@ -63,22 +48,18 @@ async function openDashboard(browser: Browser, viewport = { width: 1280, height:
   return { context, page };
 }
 
-test('six browsers in three speed tiers (throttled 1x, 5x, 16x) form three clusters with widths 1 > 1/2 > 1/4, and all three learn', async ({ browser }, testInfo) => {
+test('six browsers in three measured speed tiers (CPU-throttled) form three clusters with widths 1 > 1/2 > 1/4, and all three learn', async ({ browser }, testInfo) => {
   test.setTimeout(900_000);
-  const rates = [1, 1, 5, 5, 16, 16];
+  const rates = [1, 1, 5, 5, 16, 16]; // where the rates start
   const settings = { rounds: 2, roundDeadlineMs: 240_000, minClientsToStart: rates.length, minClientsPerCluster: 2, localEpochs: 2, learningRate: 0.05, batchSize: 32 };
   // The budget is a run setting, fixed when the run is made, and the widths follow from it and
-  // the measured speeds. So the pages first join a probe run that never starts: each measures
-  // its speed once (remembered per browser context, so the real run gets the same scores).
+  // the measured speeds. So the pages first join a probe run that never starts, one at a time:
+  // each measures its speed alone (remembered per browser context, so the run gets the same
+  // scores), throttled only then, since a throttled page spins even when idle (speed-tiers.ts).
   const probe = await coordinator.api<{ id: string; joinToken: string }>('POST', '/api/runs', { name: 'e2e-probe', start: false, settings: { ...settings, stage2: { enabled: false } } });
-  const devices = [];
-  for (const rate of rates) {
-    const device = await throttledDevice(browser, rate);
-    await join(device.page, probe);
-    devices.push({ ...device, rate });
-  }
-  // Slowest tier first: pages 4 and 5 (16x), 2 and 3 (5x), 0 and 1 (1x).
-  const measured = await measureTiers(devices.map((d) => d.page), [[4, 5], [2, 3], [0, 1]],
+  const devices = await openAndMeasureOneByOne(browser, rates, (page) => join(page, probe));
+  // Slowest tier first: pages 4 and 5 (from 16x), 2 and 3 (from 5x), 0 and 1 (1x); the slower tiers' rates follow the measurements.
+  const measured = await measureTiers(devices, [[4, 5], [2, 3], [0, 1]],
     { localEpochs: settings.localEpochs, samplesPerClient: 300, minClusterSize: settings.minClientsPerCluster }, 6, (line) => {
       testInfo.annotations.push({ type: 'scores', description: line });
       console.log(line);
@@ -89,7 +70,11 @@ test('six browsers in three speed tiers (throttled 1x, 5x, 16x) form three clust
 
   const run = await coordinator.createRun({ ...settings, roundBudgetSec: budget.budgetSec });
   const dashboard = await openDashboard(browser);
-  for (const d of devices) await join(d.page, run);
+  // Each joins unthrottled (its score is remembered; a page at 100x would take minutes to load), then trains throttled.
+  for (const d of devices) {
+    await join(d.page, run);
+    await d.throttle(true);
+  }
   await expect.poll(async () => (await coordinator.api<RunInfo>('GET', `/api/runs/${run.id}`)).state, { timeout: 720_000, intervals: [2000] }).toBe('completed');
 
   const ids = await Promise.all(devices.map(async (d) => (await pageState(d.page)).clientId as string));
@@ -97,7 +82,7 @@ test('six browsers in three speed tiers (throttled 1x, 5x, 16x) form three clust
   const rounds = await coordinator.api<Round[]>('GET', `/api/runs/${run.id}/rounds`);
   const clients = await coordinator.api<{ id: string; samplesPerSec: number; clusterIndex: number; widthRatio: number }[]>('GET', `/api/runs/${run.id}/clients`);
   for (const [i, id] of ids.entries()) expect(clients.find((c) => c.id === id)?.samplesPerSec, 'the remembered score').toBe(speeds[i]);
-  testInfo.annotations.push({ type: 'accuracy', description: rounds.map((r) => `round ${r.round}: ${r.clusters.map((c) => `#${c.clusterIndex} w${c.widthRatio} ${(c.startAccuracy !== undefined ? `${(c.startAccuracy * 100).toFixed(1)}->` : '')}${(c.accuracy * 100).toFixed(1)}% (${r.updatesAccepted}/${r.participants})`).join(' ')}`).join('; ') });
+  testInfo.annotations.push({ type: 'accuracy', description: rounds.map((r) => `round ${r.round} (${((r.closedAt - r.startedAt) / 1000).toFixed(0)} s): ${r.clusters.map((c) => `#${c.clusterIndex} w${c.widthRatio} ${(c.startAccuracy !== undefined ? `${(c.startAccuracy * 100).toFixed(1)}->` : '')}${(c.accuracy * 100).toFixed(1)}% (${r.updatesAccepted}/${r.participants})`).join(' ')}`).join('; ') });
   console.log(testInfo.annotations.map((a) => `${a.type}: ${a.description}`).join('\n'));
   const info = await coordinator.api<RunInfo>('GET', `/api/runs/${run.id}`);
   const clusters = info.clustering?.clusters ?? [];
@@ -162,12 +147,12 @@ test('a page closed in the middle of a round does not hold the round past its de
   const devices = [];
   // The victim is slowed 16x so that it is surely still training when its page closes.
   for (const rate of [1, 1, 16]) {
-    const device = await throttledDevice(browser, rate);
+    const device = await openDevice(browser, rate);
     await join(device.page, run);
     devices.push(device);
   }
   await coordinator.api('POST', `/api/runs/${run.id}/start`);
-  const victim = devices[2] as { context: BrowserContext; page: Page };
+  const victim = devices[2]!;
   await expect.poll(async () => (await pageState(victim.page)).phase, { timeout: 120_000 }).toBe('training');
   await victim.context.close();
   await expect.poll(async () => (await coordinator.api<RunInfo>('GET', `/api/runs/${run.id}`)).state, { timeout: 200_000, intervals: [1000] }).toBe('completed');
