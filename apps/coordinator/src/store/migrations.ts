@@ -66,6 +66,11 @@ CREATE TABLE IF NOT EXISTS device_tokens (
       db.exec(`CREATE TABLE tasks (name TEXT PRIMARY KEY, source TEXT NOT NULL, definition TEXT NOT NULL, created_at INTEGER NOT NULL);`);
     },
   },
+  {
+    version: 5,
+    description: "runs' settings gain the participation policy (issue 16), off when absent: a run made before asked for neither",
+    up: (db) => fillSettings(db, { requireCharging: false, requireVisible: false }, {}),
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
