@@ -4,7 +4,7 @@
  *
  *   npm run train-generator -- --out checkpoints/fmnist-ddpm --steps 6000 --max-minutes 120
  *   npm run train-generator -- --dataset data/colour-shapes --out checkpoints/colour-shapes-ddpm \
- *     --state .data/generator-state/colour-shapes-ddpm --channels 32,64,64 --patch 2
+ *     --state .data/generator-state/colour-v4 --channels 48,96,96 --patch 2
  *
  * Without --dataset the task is the built-in Fashion-MNIST. The U-Net takes the task's image
  * shape and classes; --channels and --patch size it. With --state, the resumable state (raw
