@@ -116,7 +116,7 @@ describe('SIGKILL drill', () => {
     const clientExits: string[] = [];
     for (const tier of TIERS) {
       const log = openSync(join(dataDir, `clients-${tier.label}.log`), 'a');
-      const child = spawn(process.execPath, ['--import', 'tsx', CLIENT_CLI, '--url', url, '--run', run.id, '--token', run.joinToken,
+      const child = spawn(process.execPath, ['--import', 'tsx', CLIENT_CLI, '--url', url, '--run', run.id, `--token=${run.joinToken}`,
         '--count', String(tier.count), '--speed', String(tier.speed), '--label', tier.label], { stdio: ['ignore', 'pipe', log] });
       closeSync(log);
       clientProcesses.push(child);

@@ -47,7 +47,7 @@ test('a browser and two virtual clients train a round of a colour task with Stag
   // Two tiers far apart, so the KDE makes two clusters and Stage 2 has models to teach each other.
   for (const [label, speed] of [['fast', '2000'], ['slow', '20']]) {
     const cli = join(REPO, 'apps/coordinator/src/virtual-client/cli.ts');
-    clients.push(spawn(process.execPath, ['--import', 'tsx', cli, '--url', coordinator.url, '--run', run.id, '--token', run.joinToken, '--count', '1', '--speed', speed, '--label', label],
+    clients.push(spawn(process.execPath, ['--import', 'tsx', cli, '--url', coordinator.url, '--run', run.id, `--token=${run.joinToken}`, '--count', '1', '--speed', speed, '--label', label],
       { cwd: REPO, stdio: ['ignore', 'ignore', 'inherit'] }));
   }
   await page.goto(`${coordinator.url}/?run=${run.id}&token=${run.joinToken}&backend=wasm`);

@@ -32,7 +32,7 @@ test('after a run the page charts its cluster\'s accuracy by round, predicts a p
     rounds: 3, localEpochs: 1, batchSize: 32, learningRate: 0.05, roundDeadlineMs: 120_000, minClientsToStart: 3, minClientsPerCluster: 1,
   });
   virtual = spawn(process.execPath, ['--import', 'tsx', join(REPO, 'apps/coordinator/src/virtual-client/cli.ts'), '--url', coordinator.url, '--run', run.id,
-    '--token', run.joinToken, '--count', '2', '--speed', '400', '--label', 'virtual'], { cwd: REPO, stdio: ['ignore', 'ignore', 'inherit'] });
+    `--token=${run.joinToken}`, '--count', '2', '--speed', '400', '--label', 'virtual'], { cwd: REPO, stdio: ['ignore', 'ignore', 'inherit'] });
   await page.goto(`${coordinator.url}/?run=${run.id}&token=${run.joinToken}&backend=wasm`);
   await page.getByRole('button', { name: 'I agree, join' }).click();
   await expect.poll(async () => (await coordinator.api<{ state: string }>('GET', `/api/runs/${run.id}`)).state, { timeout: 280_000 }).toBe('completed');

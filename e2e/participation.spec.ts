@@ -95,7 +95,7 @@ test('only while charging, on a discharging battery: the page does not train, sa
   const run = await coordinator.createRun({ ...SETTINGS, rounds: 2, roundDeadlineMs: DEADLINE_MS, minClientsToStart: 2, requireCharging: true });
   // A virtual client first, so that the page's capability report completes the quorum: round 1 selects the page.
   children.push(spawn(process.execPath, ['--import', 'tsx', join(REPO, 'apps/coordinator/src/virtual-client/cli.ts'), '--url', coordinator.url,
-    '--run', run.id, '--token', run.joinToken, '--count', '1', '--speed', '500', '--label', 'plugged'], { cwd: REPO, stdio: ['ignore', 'ignore', 'inherit'] }));
+    '--run', run.id, `--token=${run.joinToken}`, '--count', '1', '--speed', '500', '--label', 'plugged'], { cwd: REPO, stdio: ['ignore', 'ignore', 'inherit'] }));
   await expect.poll(async () => (await clients(run.id)).filter((c) => c.samplesPerSec > 0).length, { timeout: 60_000 }).toBe(1);
 
   await openAndJoin(page, run);

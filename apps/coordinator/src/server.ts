@@ -117,7 +117,7 @@ if (config.demo) {
     const count = Math.floor(config.virtualClients / tiers.length) + (i < config.virtualClients % tiers.length ? 1 : 0);
     if (count === 0) return;
     const cli = fileURLToPath(new URL('./virtual-client/cli.ts', import.meta.url));
-    const child = spawn(process.execPath, ['--import', 'tsx', cli, '--url', address, '--run', run.id, '--token', run.joinToken,
+    const child = spawn(process.execPath, ['--import', 'tsx', cli, '--url', address, '--run', run.id, `--token=${run.joinToken}`,
       '--count', String(count), '--speed', String(tier.speed), '--label', tier.label], {
       stdio: ['ignore', 'inherit', 'inherit'],
       // A self-signed certificate is its own root: the virtual clients trust it and nothing else.

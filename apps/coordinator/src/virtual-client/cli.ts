@@ -1,7 +1,9 @@
 /**
  * Runs virtual clients in their own process (training blocks the event loop it runs on):
  *   node --import tsx apps/coordinator/src/virtual-client/cli.ts --url http://127.0.0.1:8080 \
- *     --run RUN_ID --token JOIN_TOKEN --count 3 --speed 800
+ *     --run RUN_ID --token=JOIN_TOKEN --count 3 --speed 800
+ * A join token is random base64url and may start with '-': pass it as --token=VALUE, which
+ * parseArgs reads whatever the value's first character (--token VALUE would be refused then).
  */
 import { parseArgs } from 'node:util';
 import { useBackend } from '@fedtsa/core/backend';
