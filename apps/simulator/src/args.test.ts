@@ -13,3 +13,12 @@ describe('parseCli --strategy', () => {
     expect(() => parseCli(['--strategy', 'fedtsa,fedtsa'])).toThrow(/twice/);
   });
 });
+
+describe('parseCli --overlap', () => {
+  it('is off by default, on with on, and refuses anything else', () => {
+    expect(parseCli(['--preset', 'small']).config.stage2.overlap).toBe(false);
+    expect(parseCli(['--preset', 'small', '--overlap', 'on']).config.stage2.overlap).toBe(true);
+    expect(parseCli(['--preset', 'small', '--overlap', 'off']).config.stage2.overlap).toBe(false);
+    expect(() => parseCli(['--overlap', 'yes'])).toThrow(/--overlap must be on or off/);
+  });
+});

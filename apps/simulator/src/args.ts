@@ -37,6 +37,8 @@ export const USAGE = `usage: npm run simulate -- [options]
   --pool-cache DIR|off  where generated samples are kept across runs (default .cache/synthetic)
   --min-cosine=X       the round's direction screen (core round/policy.ts; default -0.15; --min-cosine=-1 = off)
   --teacher-rule on|off  Stage 2's teacher screen (stage2/teachers.ts; default on)
+  --overlap on|off       round r's mutual learning runs while round r+1 trains and its change is
+                         added at round r+1's close (core round/close.ts; default off)
   --teacher-max-logit X  --teacher-min-skill S  --teacher-max-loss-ratio R  its thresholds (defaults in teachers.ts)
 
 example, a task from a generated IDX folder (32x32 greyscale, 6 classes; measured: 65-70% for the
@@ -74,6 +76,7 @@ export function parseCli(argv: string[]): CliOptions {
       dataset: { type: 'string' }, 'image-size': { type: 'string' }, 'public-fraction': { type: 'string' }, 'validation-fraction': { type: 'string' },
       'test-fraction': { type: 'string' }, 'client-samples': { type: 'string' },
       'teacher-rule': { type: 'string' }, 'teacher-max-logit': { type: 'string' }, 'teacher-min-skill': { type: 'string' }, 'teacher-max-loss-ratio': { type: 'string' },
+      overlap: { type: 'string' },
     },
   });
   if (values.help) { console.log(USAGE); process.exit(0); }
@@ -112,6 +115,8 @@ export function parseCli(argv: string[]): CliOptions {
   if (values.generator !== undefined) config.stage2.generatorDir = values.generator;
   config.stage2.poolSize = num('pool-size', values['pool-size']) ?? config.stage2.poolSize;
   config.stage2.refreshFraction = num('refresh', values.refresh) ?? config.stage2.refreshFraction;
+  if (values.overlap !== undefined && values.overlap !== 'on' && values.overlap !== 'off') throw new Error(`--overlap must be on or off, got '${values.overlap}'`);
+  if (values.overlap !== undefined) config.stage2.overlap = values.overlap === 'on';
   if (values['pool-cache'] !== undefined) config.stage2.cacheDir = values['pool-cache'] === 'off' ? undefined : values['pool-cache'];
   const ml = config.stage2.mutualLearning;
   const mlOptimizer = values['ml-optimizer'];

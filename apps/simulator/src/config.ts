@@ -67,6 +67,12 @@ export interface Stage2Config {
   mutualLearning: Partial<MutualLearningOptions>;
   /** Folder where generated chunks are kept across runs (see stage2-setup.ts); undefined = no cache. */
   cacheDir?: string;
+  /**
+   * Overlap (core round/close.ts): round r's mutual learning runs while round r+1's clients train
+   * from round r's Stage 1 models, and its change is added at round r+1's close. The simulation
+   * runs it in turn (the result does not depend on when it runs); the last round runs it inline.
+   */
+  overlap: boolean;
 }
 
 export const DEFAULT_STAGE2: Stage2Config = {
@@ -77,6 +83,7 @@ export const DEFAULT_STAGE2: Stage2Config = {
   guidance: 3,
   mutualLearning: {},
   cacheDir: '.cache/synthetic',
+  overlap: false,
 };
 
 /** Phones, laptops, desktops: throughputs about 10x apart, as measured browsers differ. */

@@ -6,7 +6,7 @@
  */
 import { modelManifest, parameterCount } from '@fedtsa/core/architecture';
 import { deriveSeed } from '@fedtsa/core/rng';
-import { closeRound, type ReceivedUpdate } from '@fedtsa/core/round/close';
+import { closeRound, type CarriedServerStep, type ReceivedUpdate } from '@fedtsa/core/round/close';
 import { RoundMemory } from '@fedtsa/core/round/memory';
 import { selectParticipants } from '@fedtsa/core/round/participants';
 import { DEFAULT_ROUND_POLICY } from '@fedtsa/core/round/policy';
@@ -74,6 +74,8 @@ export async function runStrategy(
   const policy = config.policy ?? DEFAULT_ROUND_POLICY;
   const memory = new RoundMemory();
   const rounds: SimRoundRecord[] = [];
+  // Overlap: the previous round's deferred server step, run before this round's close (its result does not depend on when).
+  let carried: CarriedServerStep | undefined;
   for (let round = 1; round <= config.rounds; round++) {
     const selected = selectParticipants(exp.setup.clusters, { seed: config.seed, round, count: (n) => Math.max(1, Math.round(config.participation * n)) });
     const t0 = performance.now();
@@ -98,7 +100,12 @@ export async function runStrategy(
       else updates.push({ clientId: task.clientId, clusterIndex: task.clusterIndex, widthRatio: task.widthRatio, weights, numSamples: (trained[i] as { numSamples: number }).numSamples, distance: check.distance });
     });
     const sent = new Map(tasks.map((t) => [t.clusterIndex, t.weights]));
-    const outcome = await closeRound(strategy, { round, updates, sent, history: memory.histories(), policy });
+    const outcome = await closeRound(strategy, {
+      round, updates, sent, history: memory.histories(), policy, carried, deferServerStep: config.stage2.overlap && round < config.rounds,
+    });
+    carried = await outcome.deferred?.run();
+    // A deferred step's own time (in a deployment it runs during the next round's training): its figures reach the next round's record with its change.
+    const serverStepStats = outcome.deferred && carried ? { ...outcome.serverStepStats, deferredStepMs: carried.ms } : outcome.serverStepStats;
     memory.remember(outcome);
     afterRound?.(round, outcome.models);
     const clusters = await evaluateModels(pool, strategy.clusterModels(), roundRows);
@@ -108,13 +115,14 @@ export async function runStrategy(
     };
     const record: SimRoundRecord = {
       round, clusters, meanAccuracy: meanAccuracy(clusters), trainMs, stage1Ms: outcome.stage1Ms, serverStepMs: outcome.serverStepMs,
-      serverStepStats: outcome.serverStepStats, safeguards,
+      serverStepStats, safeguards,
     };
     rounds.push(record);
     const flagged = Object.entries(safeguards).filter(([, v]) => v > 0).map(([k, v]) => `${k} ${v}`).join(', ');
     progress(`${name} round ${round}/${config.rounds}: mean acc ${(record.meanAccuracy * 100).toFixed(1)}% ` +
       `[${clusters.map((c) => `w${c.widthRatio}:${(c.accuracy * 100).toFixed(1)}`).join(' ')}] train ${(trainMs / 1000).toFixed(1)}s` +
       (outcome.serverStepMs > 0 ? ` stage2 ${(outcome.serverStepMs / 1000).toFixed(1)}s (generation ${((outcome.serverStepStats.generationMs ?? 0) / 1000).toFixed(1)}s)` : '') +
+      (carried && outcome.deferred ? ` stage2 deferred ${(carried.ms / 1000).toFixed(1)}s (generation ${((carried.stats.generationMs ?? 0) / 1000).toFixed(1)}s)` : '') +
       (flagged ? ` safeguards: ${flagged}` : ''));
   }
   const finalClusters = await evaluateModels(pool, strategy.clusterModels(), firstRows(exp.test.count));

@@ -10,6 +10,13 @@
  * The updates come in selection order (round/participants.ts) and Stage 1 sums them in it.
  * Pure apart from the strategy it drives: no clocks but the injected one, no I/O, no sockets.
  * The simulation calls it in its process, the coordinator in its aggregation worker.
+ *
+ * Overlap (docs/FEDTSA.md, "Stage 2 off the critical path"): with `deferServerStep` the close
+ * stops after Stage 1 and hands back the server step as `deferred`, to run while the next
+ * round's clients train from the Stage 1 models. What that step changed (Stage2_r - Stage1_r,
+ * per cluster) comes back as `carried` at the next close and is added to that round's Stage 1:
+ * FedAvg_{r+1} + (Stage2_r - Stage1_r), checked against the invariants like a Stage 2 result
+ * (a failing cluster keeps its Stage 1). Without overlap the step runs inline, as before.
  */
 import { cappedWeights } from '../screening/averaging-weights.ts';
 import { changeLimit, checkModelStep, type ChangeLimit } from '../screening/invariants.ts';
@@ -32,6 +39,33 @@ export interface CloseInput {
   history: ReadonlyMap<number, readonly number[]>;
   policy: RoundPolicy;
   now?: () => number;
+  /** The previous round's deferred server step, finished: its change is added to this round's Stage 1. */
+  carried?: CarriedServerStep;
+  /** Overlap: stop after Stage 1 (and the carried change) and return the server step as `deferred`. */
+  deferServerStep?: boolean;
+}
+
+/** One cluster's change by a deferred server step: its result minus the model it started from. */
+export interface CarriedChange {
+  clusterIndex: number;
+  widthRatio: number;
+  delta: Float32Array;
+}
+
+/** A deferred server step's result, to carry into the next close. */
+export interface CarriedServerStep {
+  /** The round whose Stage 1 models it ran on. */
+  round: number;
+  changes: CarriedChange[];
+  teachers: NonNullable<ServerStepReport['teachers']>;
+  stats: Record<string, number>;
+  ms: number;
+}
+
+/** The server step of a round closed with `deferServerStep`: run it (once) while the next round trains. */
+export interface DeferredServerStep {
+  round: number;
+  run(): Promise<CarriedServerStep>;
 }
 
 /** A step whose result broke a round invariant and was undone. */
@@ -60,6 +94,8 @@ export interface RoundOutcome {
   stage1Ms: number;
   serverStepMs: number;
   serverStepStats: Record<string, number>;
+  /** With `deferServerStep` and a server step: the step on this round's models, to run before the next close. */
+  deferred?: DeferredServerStep;
 }
 
 function screen(input: CloseInput): { kept: ReceivedUpdate[]; dropped: RoundOutcome['dropped'] } {
@@ -107,6 +143,37 @@ function enforce(
   });
 }
 
+/** Clusters that have nothing of this round to teach: no accepted update reached them, or their Stage 1 was rolled back. */
+function withoutTeachingOf(models: readonly ClusterModel[], accepted: readonly ReceivedUpdate[], rollbacks: readonly Rollback[]): Map<number, string> {
+  const withoutTeaching = new Map<number, string>();
+  for (const m of models) {
+    if (rollbacks.some((r) => r.clusterIndex === m.clusterIndex)) withoutTeaching.set(m.clusterIndex, 'its Stage 1 result was rolled back this round');
+    else if (!accepted.some((u) => u.clusterIndex === m.clusterIndex)) withoutTeaching.set(m.clusterIndex, 'no accepted update reached it this round');
+  }
+  return withoutTeaching;
+}
+
+/** `models` plus the carried changes of the clusters that kept their index and width (a re-clustered one starts over). */
+function addCarried(models: readonly ClusterModel[], carried: CarriedServerStep): ClusterModel[] {
+  return models.map((m) => {
+    const c = carried.changes.find((x) => x.clusterIndex === m.clusterIndex && x.widthRatio === m.widthRatio && x.delta.length === m.weights.length);
+    if (!c) return m;
+    const weights = new Float32Array(m.weights.length);
+    for (let i = 0; i < weights.length; i++) weights[i] = (m.weights[i] as number) + (c.delta[i] as number);
+    return { ...m, weights };
+  });
+}
+
+/** What the server step changed, per cluster (zero where it kept the model). */
+function changesOf(before: readonly ClusterModel[], after: readonly ClusterModel[]): CarriedChange[] {
+  return after.map((m, k) => {
+    const b = (before[k] as ClusterModel).weights;
+    const delta = new Float32Array(b.length);
+    for (let i = 0; i < delta.length; i++) delta[i] = (m.weights[i] as number) - (b[i] as number);
+    return { clusterIndex: m.clusterIndex, widthRatio: m.widthRatio, delta };
+  });
+}
+
 export async function closeRound(strategy: Strategy, input: CloseInput): Promise<RoundOutcome> {
   validateRoundPolicy(input.policy, 'closeRound');
   const now = input.now ?? (() => Date.now());
@@ -122,24 +189,41 @@ export async function closeRound(strategy: Strategy, input: CloseInput): Promise
   let final = stage1;
   let teachers: RoundOutcome['teachers'] = [];
   let serverStepStats: Record<string, number> = {};
-  if (strategy.serverStep && stage1.length > 1) {
-    // A cluster that no accepted update reached, or whose average was rolled back, has nothing of this round to teach.
-    const withoutTeaching = new Map<number, string>();
-    for (const m of stage1) {
-      if (rollbacks.some((r) => r.clusterIndex === m.clusterIndex)) withoutTeaching.set(m.clusterIndex, 'its Stage 1 result was rolled back this round');
-      else if (!accepted.some((u) => u.clusterIndex === m.clusterIndex)) withoutTeaching.set(m.clusterIndex, 'no accepted update reached it this round');
-    }
-    const report = await strategy.serverStep(input.round, stage1, { withoutTeaching });
-    // A cluster whose server-step result breaks an invariant keeps its Stage 1 result.
-    final = enforce('stage2', start, report.models, stage1, limits, rollbacks);
+  // Overlap: the previous round's server step, finished meanwhile, adds its change; a cluster it would carry past an invariant keeps its Stage 1.
+  if (input.carried) {
+    final = enforce('stage2', start, addCarried(stage1, input.carried), stage1, limits, rollbacks);
+    teachers = input.carried.teachers;
+    serverStepStats = { ...input.carried.stats, carriedFromRound: input.carried.round, carriedStepMs: input.carried.ms };
+  }
+  const serverStep = stage1.length > 1 ? strategy.serverStep : undefined;
+  let deferred: DeferredServerStep | undefined;
+  if (serverStep && input.deferServerStep) {
+    const base = final;
+    const withoutTeaching = withoutTeachingOf(base, accepted, rollbacks);
+    let ran = false;
+    deferred = {
+      round: input.round,
+      run: async () => {
+        if (ran) throw new Error(`closeRound: round ${input.round}'s deferred server step already ran`);
+        ran = true;
+        const s0 = now();
+        const report = await serverStep(input.round, base.map((m) => ({ ...m })), { withoutTeaching });
+        return { round: input.round, changes: changesOf(base, report.models), teachers: report.teachers ?? [], stats: report.stats, ms: now() - s0 };
+      },
+    };
+  } else if (serverStep) {
+    const before = final;
+    const report = await serverStep(input.round, before, { withoutTeaching: withoutTeachingOf(before, accepted, rollbacks) });
+    // A cluster whose server-step result breaks an invariant keeps what it had before the step.
+    final = enforce('stage2', start, report.models, before, limits, rollbacks);
     teachers = report.teachers ?? [];
-    serverStepStats = report.stats;
+    serverStepStats = { ...serverStepStats, ...report.stats };
   }
   const t2 = now();
   strategy.adopt(final);
   return {
     models: strategy.clusterModels(), accepted, dropped, capped, rollbacks, teachers, limits,
     changes: final.map((m, k) => ({ clusterIndex: m.clusterIndex, change: l2Distance((start[k] as ClusterModel).weights, m.weights) })),
-    stage1Ms: t1 - t0, serverStepMs: t2 - t1, serverStepStats,
+    stage1Ms: t1 - t0, serverStepMs: t2 - t1, serverStepStats, ...(deferred ? { deferred } : {}),
   };
 }

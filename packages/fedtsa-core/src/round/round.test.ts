@@ -76,6 +76,60 @@ describe('closeRound', () => {
     expect(out.serverStepStats).toEqual({ x: 1 });
   });
 
+  it('with overlap, defers the server step and adds its change at the next close: Stage1_{r+1} + (Stage2_r - Stage1_r)', async () => {
+    // The server step adds 0.01 to every weight of every cluster and records the models it saw.
+    const seenRounds: number[] = [];
+    const serverStep: ServerStep = async (round, models) => {
+      seenRounds.push(round);
+      return { models: models.map((m) => ({ ...m, weights: m.weights.map((v) => v + 0.01) })), stats: { mutualLearningMs: 5 } };
+    };
+    const overlapped = createStrategy('fedtsa', { spec, clusters, initialWeights: init, serverStep });
+    const inline = createStrategy('fedtsa', { spec, clusters, initialWeights: init, serverStep });
+    const policy = DEFAULT_ROUND_POLICY;
+    // Round 1: the overlapped close stops after Stage 1; nothing of the step has happened yet.
+    const updates1 = updatesFor(overlapped);
+    const r1 = await closeRound(overlapped, { round: 1, updates: updates1, sent: sentOf(overlapped.clusterModels()), history: new Map(), policy, deferServerStep: true });
+    const inline1 = await closeRound(inline, { round: 1, updates: updates1, sent: sentOf(inline.clusterModels()), history: new Map(), policy });
+    expect(seenRounds).toEqual([1]);
+    expect(r1.serverStepStats).toEqual({});
+    expect(r1.deferred?.round).toBe(1);
+    // The overlapped round 1 models are the inline ones minus the step's 0.01.
+    r1.models.forEach((m, k) => m.weights.forEach((v, i) => expect(v + 0.01).toBeCloseTo(inline1.models[k]!.weights[i]!, 6)));
+    const stage1 = r1.models.map((m) => m.weights.slice());
+    const carried = await r1.deferred!.run();
+    expect(seenRounds).toEqual([1, 1]);
+    await expect(r1.deferred!.run()).rejects.toThrow(/already ran/);
+    carried.changes.forEach((c) => c.delta.forEach((d) => expect(d).toBeCloseTo(0.01, 6)));
+    // Running the step did not touch the adopted models: the next round's clients train from Stage 1.
+    overlapped.clusterModels().forEach((m, k) => expect(m.weights).toEqual(stage1[k]));
+    // Round 2 (the last): Stage 1 + the carried change, then the step inline on top.
+    const updates2 = updatesFor(overlapped);
+    const r2 = await closeRound(overlapped, { round: 2, updates: updates2, sent: sentOf(overlapped.clusterModels()), history: new Map(), policy, carried });
+    expect(r2.deferred).toBeUndefined();
+    expect(r2.serverStepStats).toMatchObject({ carriedFromRound: 1, mutualLearningMs: 5 });
+    const proposal = createStrategy('fedtsa-stage1', { spec, clusters, initialWeights: init });
+    proposal.adopt(r1.models);
+    const fedAvg2 = proposal.stage1(updates2);
+    r2.models.forEach((m, k) => m.weights.forEach((v, i) => expect(v).toBeCloseTo(fedAvg2[k]!.weights[i]! + 0.02, 5)));
+  });
+
+  it('drops a carried change for a cluster whose width changed, and rolls one back that breaks an invariant', async () => {
+    const strategy = createStrategy('fedtsa-stage1', { spec, clusters, initialWeights: init });
+    const start = strategy.clusterModels();
+    const carried = {
+      round: 1, teachers: [], stats: {}, ms: 1,
+      changes: [
+        { clusterIndex: 0, widthRatio: 0.25, delta: new Float32Array(3) },
+        { clusterIndex: 1, widthRatio: start[1]!.widthRatio, delta: new Float32Array(start[1]!.weights.length).fill(1e3) },
+      ],
+    };
+    const updates = updatesFor(strategy);
+    const plain = createStrategy('fedtsa-stage1', { spec, clusters, initialWeights: init }).stage1(updates);
+    const out = await closeRound(strategy, { round: 2, updates, sent: sentOf(start), history: new Map(), policy: DEFAULT_ROUND_POLICY, carried });
+    expect(out.rollbacks.map((r) => [r.clusterIndex, r.step])).toEqual([[1, 'stage2']]);
+    out.models.forEach((m, k) => expect(m.weights).toEqual(plain[k]!.weights));
+  });
+
   it('moves a shared model only when no cluster was rolled back', async () => {
     for (const name of ['fedavg-small', 'heterofl'] as const) {
       const strategy = createStrategy(name, { spec, clusters, initialWeights: init });
