@@ -88,6 +88,8 @@ export interface RoundIncident {
 export interface RoundSummary {
   round: number;
   startedAt: number;
+  /** When the round's client phase ended and its close began (absent in rounds saved before it was recorded). */
+  clientsDoneAt?: number;
   closedAt: number;
   stage1Ms: number;
   stage2Ms: number;

@@ -36,6 +36,8 @@ export interface AggregateRequest {
   history: [number, number[]][];
   policy: RoundPolicy;
   stage2: RunSettings['stage2'];
+  /** The run's last round: with stage2.overlap, its mutual learning runs inline (no next round to overlap with). */
+  lastRound: boolean;
   evalSamples: number;
 }
 

@@ -9,7 +9,7 @@ import type { ModelSpec } from '@fedtsa/core/architecture';
 import { useBackend } from '@fedtsa/core/backend';
 import type { LabelledImages } from '@fedtsa/core/data/dataset';
 import { DiffusionGenerator } from '@fedtsa/core/diffusion/generator';
-import { closeRound } from '@fedtsa/core/round/close';
+import { closeRound, type CarriedServerStep } from '@fedtsa/core/round/close';
 import { evaluateModel, scoreModels, type ClusterScore } from '@fedtsa/core/round/score';
 import { ChunkedSource } from '@fedtsa/core/stage2/chunked-source';
 import { createStage2Step, stage2Seed } from '@fedtsa/core/stage2/stage2';
@@ -77,6 +77,14 @@ async function score(taskName: string, models: readonly ClusterModel[], samples:
   return scoreModels(models, (widthRatio, weights) => evaluateModel(spec, widthRatio, weights, data, cache));
 }
 
+/**
+ * Overlap (run setting stage2.overlap): per run, the deferred server step of its last close,
+ * running in this worker while the next round's clients train. The next close waits for it and
+ * adds its change. A step that failed carries nothing (the round record says why). Not saved: after
+ * a restart the first close has nothing to carry.
+ */
+const deferredByRun = new Map<string, Promise<CarriedServerStep | { failed: string; round: number }>>();
+
 async function aggregate(req: AggregateRequest): Promise<AggregateResult> {
   const { spec, generatorDir } = taskOf(req.task);
   const serverStep = req.models.length > 1 ? stage2For(req, spec, generatorDir) : undefined;
@@ -84,10 +92,23 @@ async function aggregate(req: AggregateRequest): Promise<AggregateResult> {
     spec, models: req.models, serverStep,
     clusters: req.models.map((m) => ({ index: m.clusterIndex, widthRatio: m.widthRatio, memberIds: m.memberIds })),
   });
-  const { serverStepMs, ...outcome } = await closeRound(strategy, {
+  const pending = deferredByRun.get(req.runId);
+  deferredByRun.delete(req.runId);
+  const previous = pending ? await pending : undefined;
+  const carried = previous && 'changes' in previous ? previous : undefined;
+  const { serverStepMs, deferred, ...outcome } = await closeRound(strategy, {
     round: req.round, updates: req.updates, sent: new Map(req.sent), history: new Map(req.history), policy: req.policy,
+    carried, deferServerStep: req.stage2.overlap && !req.lastRound,
   });
-  return { ...outcome, stage2Ms: serverStepMs, metrics: await score(req.task, outcome.models, req.evalSamples) };
+  // Started on a timer, so after this close's scores and reply: it runs while the next round trains.
+  if (deferred) {
+    const run = new Promise((resolve) => setTimeout(resolve, 0)).then(() => deferred.run());
+    deferredByRun.set(req.runId, run.catch((err: unknown) => ({ failed: err instanceof Error ? err.message : String(err), round: deferred.round })));
+  }
+  const serverStepStats = previous && 'failed' in previous
+    ? { ...outcome.serverStepStats, carriedFailedFromRound: previous.round }
+    : outcome.serverStepStats;
+  return { ...outcome, serverStepStats, stage2Ms: serverStepMs, metrics: await score(req.task, outcome.models, req.evalSamples) };
 }
 
 type Request = AggregateRequest | TaskMessage | { kind: 'evaluate'; task: string; models: ClusterModel[]; evalSamples: number };

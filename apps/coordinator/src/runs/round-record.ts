@@ -9,6 +9,8 @@ export interface RoundFacts {
   runId: string;
   round: number;
   startedAt: number;
+  /** When the close began: the last update arrived, the last participant withdrew, or the deadline passed. */
+  clientsDoneAt: number;
   participants: number;
   incidents: RoundIncident[];
   clustering: ClusteringSnapshot;
@@ -39,7 +41,7 @@ export function buildRoundRecord(f: RoundFacts): RoundRecord {
     };
   });
   return {
-    runId: f.runId, round: f.round, startedAt: f.startedAt, closedAt: Date.now(),
+    runId: f.runId, round: f.round, startedAt: f.startedAt, clientsDoneAt: f.clientsDoneAt, closedAt: Date.now(),
     stage1Ms: f.result.stage1Ms, stage2Ms: f.result.stage2Ms, stage2Stats: f.result.serverStepStats,
     participants: f.participants, updatesAccepted: f.result.accepted.length, updatesRefused: f.incidents.filter((i) => i.kind === 'update-refused' || i.kind === 'update-dropped').length,
     clusters, meanAccuracy: meanAccuracy(byClients ? clusters.filter((c) => (c.evaluatedImages ?? 0) > 0) : clusters), clustering: f.clustering,

@@ -261,6 +261,7 @@ export class RunEngine {
     const open = this.open;
     if (!open || open.closing) return;
     open.closing = true;
+    const clientsDoneAt = Date.now();
     open.cancel();
     const s = this.run.settings;
     // The core's close sums in the round's seeded selection order, not arrival order, so a round's result does not depend on network timing.
@@ -272,6 +273,7 @@ export class RunEngine {
       const result = await this.aggregator.aggregate({
         runId: this.run.id, task: s.task, round: open.index, seed: s.seed, models: this.models, updates, sent: [...open.sent],
         history: [...this.memory.histories()], policy: roundPolicyOf(s), stage2: s.stage2, evalSamples: s.evalSamples,
+        lastRound: open.index >= s.rounds,
       });
       if (this.open !== open) return; // stopped meanwhile
       for (const [id, error] of dropRefusals(result)) open.dropped.set(id, error);
@@ -279,7 +281,7 @@ export class RunEngine {
       this.models = result.models;
       this.memory.remember(result);
       const record = buildRoundRecord({
-        runId: this.run.id, round: open.index, startedAt: open.startedAt, participants: open.selected.size,
+        runId: this.run.id, round: open.index, startedAt: open.startedAt, clientsDoneAt, participants: open.selected.size,
         incidents: open.incidents, clustering: this.clustering as ClusteringSnapshot, result, start, memory: this.memory,
         clientEvaluations: open.clientEvaluations(),
       });

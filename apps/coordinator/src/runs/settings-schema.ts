@@ -19,6 +19,7 @@ export const Stage2Settings = Type.Object({
   learningRate: Type.Number({ exclusiveMinimum: 0, maximum: 1, default: 3e-3, description: 'tuned on the validation split (results/stage2-tuning)' }),
   sampleSteps: Type.Integer({ minimum: 1, maximum: 1000, default: 25, description: 'DDIM steps' }),
   guidance: Type.Number({ minimum: 0, maximum: 20, default: 3, description: 'classifier-free guidance scale' }),
+  overlap: Type.Boolean({ default: false, description: "round r's mutual learning runs while round r+1's clients train from round r's Stage 1 models; its change is added at round r+1's close (docs/FEDTSA.md)" }),
   teacherRule: Type.Boolean({ default: true, description: 'a cluster model teaches only if it passes the teacher screen (docs/robustness.md); off = every model teaches' }),
   teacherMaxAbsLogit: Type.Number({ exclusiveMinimum: 0, maximum: 1e6, default: DEFAULT_TEACHER_RULE.maxAbsLogit, description: 'largest |logit| a teacher may produce on the synthetic pool' }),
   teacherMinSkill: Type.Number({ minimum: 0, maximum: 0.99, default: DEFAULT_TEACHER_RULE.minSkill, description: 'a teacher knows something: (accuracy - chance) / (1 - chance) on the pool at least this...' }),

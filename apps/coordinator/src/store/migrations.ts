@@ -71,6 +71,11 @@ CREATE TABLE IF NOT EXISTS device_tokens (
     description: "runs' settings gain the participation policy (issue 16), off when absent: a run made before asked for neither",
     up: (db) => fillSettings(db, { requireCharging: false, requireVisible: false }, {}),
   },
+  {
+    version: 6,
+    description: "runs' Stage 2 settings gain overlap (issue 17), off when absent: a run made before waited for mutual learning",
+    up: (db) => fillSettings(db, {}, { overlap: false }),
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -63,6 +63,8 @@ export interface RoundRecord {
   runId: string;
   round: number;
   startedAt: number;
+  /** When the round's client phase ended and its close began (absent in rounds saved before issue 17): the server's share of the round is closedAt - clientsDoneAt. */
+  clientsDoneAt?: number;
   closedAt: number;
   stage1Ms: number;
   stage2Ms: number;
