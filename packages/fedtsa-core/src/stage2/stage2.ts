@@ -7,7 +7,7 @@
 import type { ModelSpec } from '../architecture.ts';
 import { deriveSeed } from '../rng.ts';
 import type { ClusterModel, ServerStep } from '../strategy/types.ts';
-import { resolveMutualLearningOptions, runMutualLearning, type MutualLearningOptions } from './mutual-learning.ts';
+import { resolveMutualLearningOptions, runMutualLearning, type MutualLearningOptions, type MutualLearningRunner } from './mutual-learning.ts';
 import type { SyntheticPool } from './synthetic-pool.ts';
 
 export interface Stage2Options {
@@ -18,6 +18,8 @@ export interface Stage2Options {
   mutualLearning: Partial<MutualLearningOptions>;
   seed: number;
   now?: () => number;
+  /** Who runs mutual learning (default runMutualLearning, on this thread); node-io's parallel-mutual-learning uses worker threads. */
+  runMutualLearning?: MutualLearningRunner;
 }
 
 /** Stage 2's seed for a run's seed: the same in the simulation and the coordinator. */
@@ -35,6 +37,7 @@ export function createStage2Step(opts: Stage2Options): ServerStep {
     throw new Error(`createStage2Step: pool source is ${ph}x${pw}x${pc}/${pool.numClasses} classes, spec is ${h}x${w}x${c}/${spec.numClasses}`);
   }
   const now = opts.now ?? (() => Date.now());
+  const runner = opts.runMutualLearning ?? runMutualLearning;
 
   return async (round: number, models: ClusterModel[], context?: { withoutTeaching?: ReadonlyMap<number, string> }) => {
     if (models.length === 0) throw new Error('createStage2Step: no cluster models');
@@ -42,7 +45,7 @@ export function createStage2Step(opts: Stage2Options): ServerStep {
     const refresh = await pool.refresh(round, deriveSeed(seed, 0));
     const t1 = now();
     const annotated = models.map((m) => ({ ...m, withoutTeaching: context?.withoutTeaching?.get(m.clusterIndex) }));
-    const result = await runMutualLearning(annotated, spec, pool, ml, deriveSeed(seed, 1, round), now);
+    const result = await runner(annotated, spec, pool, ml, deriveSeed(seed, 1, round), now);
     const t2 = now();
     const screens = result.screens;
     return {

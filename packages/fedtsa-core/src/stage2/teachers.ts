@@ -65,14 +65,22 @@ export function allFinite(values: Float32Array): boolean {
 /** Rows of the pool per forward pass: bounds memory on large pools. */
 const SCREEN_BATCH = 256;
 
-/** Largest |logit|, accuracy and mean cross-entropy of one model over the whole pool. */
-function scoreOnPool(model: tfl.LayersModel, pool: SyntheticPool): { maxAbsLogit: number; accuracy: number; loss: number } {
-  const n = pool.data.count;
+/** One model's figures over some rows of the pool; scores of disjoint rows merge by mergePoolScores. */
+export interface PoolScore {
+  maxAbsLogit: number;
+  correct: number;
+  /** Cross-entropy summed over the rows. */
+  lossSum: number;
+  count: number;
+}
+
+/** Scores `model` on the pool's rows [start, end) (default: all of them), SCREEN_BATCH rows per forward pass. */
+export function scorePoolRows(model: tfl.LayersModel, pool: Pick<SyntheticPool, 'batch' | 'data'>, start = 0, end = pool.data.count): PoolScore {
   let maxAbs = 0;
   let correct = 0;
   let lossSum = 0;
-  for (let start = 0; start < n; start += SCREEN_BATCH) {
-    const rows = Array.from({ length: Math.min(SCREEN_BATCH, n - start) }, (_, i) => start + i);
+  for (let lo = start; lo < end; lo += SCREEN_BATCH) {
+    const rows = Array.from({ length: Math.min(SCREEN_BATCH, end - lo) }, (_, i) => lo + i);
     const { x, y } = pool.batch(rows);
     try {
       const stats = tf.tidy(() => {
@@ -92,7 +100,13 @@ function scoreOnPool(model: tfl.LayersModel, pool: SyntheticPool): { maxAbsLogit
       tf.dispose([x, y]);
     }
   }
-  return { maxAbsLogit: maxAbs, accuracy: correct / Math.max(1, n), loss: lossSum / Math.max(1, n) };
+  return { maxAbsLogit: maxAbs, correct, lossSum, count: Math.max(0, end - start) };
+}
+
+/** Scores of disjoint row ranges as one: max, sums (the loss sum up to float order). */
+export function mergePoolScores(scores: readonly PoolScore[]): PoolScore {
+  return scores.reduce((a, b) => ({ maxAbsLogit: Math.max(a.maxAbsLogit, b.maxAbsLogit), correct: a.correct + b.correct, lossSum: a.lossSum + b.lossSum, count: a.count + b.count }),
+    { maxAbsLogit: 0, correct: 0, lossSum: 0, count: 0 });
 }
 
 /**
@@ -102,15 +116,23 @@ function scoreOnPool(model: tfl.LayersModel, pool: SyntheticPool): { maxAbsLogit
  */
 export function screenTeachers(models: readonly tfl.LayersModel[], weights: readonly Float32Array[], pool: SyntheticPool, rule: TeacherRule | null): TeacherScreen[] {
   if (rule) validateTeacherRule(rule, 'screenTeachers');
-  const chance = 1 / pool.numClasses;
-  const uniformLoss = Math.log(pool.numClasses);
-  return models.map((model, k) => {
-    if (!allFinite(weights[k] as Float32Array)) {
+  const scores = models.map((model, k) => (allFinite(weights[k] as Float32Array) ? scorePoolRows(model, pool) : null));
+  return screensFromScores(scores, pool.numClasses, rule);
+}
+
+/** The screens from each model's score over the whole pool; null for a model whose weights are not finite (it was not run). */
+export function screensFromScores(scores: readonly (PoolScore | null)[], numClasses: number, rule: TeacherRule | null): TeacherScreen[] {
+  const chance = 1 / numClasses;
+  const uniformLoss = Math.log(numClasses);
+  return scores.map((score) => {
+    if (!score) {
       return { finite: false, maxAbsLogit: NaN, poolAccuracy: NaN, skill: NaN, lossRatio: NaN, teaches: !rule, ...(rule ? { reason: 'its weights are not finite' } : {}) };
     }
-    const { maxAbsLogit, accuracy, loss } = scoreOnPool(model, pool);
+    const n = Math.max(1, score.count);
+    const { maxAbsLogit } = score;
+    const accuracy = score.correct / n;
     const skill = (accuracy - chance) / (1 - chance);
-    const lossRatio = loss / uniformLoss;
+    const lossRatio = score.lossSum / n / uniformLoss;
     const reasons: string[] = [];
     if (rule && !(maxAbsLogit <= rule.maxAbsLogit)) reasons.push(`its largest |logit| on the synthetic pool is ${maxAbsLogit.toPrecision(3)} > ${rule.maxAbsLogit}`);
     if (rule && !(skill >= rule.minSkill || lossRatio <= rule.maxLossRatio)) {
