@@ -9,15 +9,14 @@
  * coordinator draws the same pool. The cache is keyed by the checkpoint's own bytes, so a
  * retrained generator never reads another's images.
  */
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { ModelSpec } from '@fedtsa/core/architecture';
 import { ChunkedSource } from '@fedtsa/core/stage2/chunked-source';
+import { cachingSampler, type GeneratorKey } from '@fedtsa/core/stage2/pool-store';
 import { createStage2Step, stage2Seed } from '@fedtsa/core/stage2/stage2';
 import { SyntheticPool } from '@fedtsa/core/stage2/synthetic-pool';
 import type { ServerStep } from '@fedtsa/core/strategy/types';
 import { readCheckpointFiles } from '@fedtsa/node-io/checkpoint-files';
+import { checkpointIdentity, DiskPoolStore } from '@fedtsa/node-io/pool-store-disk';
 import type { Stage2Config } from './config.ts';
 import type { WorkerPool } from './pool.ts';
 
@@ -27,7 +26,7 @@ export interface SourceStats {
   cached: number;
 }
 
-/** The generator's chunks (core stage2/chunked-source.ts), drawn on the training workers and kept in a disk cache. */
+/** The generator's chunks (core stage2/chunked-source.ts), drawn on the training workers and kept in a disk pool store (node-io pool-store-disk.ts). */
 export class WorkerPoolSource extends ChunkedSource {
   readonly stats: SourceStats;
 
@@ -39,33 +38,25 @@ export class WorkerPoolSource extends ChunkedSource {
     const modelJson = JSON.parse(files.modelJson) as { modelTopology?: { config?: { imageShape?: [number, number, number]; numClasses?: number } } };
     const unet = modelJson.modelTopology?.config;
     if (!unet?.imageShape || !unet.numClasses) throw new Error(`${config.generatorDir}/model.json has no modelTopology.config (imageShape, numClasses)`);
-    let cacheDir: string | undefined;
-    if (config.cacheDir) {
-      const key = createHash('sha256').update(files.modelJson).update(files.weights).digest('hex').slice(0, 16);
-      cacheDir = join(config.cacheDir, `${key}-s${config.sampleSteps}-g${config.guidance}`);
-      mkdirSync(cacheDir, { recursive: true });
-    }
     const [height, width, channels] = unet.imageShape;
-    const per = height * width * channels;
     const stats: SourceStats = { generated: 0, cached: 0 };
-    super(unet.imageShape, unet.numClasses, async (labels, seed) => {
-      const file = cacheDir && join(cacheDir, `${createHash('sha256').update(labels).update(String(seed)).digest('hex').slice(0, 24)}.f32`);
-      if (file && existsSync(file)) {
-        const bytes = readFileSync(file);
-        if (bytes.byteLength === labels.length * per * 4) {
-          stats.cached += labels.length;
-          return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
-        }
-      }
+    const draw = async (labels: Uint8Array, seed: number) => {
       const out = await workers.sample({ generatorDir: config.generatorDir, steps: config.sampleSteps, guidance: config.guidance, labels, seed });
       stats.generated += labels.length;
-      if (file) {
-        // Write then rename: a crash never leaves a short file that a later run would trust.
-        writeFileSync(`${file}.tmp`, out.images);
-        renameSync(`${file}.tmp`, file);
-      }
       return out.images;
-    });
+    };
+    let sampler = draw;
+    if (config.cacheDir) {
+      const generator: GeneratorKey = { checkpoint: checkpointIdentity(files), steps: config.sampleSteps, guidance: config.guidance };
+      const counts = { drawn: 0, read: 0 };
+      const cached = cachingSampler(new DiskPoolStore(config.cacheDir), generator, height * width * channels, draw, counts);
+      sampler = async (labels, seed) => {
+        const images = await cached(labels, seed);
+        stats.cached = counts.read;
+        return images;
+      };
+    }
+    super(unet.imageShape, unet.numClasses, sampler);
     this.stats = stats;
   }
 }
@@ -78,6 +69,7 @@ export interface Stage2Handle {
 /** `runSeed`: the experiment's seed; Stage 2 derives its own from it as the coordinator does (stage2Seed). */
 export function createSimulationStage2(config: Stage2Config, spec: ModelSpec, runSeed: number, workers: WorkerPool): Stage2Handle {
   const source = new WorkerPoolSource(workers, config);
-  const pool = new SyntheticPool(source, { size: config.poolSize, refreshFraction: config.refreshFraction });
+  // Filled with round 1's seeds as the coordinator's is, whichever round first runs Stage 2 (pool-plan.ts).
+  const pool = new SyntheticPool(source, { size: config.poolSize, refreshFraction: config.refreshFraction, firstRound: 1 });
   return { step: createStage2Step({ spec, pool, mutualLearning: config.mutualLearning, seed: stage2Seed(runSeed) }), source };
 }

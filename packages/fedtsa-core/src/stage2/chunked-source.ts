@@ -15,6 +15,22 @@ export const SAMPLE_CHUNK = 25;
 /** Draws one chunk: one image per label, [h, w, c] in [0, 1], flattened in label order. */
 export type ChunkSampler = (labels: Uint8Array, seed: number) => Promise<Float32Array>;
 
+/** One chunk of a request: its labels (a copy), its seed, and where it starts in the request. */
+export interface Chunk {
+  start: number;
+  labels: Uint8Array;
+  seed: number;
+}
+
+/** How a request of `labels` drawn with `seed` is cut into chunks: the one rule every drawer and every store follows. */
+export function chunksOf(labels: Uint8Array, seed: number): Chunk[] {
+  const chunks: Chunk[] = [];
+  for (let start = 0, j = 0; start < labels.length; start += SAMPLE_CHUNK, j++) {
+    chunks.push({ start, labels: labels.slice(start, start + SAMPLE_CHUNK), seed: deriveSeed(seed, j) });
+  }
+  return chunks;
+}
+
 export class ChunkedSource implements SyntheticDataSource {
   constructor(
     readonly imageShape: readonly [number, number, number],
@@ -31,15 +47,10 @@ export class ChunkedSource implements SyntheticDataSource {
     const [height, width, channels] = this.imageShape;
     const per = height * width * channels;
     const images = new Float32Array(labels.length * per);
-    const chunks: Promise<void>[] = [];
-    for (let start = 0, j = 0; start < labels.length; start += SAMPLE_CHUNK, j++) {
-      const chunkLabels = labels.slice(start, start + SAMPLE_CHUNK);
-      chunks.push(this.sampleChunk(chunkLabels, deriveSeed(seed, j)).then((x) => {
-        if (x.length !== chunkLabels.length * per) throw new Error(`ChunkedSource: a chunk of ${chunkLabels.length} labels came back with ${x.length} values, expected ${chunkLabels.length * per}`);
-        images.set(x, start * per);
-      }));
-    }
-    await Promise.all(chunks);
+    await Promise.all(chunksOf(labels, seed).map(({ start, labels: chunkLabels, seed: chunkSeed }) => this.sampleChunk(chunkLabels, chunkSeed).then((x) => {
+      if (x.length !== chunkLabels.length * per) throw new Error(`ChunkedSource: a chunk of ${chunkLabels.length} labels came back with ${x.length} values, expected ${chunkLabels.length * per}`);
+      images.set(x, start * per);
+    })));
     return { images, labels: labels.slice(), count: labels.length, height, width, channels, numClasses: this.numClasses };
   }
 }

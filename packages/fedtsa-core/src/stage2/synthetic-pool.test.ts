@@ -3,6 +3,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { useBackend } from '../backend.ts';
 import { classCounts, type LabelledImages } from '../data/dataset.ts';
 import { createRng } from '../rng.ts';
+import { ChunkedSource } from './chunked-source.ts';
+import { poolChunks } from './pool-plan.ts';
+import { MemoryPoolStore, storedChunks } from './pool-store.ts';
 import { SyntheticPool } from './synthetic-pool.ts';
 import type { SyntheticDataSource } from './synthetic-source.ts';
 
@@ -119,5 +122,79 @@ describe('SyntheticPool', () => {
       },
     };
     await expect(new SyntheticPool(liar, { size: 6, refreshFraction: 0.5 }).refresh(0, 1)).rejects.toThrow(/source returned label/);
+  });
+});
+
+describe('SyntheticPool over chunks made ahead of time (ReadyChunkSource)', () => {
+  beforeAll(async () => useBackend('wasm'));
+
+  const shape: [number, number, number] = [2, 2, 1];
+  /** A drawing source whose chunk (labels, seed) gives pixels seed-dependent values, and the same chunks made ahead into a store. */
+  const sampler = async (labels: Uint8Array, seed: number) => Float32Array.from({ length: labels.length * 4 }, (_, i) => ((seed % 1000) + (labels[i >> 2] as number)) / 2000);
+  const drawing = new ChunkedSource(shape, 3, sampler);
+
+  it('holds the same pool as a drawing source once every chunk is made, and the chunks are the ones pool-plan names', async () => {
+    const plan = { size: 60, refreshFraction: 0.5, numClasses: 3, firstRound: 1, seed: 9 };
+    const store = new MemoryPoolStore();
+    const generator = { checkpoint: 'abcdef0123456789', steps: 2, guidance: 1 };
+    for (let round = 1; round <= 3; round++) {
+      for (const c of poolChunks(plan, round)) await store.write(generator, c.labels, c.seed, await sampler(c.labels, c.seed));
+    }
+    const direct = new SyntheticPool(drawing, { size: 60, refreshFraction: 0.5, firstRound: 1 });
+    const stored = new SyntheticPool(storedChunks(store, generator, shape, 3), { size: 60, refreshFraction: 0.5, firstRound: 1 });
+    for (let round = 1; round <= 3; round++) {
+      await direct.refresh(round, 9);
+      expect(await stored.refresh(round, 9)).toMatchObject({ count: 60, round });
+      expect(stored.data.images).toEqual(direct.data.images);
+      expect(stored.data.labels).toEqual(direct.data.labels);
+    }
+  });
+
+  it('grows the fill by the chunks that are made, in order, never waiting, and applies a refresh only once all its chunks are made', async () => {
+    const plan = { size: 60, refreshFraction: 0.5, numClasses: 3, firstRound: 1, seed: 4 };
+    const store = new MemoryPoolStore();
+    const generator = { checkpoint: 'abcdef0123456789', steps: 2, guidance: 1 };
+    const make = async (round: number, which: number[]) => {
+      const chunks = poolChunks(plan, round);
+      for (const j of which) await store.write(generator, chunks[j]!.labels, chunks[j]!.seed, await sampler(chunks[j]!.labels, chunks[j]!.seed));
+    };
+    const pool = new SyntheticPool(storedChunks(store, generator, shape, 3), { size: 60, refreshFraction: 0.5, firstRound: 1 });
+    expect(await pool.refresh(1, 4)).toMatchObject({ generated: 0, count: 0, round: 0 });
+    expect(() => pool.data).toThrow(/refresh\(\) first/);
+    // Chunks 0 and 2 of the fill (25 + 25 + 10): only the leading one counts.
+    await make(1, [0, 2]);
+    expect(await pool.refresh(1, 4)).toMatchObject({ generated: 25, count: 25, round: 0 });
+    expect(pool.data.count).toBe(25);
+    expect(pool.filled).toBe(false);
+    expect(() => pool.sampleBatch(26, createRng(1))).toThrow(/sampleBatch/);
+    await make(1, [1]);
+    expect(await pool.refresh(2, 4)).toMatchObject({ generated: 35, count: 60, round: 1 });
+    // Round 2's refresh (30 samples: chunks of 25 and 5) half made: not applied; made: applied at round 3, which is caught up to round 2 only.
+    await make(2, [1]);
+    expect(await pool.refresh(3, 4)).toMatchObject({ generated: 0, round: 1 });
+    await make(2, [0]);
+    expect(await pool.refresh(3, 4)).toMatchObject({ generated: 30, round: 2 });
+    await make(3, [0, 1]);
+    expect(await pool.refresh(3, 4)).toMatchObject({ generated: 30, round: 3 });
+    const direct = new SyntheticPool(drawing, { size: 60, refreshFraction: 0.5, firstRound: 1 });
+    await direct.refresh(3, 4);
+    expect(pool.data.images).toEqual(direct.data.images);
+  });
+
+  it('catches up skipped rounds: the pool at a round does not depend on which rounds refreshed', async () => {
+    const everyRound = new SyntheticPool(drawing, { size: 30, refreshFraction: 0.2, firstRound: 1 });
+    for (let round = 1; round <= 4; round++) await everyRound.refresh(round, 2);
+    const late = new SyntheticPool(drawing, { size: 30, refreshFraction: 0.2, firstRound: 1 });
+    expect(await late.refresh(4, 2)).toMatchObject({ generated: 30 + 3 * 6, round: 4 });
+    expect(late.data.images).toEqual(everyRound.data.images);
+    await expect(late.refresh(2, 2)).resolves.toMatchObject({ generated: 0, round: 4 });
+    await expect(new SyntheticPool(drawing, { size: 30, refreshFraction: 0.2, firstRound: 2 }).refresh(1, 2)).rejects.toThrow(/first round 2/);
+  });
+
+  it('refuses a made chunk of the wrong length or with non-finite values', async () => {
+    const short = { imageShape: shape, numClasses: 3, readyChunk: async () => new Float32Array(3) } as const;
+    await expect(new SyntheticPool(short, { size: 10, refreshFraction: 0 }).refresh(1, 1)).rejects.toThrow(/came back with 3 values/);
+    const nan = { imageShape: shape, numClasses: 3, readyChunk: async (l: Uint8Array) => new Float32Array(l.length * 4).fill(NaN) } as const;
+    await expect(new SyntheticPool(nan, { size: 10, refreshFraction: 0 }).refresh(1, 1)).rejects.toThrow(/non-finite/);
   });
 });

@@ -6,12 +6,30 @@
  *
  * Labels are assigned to slots once (round-robin over classes, shuffled) and a regenerated
  * slot keeps its label, so the pool stays exactly class-balanced forever.
+ *
+ * What each round draws is a pure function of the settings and the seed (pool-plan.ts), and the
+ * pool at round r is the fill plus every refresh up to r, applied in order: a round that did not
+ * refresh (Stage 2 skipped, a restart) is caught up at the next call, so the pool at a round does
+ * not depend on which rounds ran Stage 2. With a ReadyChunkSource (chunks made ahead of time by
+ * someone else, pool-store.ts) a refresh never waits: the fill grows by the chunks that are there,
+ * in order, and a later round's refresh is applied only when all its chunks are; `count` and
+ * `round` say what the pool holds.
  */
 import type * as tf from '@tensorflow/tfjs-core';
 import { validateLabelledImages, type LabelledImages } from '../data/dataset.ts';
-import { createRng, deriveSeed, randomInt, shuffleInPlace, type Rng } from '../rng.ts';
+import type { Rng } from '../rng.ts';
 import { makeBatch } from '../train.ts';
+import { chunksOf } from './chunked-source.ts';
+import { chooseSlots, poolStep, refreshCountOf, type PoolPlan, type PoolStep } from './pool-plan.ts';
 import type { SyntheticDataSource } from './synthetic-source.ts';
+
+/** A source whose chunks (chunked-source.ts) are made elsewhere, ahead of time: a chunk not made yet is undefined, never waited for. */
+export interface ReadyChunkSource {
+  readonly imageShape: readonly [number, number, number];
+  readonly numClasses: number;
+  /** The chunk's images ([labels.length, h, w, c] flattened), or undefined while it is not made. */
+  readyChunk(labels: Uint8Array, seed: number): Promise<Float32Array | undefined>;
+}
 
 export interface SyntheticPoolOptions {
   /** Samples kept in the pool. */
@@ -20,42 +38,67 @@ export interface SyntheticPoolOptions {
   refreshFraction: number;
   /** The only mode so far; spelled out so that an unbalanced pool would be a visible choice. */
   classBalanced?: true;
+  /** The round whose seeds fill the pool (pool-plan.ts); by default the round of the first refresh. */
+  firstRound?: number;
   /** Clock for the reported ms; fedtsa-core has no clock of its own beyond Date. */
   now?: () => number;
 }
 
 export interface RefreshReport {
+  /** Samples written into the pool by this call. */
   generated: number;
   ms: number;
+  /** Samples the pool holds after it (its size once the fill is complete). */
+  count: number;
+  /** The round the pool stands at: the last one whose step is applied (below the one asked for when a ReadyChunkSource lacks chunks). */
+  round: number;
 }
 
 export class SyntheticPool {
   readonly size: number;
   readonly refreshFraction: number;
   private readonly now: () => number;
+  private firstRound: number | undefined;
+  /** The last round whose step is applied; 0 before any. */
+  private applied = 0;
+  /** Leading slots that hold an image: `size` once the fill is complete. */
+  private ready = 0;
   /** [size, h, w, c]; allocated by the first refresh. */
   private images: Float32Array | null = null;
-  /** [size]; fixed after the first refresh. */
+  /** [size]; fixed at the first refresh. */
   private labels: Uint8Array | null = null;
 
-  constructor(private readonly source: SyntheticDataSource, opts: SyntheticPoolOptions) {
+  constructor(private readonly source: SyntheticDataSource | ReadyChunkSource, opts: SyntheticPoolOptions) {
     const { size, refreshFraction } = opts;
     if (!(Number.isInteger(size) && size >= 1)) throw new Error(`SyntheticPool: size must be a positive integer, got ${size}`);
     if (!(refreshFraction >= 0 && refreshFraction <= 1)) throw new Error(`SyntheticPool: refreshFraction must be in [0, 1], got ${refreshFraction}`);
     if (opts.classBalanced !== undefined && opts.classBalanced !== true) throw new Error('SyntheticPool: only classBalanced: true is supported');
+    if (opts.firstRound !== undefined && !Number.isInteger(opts.firstRound)) throw new Error(`SyntheticPool: firstRound must be an integer, got ${opts.firstRound}`);
     if (source.numClasses > 256) throw new Error(`SyntheticPool: ${source.numClasses} classes do not fit Uint8Array labels`);
     this.size = size;
     this.refreshFraction = refreshFraction;
+    this.firstRound = opts.firstRound;
     this.now = opts.now ?? (() => Date.now());
   }
 
+  /** The whole fill is in. */
   get filled(): boolean {
-    return this.images !== null;
+    return this.ready === this.size;
+  }
+
+  /** Samples the pool holds now: fewer than `size` while a ReadyChunkSource's fill is incomplete. */
+  get count(): number {
+    return this.ready;
+  }
+
+  /** The last round whose step is applied (0 before the first refresh). */
+  get round(): number {
+    return this.applied;
   }
 
   /** Samples a refresh after the first one regenerates. */
   get refreshCount(): number {
-    return Math.ceil(this.refreshFraction * this.size - 1e-9);
+    return refreshCountOf(this.size, this.refreshFraction);
   }
 
   get imageShape(): readonly [number, number, number] {
@@ -67,35 +110,45 @@ export class SyntheticPool {
   }
 
   /**
-   * First call fills the pool; later calls regenerate `refreshCount` slots chosen by a
-   * seeded rng. Deterministic for (round, seed) given a deterministic source.
+   * Brings the pool to `round`: the fill first (at the pool's first round), then each later
+   * round's refresh in order. Deterministic for (rounds, seed) given a deterministic source.
    */
   async refresh(round: number, seed: number): Promise<RefreshReport> {
     const t0 = this.now();
-    const rng = createRng(deriveSeed(seed, round, 0));
-    const sourceSeed = deriveSeed(seed, round, 1);
-    const per = this.perImage();
-    if (this.images === null || this.labels === null) {
-      const labels = Uint8Array.from(shuffleInPlace(rng, Array.from({ length: this.size }, (_, i) => i % this.source.numClasses)));
-      const fresh = await this.generate(labels, sourceSeed);
-      // Copy so the pool never aliases a buffer the source might reuse.
-      this.images = fresh.images.slice(0, this.size * per);
-      this.labels = labels;
-      return { generated: this.size, ms: this.now() - t0 };
+    this.firstRound ??= round;
+    const plan: PoolPlan = { size: this.size, refreshFraction: this.refreshFraction, numClasses: this.source.numClasses, firstRound: this.firstRound, seed };
+    let generated = 0;
+    const report = () => ({ generated, ms: this.now() - t0, count: this.ready, round: this.applied });
+    if (!(Number.isInteger(round) && round >= plan.firstRound)) throw new Error(`SyntheticPool.refresh: round must be an integer >= the pool's first round ${plan.firstRound}, got ${round}`);
+    if (this.ready < this.size) {
+      const fill = poolStep(plan, plan.firstRound);
+      this.labels ??= fill.labels;
+      this.images ??= new Float32Array(this.size * this.perImage());
+      generated += await this.fill(fill);
+      if (this.ready < this.size) return report();
+      this.applied = plan.firstRound;
     }
-    const slots = chooseSlots(rng, this.size, this.refreshCount);
-    if (slots.length === 0) return { generated: 0, ms: this.now() - t0 };
-    const labels = Uint8Array.from(slots, (s) => (this.labels as Uint8Array)[s] as number);
-    const fresh = await this.generate(labels, sourceSeed);
-    for (const [j, s] of slots.entries()) this.images.set(fresh.images.subarray(j * per, (j + 1) * per), s * per);
-    return { generated: slots.length, ms: this.now() - t0 };
+    for (let r = this.applied + 1; r <= round; r++) {
+      const step = poolStep(plan, r);
+      const fresh = step.slots.length === 0 ? new Float32Array(0) : await this.draw(step);
+      if (!fresh) break; // not made yet: the pool stays at the last complete round
+      const per = this.perImage();
+      for (const [j, s] of step.slots.entries()) (this.images as Float32Array).set(fresh.subarray(j * per, (j + 1) * per), s * per);
+      generated += step.slots.length;
+      this.applied = r;
+    }
+    return report();
   }
 
-  /** The live pool (not a copy): it changes at the next refresh. */
+  /** The live pool (not a copy): it changes at the next refresh. Only the `count` samples held so far. */
   get data(): LabelledImages {
-    if (this.images === null || this.labels === null) throw new Error('SyntheticPool.data: call refresh() first');
+    if (this.images === null || this.labels === null || this.ready === 0) throw new Error('SyntheticPool.data: call refresh() first (and, with a ReadyChunkSource, wait for its first chunk)');
     const [height, width, channels] = this.source.imageShape;
-    return { images: this.images, labels: this.labels, count: this.size, height, width, channels, numClasses: this.source.numClasses };
+    const full = this.ready === this.size;
+    return {
+      images: full ? this.images : this.images.subarray(0, this.ready * this.perImage()), labels: full ? this.labels : this.labels.subarray(0, this.ready),
+      count: this.ready, height, width, channels, numClasses: this.source.numClasses,
+    };
   }
 
   /** Rows `indices` as x [n,h,w,c] and one-hot y [n,classes]; the caller disposes both. */
@@ -108,12 +161,12 @@ export class SyntheticPool {
     return makeBatch(data, indices);
   }
 
-  /** `batchSize` distinct random rows (so a batch never repeats a sample). */
+  /** `batchSize` distinct random rows of those held (so a batch never repeats a sample). */
   sampleBatch(batchSize: number, rng: Rng): { x: tf.Tensor4D; y: tf.Tensor2D } {
-    if (!(Number.isInteger(batchSize) && batchSize >= 1 && batchSize <= this.size)) {
-      throw new Error(`SyntheticPool.sampleBatch: batchSize must be an integer in [1, ${this.size}], got ${batchSize}`);
+    if (!(Number.isInteger(batchSize) && batchSize >= 1 && batchSize <= this.ready)) {
+      throw new Error(`SyntheticPool.sampleBatch: batchSize must be an integer in [1, ${this.ready}], got ${batchSize}`);
     }
-    return this.batch(chooseSlots(rng, this.size, batchSize));
+    return this.batch(chooseSlots(rng, this.ready, batchSize));
   }
 
   private perImage(): number {
@@ -121,9 +174,53 @@ export class SyntheticPool {
     return h * w * c;
   }
 
+  /** Writes the fill's missing samples: all at once from a drawing source; from a ReadyChunkSource the chunks that are made, in order. */
+  private async fill(step: PoolStep): Promise<number> {
+    const images = this.images as Float32Array;
+    const per = this.perImage();
+    const before = this.ready;
+    if (!('readyChunk' in this.source)) {
+      // Copy so the pool never aliases a buffer the source might reuse.
+      images.set((await this.generate(step.labels, step.sourceSeed)).images.subarray(0, this.size * per));
+      this.ready = this.size;
+      return this.size;
+    }
+    for (const chunk of chunksOf(step.labels, step.sourceSeed)) {
+      if (chunk.start < this.ready) continue;
+      const x = await this.source.readyChunk(chunk.labels, chunk.seed);
+      if (!x) break;
+      this.checkChunk(x, chunk.labels.length);
+      images.set(x, chunk.start * per);
+      this.ready = chunk.start + chunk.labels.length;
+    }
+    return this.ready - before;
+  }
+
+  /** A refresh's fresh images in slot order, or undefined when a ReadyChunkSource lacks one of its chunks. */
+  private async draw(step: PoolStep): Promise<Float32Array | undefined> {
+    if (!('readyChunk' in this.source)) return (await this.generate(step.labels, step.sourceSeed)).images;
+    const source = this.source;
+    const per = this.perImage();
+    const out = new Float32Array(step.labels.length * per);
+    for (const chunk of chunksOf(step.labels, step.sourceSeed)) {
+      const x = await source.readyChunk(chunk.labels, chunk.seed);
+      if (!x) return undefined;
+      this.checkChunk(x, chunk.labels.length);
+      out.set(x, chunk.start * per);
+    }
+    return out;
+  }
+
+  private checkChunk(x: Float32Array, labels: number): void {
+    if (x.length !== labels * this.perImage()) throw new Error(`SyntheticPool.refresh: a chunk of ${labels} labels came back with ${x.length} values, expected ${labels * this.perImage()}`);
+    for (let i = 0; i < x.length; i++) {
+      if (!Number.isFinite(x[i] as number)) throw new Error(`SyntheticPool.refresh: a chunk holds a non-finite value at ${i}`);
+    }
+  }
+
   /** Asks the source and checks its answer at the boundary, where a bug is cheapest to spot. */
   private async generate(labels: Uint8Array, seed: number): Promise<LabelledImages> {
-    const out = await this.source.sample(labels, seed);
+    const out = await (this.source as SyntheticDataSource).sample(labels, seed);
     validateLabelledImages(out, 'SyntheticPool.refresh');
     const [h, w, c] = this.source.imageShape;
     if (out.count !== labels.length || out.height !== h || out.width !== w || out.channels !== c) {
@@ -134,16 +231,4 @@ export class SyntheticPool {
     }
     return out;
   }
-}
-
-/** `k` distinct indices in [0, n) in random order (partial Fisher-Yates). */
-function chooseSlots(rng: Rng, n: number, k: number): number[] {
-  const order = Array.from({ length: n }, (_, i) => i);
-  for (let i = 0; i < k; i++) {
-    const j = i + randomInt(rng, n - i);
-    const tmp = order[i] as number;
-    order[i] = order[j] as number;
-    order[j] = tmp;
-  }
-  return order.slice(0, k);
 }
