@@ -64,3 +64,8 @@ export function chooseSlots(rng: Rng, n: number, k: number): number[] {
   }
   return order.slice(0, k);
 }
+
+/** The pool's seed for Stage 2's seed (stage2.ts's step refreshes its pool with it). */
+export function stage2PoolSeed(stage2Seed: number): number {
+  return deriveSeed(stage2Seed, 0);
+}

@@ -7,6 +7,7 @@
 import type { ModelSpec } from '../architecture.ts';
 import { deriveSeed } from '../rng.ts';
 import type { ClusterModel, ServerStep } from '../strategy/types.ts';
+import { stage2PoolSeed } from './pool-plan.ts';
 import { resolveMutualLearningOptions, runMutualLearning, type MutualLearningOptions, type MutualLearningRunner } from './mutual-learning.ts';
 import type { SyntheticPool } from './synthetic-pool.ts';
 
@@ -42,7 +43,7 @@ export function createStage2Step(opts: Stage2Options): ServerStep {
   return async (round: number, models: ClusterModel[], context?: { withoutTeaching?: ReadonlyMap<number, string> }) => {
     if (models.length === 0) throw new Error('createStage2Step: no cluster models');
     const t0 = now();
-    const refresh = await pool.refresh(round, deriveSeed(seed, 0));
+    const refresh = await pool.refresh(round, stage2PoolSeed(seed));
     const t1 = now();
     const annotated = models.map((m) => ({ ...m, withoutTeaching: context?.withoutTeaching?.get(m.clusterIndex) }));
     const result = await runner(annotated, spec, pool, ml, deriveSeed(seed, 1, round), now);
