@@ -1,0 +1,227 @@
+/**
+ * Stage 2's mutual learning on worker threads, data parallel and exact: a sample's target (the
+ * mean of the teachers' logits) depends on that sample only, so each batch is cut into one
+ * shard per worker, each worker computes every learner's gradient on its shard
+ * (core mutual-learning-gradients.ts), and all workers apply the same sum of the shards'
+ * gradients (weighted by shard size) to identical replicas: runMutualLearning's computation up to
+ * float summation order, with the same batches (the same rng draws), teacher screen and statistics.
+ *
+ * Gradients go through a SharedArrayBuffer with an Atomics barrier between the workers (one
+ * per step); this thread only starts a round (pool, weights, the batches' rows) and collects the
+ * result, so it stays free for sockets. Workers start once and serve every round; runs queue.
+ */
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { createRng } from '@fedtsa/core/rng';
+import { assignRoles, checkMutualLearningInputs, mean, sampleRows, type ClusterModelWeights, type MutualLearningResult, type MutualLearningRunner } from '@fedtsa/core/stage2/mutual-learning';
+import { allFinite, mergePoolScores, screensFromScores } from '@fedtsa/core/stage2/teachers';
+import { modelManifest, parameterCount } from '@fedtsa/core/architecture';
+import { CONTROL, shardRange, type Reply, type Request, type ScreenResult, type SharedPool, type TrainRequest, type TrainResult } from './parallel-mutual-learning-messages.ts';
+
+export interface ParallelMutualLearningOptions {
+  /** Worker threads, one shard of every batch each (default: the cores, at most 4; 64-sample batches leave little per shard beyond). */
+  workers?: number;
+  /** For tests only: worker `worker` fails at step `step`, by throwing or by exiting its thread. */
+  faultForTests?: { worker: number; step: number; kind: 'throw' | 'exit' };
+}
+
+export interface ParallelMutualLearning {
+  /** Same contract as core runMutualLearning (pass it to createStage2Step as runMutualLearning). */
+  run: MutualLearningRunner;
+  /** tf.memory().numTensors in each worker after the last round (constant from round to round). */
+  readonly workerTensors: readonly number[];
+  /** Stops the workers; later runs reject. */
+  close(): Promise<void>;
+}
+
+const FN = 'parallelMutualLearning';
+
+interface Pending { replies: (Reply | undefined)[]; left: number; resolve: (r: (ScreenResult | TrainResult)[]) => void; reject: (e: Error) => void }
+
+/** K started workers; broken (and replaced by the next run) when one of them dies. */
+class WorkerGroup {
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 0;
+  /** The running round's control words, so a dying worker can wake the others. */
+  control: Int32Array | null = null;
+  broken: Error | null = null;
+
+  private constructor(readonly workers: Worker[]) {}
+
+  static async start(size: number): Promise<WorkerGroup> {
+    const workers = Array.from({ length: size }, () => new Worker(new URL('./parallel-mutual-learning-entry.mjs', import.meta.url)));
+    const group = new WorkerGroup(workers);
+    try {
+      await Promise.all(workers.map((w, s) => new Promise<void>((resolve, reject) => {
+        const early = (err: Error | number) => reject(new Error(`${FN}: worker ${s} did not start: ${typeof err === 'number' ? `exit code ${err}` : err.message}`));
+        w.once('error', early);
+        w.once('exit', early);
+        w.once('message', () => {
+          w.off('error', early);
+          w.off('exit', early);
+          w.on('message', (reply: Reply) => group.onReply(s, reply));
+          w.on('error', (err) => group.fail(new Error(`${FN}: worker ${s} crashed: ${err.message}`)));
+          w.on('exit', (code) => group.fail(new Error(`${FN}: worker ${s} exited (code ${code})`)));
+          w.unref();
+          resolve();
+        });
+      })));
+    } catch (err) {
+      await group.terminate();
+      throw err;
+    }
+    return group;
+  }
+
+  /** Sends request(s) to worker s for every s; resolves with every result, or rejects with the first real failure. */
+  ask(request: (shard: number) => Request): Promise<(ScreenResult | TrainResult)[]> {
+    if (this.broken) return Promise.reject(this.broken);
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { replies: this.workers.map(() => undefined), left: this.workers.length, resolve, reject });
+      // Referenced while a request is out, so a process waiting only on this answer does not exit.
+      for (const [s, w] of this.workers.entries()) {
+        w.ref();
+        w.postMessage({ id, request: request(s) });
+      }
+    });
+  }
+
+  private onReply(shard: number, reply: Reply): void {
+    const p = this.pending.get(reply.id);
+    if (!p) return;
+    p.replies[shard] = reply;
+    if (--p.left > 0) return;
+    this.pending.delete(reply.id);
+    for (const w of this.workers) w.unref();
+    const replies = p.replies as Reply[];
+    // A worker that stopped because another failed is not the news: the one that failed is.
+    const failed = replies.findIndex((r) => !r.ok && !r.aborted);
+    const first = failed >= 0 ? failed : replies.findIndex((r) => !r.ok);
+    if (first >= 0) {
+      const r = replies[first] as Reply & { ok: false };
+      p.reject(new Error(`${FN}: worker ${first} failed: ${r.error}`));
+      return;
+    }
+    p.resolve(replies.map((r) => (r as Reply & { ok: true }).result));
+  }
+
+  fail(err: Error): void {
+    if (this.broken) return;
+    this.broken = err;
+    if (this.control) {
+      Atomics.store(this.control, CONTROL.abort, 1);
+      Atomics.notify(this.control, CONTROL.generation);
+    }
+    for (const p of this.pending.values()) p.reject(err);
+    this.pending.clear();
+    void this.terminate();
+  }
+
+  async terminate(): Promise<void> {
+    this.broken ??= new Error(`${FN}: closed`);
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+}
+
+/** The pool in shared memory: one copy per round, read by every worker. */
+function sharePool(pool: { images: Float32Array; labels: Uint8Array; count: number; numClasses: number }): SharedPool {
+  const images = new SharedArrayBuffer(pool.images.byteLength);
+  new Float32Array(images).set(pool.images);
+  const labels = new SharedArrayBuffer(pool.labels.byteLength);
+  new Uint8Array(labels).set(pool.labels);
+  return { images, labels, count: pool.count, numClasses: pool.numClasses };
+}
+
+export function createParallelMutualLearning(options: ParallelMutualLearningOptions = {}): ParallelMutualLearning {
+  const size = options.workers ?? Math.max(1, Math.min(4, availableParallelism()));
+  if (!(Number.isInteger(size) && size >= 1)) throw new Error(`${FN}: workers must be a positive integer, got ${size}`);
+  let group: Promise<WorkerGroup> | null = null;
+  let closed = false;
+  let queue: Promise<unknown> = Promise.resolve();
+  const workerTensors: number[] = [];
+
+  const ready = async (): Promise<WorkerGroup> => {
+    if (group) {
+      const g = await group.catch(() => null);
+      if (g && !g.broken) return g;
+    }
+    group = WorkerGroup.start(size);
+    return group;
+  };
+
+  const runOnce = async (
+    models: readonly ClusterModelWeights[], spec: Parameters<MutualLearningRunner>[1], pool: Parameters<MutualLearningRunner>[2],
+    partial: Parameters<MutualLearningRunner>[3], seed: number, now: () => number,
+  ): Promise<MutualLearningResult> => {
+    const o = checkMutualLearningInputs(models, spec, pool, partial, FN);
+    const t0 = now();
+    const g = await ready();
+    const data = pool.data;
+    const rng = createRng(seed);
+    const batchSize = Math.min(o.batchSize, data.count);
+    // The same draws as runMutualLearning: the probe, then one batch per step.
+    const probeRows = Int32Array.from(sampleRows(rng, data.count, batchSize));
+    const shared = sharePool(data);
+    const finite = models.map((m) => allFinite(m.weights));
+    const screened = await g.ask((s) => {
+      const [rowStart, rowEnd] = shardRange(data.count, s, size);
+      return { kind: 'screen', spec, pool: shared, rowStart, rowEnd, models: models.map((m, k) => ({ widthRatio: m.widthRatio, weights: m.weights, finite: finite[k] as boolean })) };
+    }) as ScreenResult[];
+    const scores = models.map((_, k) => (finite[k] ? mergePoolScores(screened.map((r) => r.scores[k]!)) : null));
+    const { screens, teaches, learns, roles, active } = assignRoles(screensFromScores(scores, data.numClasses, o.teacherRule), models, o.teacherRule);
+    if (!learns.some(Boolean)) {
+      return { weights: models.map((m) => m.weights.slice()), screens, learned: learns, stats: { steps: 0, meanKlBefore: NaN, meanKlAfter: NaN, meanCe: NaN, ms: now() - t0 } };
+    }
+    const rows = new Int32Array(o.steps * batchSize);
+    for (let step = 0; step < o.steps; step++) rows.set(sampleRows(rng, data.count, batchSize), step * batchSize);
+    const floats = models.reduce((n, m, k) => n + (learns[k] ? parameterCount(modelManifest(spec, m.widthRatio)) : 0), 0);
+    const exchange = new SharedArrayBuffer(2 * size * floats * 4);
+    const control = new SharedArrayBuffer(CONTROL.words * 4);
+    g.control = new Int32Array(control);
+    const base: Omit<TrainRequest, 'shard' | 'returnWeights' | 'fault'> = {
+      kind: 'train', temperature: o.temperature, lambda: o.lambda, optimizer: o.optimizer, learningRate: o.learningRate,
+      roles: roles ? { teaches: [...roles.teaches], learns: [...roles.learns] } : null, klTeaches: teaches,
+      batchSize, steps: o.steps, rows, probeRows, shards: size, exchange, control,
+    };
+    const fault = options.faultForTests;
+    const trained = await g.ask((s) => ({ ...base, shard: s, returnWeights: s === 0, ...(fault?.worker === s ? { fault: { step: fault.step, kind: fault.kind } } : {}) })) as TrainResult[];
+    g.control = null;
+    trained.forEach((r, s) => { workerTensors[s] = r.numTensors; });
+    const klOf = (key: 'klBefore' | 'klAfter') => mean(models.map((_, k) => trained.reduce((a, r) => a + (r[key][k] as number), 0)).filter((_, k) => active[k]));
+    const learned = (trained[0] as TrainResult).weights as (Float32Array | null)[];
+    return {
+      weights: models.map((m, k) => learned[k] ?? m.weights.slice()),
+      screens, learned: learns,
+      stats: {
+        steps: o.steps, meanKlBefore: klOf('klBefore'), meanKlAfter: klOf('klAfter'),
+        meanCe: o.steps > 0 ? trained.reduce((a, r) => a + r.ceSum, 0) / o.steps : NaN, ms: now() - t0,
+      },
+    };
+  };
+
+  return {
+    workerTensors,
+    run: (models, spec, pool, partial, seed, now = () => Date.now()) => {
+      if (closed) return Promise.reject(new Error(`${FN}: closed`));
+      // One round at a time: the workers hold one round's state.
+      const result = queue.then(() => runOnce(models, spec, pool, partial, seed, now));
+      queue = result.catch(() => undefined);
+      return result;
+    },
+    async close() {
+      closed = true;
+      await queue;
+      const g = group && (await group.catch(() => null));
+      await g?.terminate();
+    },
+  };
+}
+
+let shared: ParallelMutualLearning | null = null;
+
+/** One instance per process (thread), started at first use: its idle workers never keep the process alive. */
+export function sharedParallelMutualLearning(): ParallelMutualLearning {
+  shared ??= createParallelMutualLearning();
+  return shared;
+}
