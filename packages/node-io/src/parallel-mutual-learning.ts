@@ -13,7 +13,7 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { createRng } from '@fedtsa/core/rng';
-import { assignRoles, checkMutualLearningInputs, mean, sampleRows, type ClusterModelWeights, type MutualLearningResult, type MutualLearningRunner } from '@fedtsa/core/stage2/mutual-learning';
+import { assignRoles, checkMutualLearningInputs, mean, sampleRows, type ClusterModelWeights, type MutualLearningOptions, type MutualLearningResult, type MutualLearningRunner } from '@fedtsa/core/stage2/mutual-learning';
 import { allFinite, mergePoolScores, screensFromScores } from '@fedtsa/core/stage2/teachers';
 import { modelManifest, parameterCount } from '@fedtsa/core/architecture';
 import { CONTROL, shardRange, type Reply, type Request, type ScreenResult, type SharedPool, type TrainRequest, type TrainResult } from './parallel-mutual-learning-messages.ts';
@@ -151,18 +151,15 @@ export function createParallelMutualLearning(options: ParallelMutualLearningOpti
   };
 
   const runOnce = async (
-    models: readonly ClusterModelWeights[], spec: Parameters<MutualLearningRunner>[1], pool: Parameters<MutualLearningRunner>[2],
-    partial: Parameters<MutualLearningRunner>[3], seed: number, now: () => number,
+    models: readonly ClusterModelWeights[], spec: Parameters<MutualLearningRunner>[1], o: MutualLearningOptions, shared: SharedPool,
+    seed: number, now: () => number, t0: number,
   ): Promise<MutualLearningResult> => {
-    const o = checkMutualLearningInputs(models, spec, pool, partial, FN);
-    const t0 = now();
     const g = await ready();
-    const data = pool.data;
+    const data = shared;
     const rng = createRng(seed);
     const batchSize = Math.min(o.batchSize, data.count);
     // The same draws as runMutualLearning: the probe, then one batch per step.
     const probeRows = Int32Array.from(sampleRows(rng, data.count, batchSize));
-    const shared = sharePool(data);
     const finite = models.map((m) => allFinite(m.weights));
     const screened = await g.ask((s) => {
       const [rowStart, rowEnd] = shardRange(data.count, s, size);
@@ -204,8 +201,17 @@ export function createParallelMutualLearning(options: ParallelMutualLearningOpti
     workerTensors,
     run: (models, spec, pool, partial, seed, now = () => Date.now()) => {
       if (closed) return Promise.reject(new Error(`${FN}: closed`));
+      let o: MutualLearningOptions;
+      try {
+        o = checkMutualLearningInputs(models, spec, pool, partial, FN);
+      } catch (err) {
+        return Promise.reject(err);
+      }
+      const t0 = now();
+      // The pool as it is now: a refresh while this run waits its turn does not reach it.
+      const shared = sharePool(pool.data);
       // One round at a time: the workers hold one round's state.
-      const result = queue.then(() => runOnce(models, spec, pool, partial, seed, now));
+      const result = queue.then(() => runOnce(models, spec, o, shared, seed, now, t0));
       queue = result.catch(() => undefined);
       return result;
     },
