@@ -12,6 +12,7 @@ import { machine } from './lib.ts';
 
 const BENCHES = [
   { name: 'client-loop', title: 'Browser client training loop against model.fit', file: 'bench/client-training-loop.ts', args: ['wasm', 'webgl'] },
+  { name: 'train-step', title: 'Training step against three forward passes', file: 'bench/train-step.ts', args: [] },
   { name: 'wire-bytes', title: 'Bytes on the wire per update', file: 'bench/wire-bytes.ts', args: [] },
   { name: 'stage1', title: 'Stage 1 averaging', file: 'bench/stage1.ts', args: [] },
   { name: 'stage2', title: 'Stage 2: generation and mutual learning', file: 'bench/stage2.ts', args: [] },

@@ -96,6 +96,34 @@ describe('model and training on wasm', () => {
     b.dispose();
   });
 
+  for (const optimizer of ['sgd', 'adam'] as const) {
+    it(`fused step (${optimizer}): the same seeded loss curve and weights as tfjs autodiff, and no leaks`, () => {
+      const train = toyData(96, 4);
+      const run = (fusedStep: boolean) => {
+        const model = buildModel(spec, 0.5, 6);
+        const curve: number[] = [];
+        const before = tf.memory().numTensors;
+        const result = trainLocal(model, train, {
+          epochs: 3, batchSize: 16, learningRate: optimizer === 'sgd' ? 0.05 : 0.005, optimizer, rng: createRng(8), fusedStep,
+          onBatch: (p) => curve.push(p.loss),
+        });
+        expect(tf.memory().numTensors).toBe(before);
+        const weights = getFlatWeights(model);
+        model.dispose();
+        return { curve, weights, result };
+      };
+      const tfjs = run(false);
+      const fused = run(true);
+      expect(fused.curve).toHaveLength(18);
+      fused.curve.forEach((loss, i) => expect(Math.abs(loss - (tfjs.curve[i] as number))).toBeLessThan(1e-5));
+      expect(Math.abs(fused.result.loss - tfjs.result.loss)).toBeLessThan(1e-5);
+      expect((tfjs.curve.at(-1) as number) < (tfjs.curve[0] as number)).toBe(true);
+      let worst = 0;
+      fused.weights.forEach((w, i) => { worst = Math.max(worst, Math.abs(w - (tfjs.weights[i] as number))); });
+      expect(worst).toBeLessThan(1e-5);
+    });
+  }
+
   it('validates its arguments', () => {
     const model = buildModel(spec, 0.25);
     const data = toyData(4, 1);

@@ -5,6 +5,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { LabelledImages } from './data/dataset.ts';
+import { cnnLossAndGradients, recordPhase, referenceCnnOf, type CnnNet, type StepTimings } from './kernels/cnn-step.ts';
+import { createFusedOptimizer } from './kernels/fused-optimizer.ts';
 import { deriveSeed, shuffleInPlace, type Rng } from './rng.ts';
 
 export interface TrainOptions {
@@ -17,6 +19,11 @@ export interface TrainOptions {
   rng: Rng;
   /** Called after every batch; cheap (the loss is read once per batch anyway). */
   onBatch?: (progress: BatchProgress) => void;
+  /**
+   * The fused step (kernels/cnn-step.ts) where it applies: the reference CNN on wasm or cpu.
+   * Default true; false forces tfjs autodiff and optimizers. Same results within float32 rounding.
+   */
+  fusedStep?: boolean;
 }
 
 export interface BatchProgress {
@@ -48,26 +55,98 @@ export function disposeOptimizer(optimizer: tf.Optimizer): void {
   if (c !== undefined && !c.isDisposed) c.dispose();
 }
 
-/** Copies the rows `indices` of the dataset into a batch tensor pair [b,h,w,c] and one-hot [b,k]. */
-export function makeBatch(data: LabelledImages, indices: ArrayLike<number>): { x: tf.Tensor4D; y: tf.Tensor2D } {
+/** Copies the images of rows `indices` into a batch tensor [b,h,w,c]. */
+function batchImages(data: LabelledImages, indices: ArrayLike<number>): tf.Tensor4D {
   const size = data.height * data.width * data.channels;
   const n = indices.length;
   const xs = new Float32Array(n * size);
-  const ys = new Float32Array(n * data.numClasses);
   for (let i = 0; i < n; i++) {
     const row = indices[i] as number;
     xs.set(data.images.subarray(row * size, (row + 1) * size), i * size);
-    ys[i * data.numClasses + (data.labels[row] as number)] = 1;
   }
+  return tf.tensor4d(xs, [n, data.height, data.width, data.channels]);
+}
+
+/** Copies the rows `indices` of the dataset into a batch tensor pair [b,h,w,c] and one-hot [b,k]. */
+export function makeBatch(data: LabelledImages, indices: ArrayLike<number>): { x: tf.Tensor4D; y: tf.Tensor2D } {
+  const n = indices.length;
+  const ys = new Float32Array(n * data.numClasses);
+  for (let i = 0; i < n; i++) ys[i * data.numClasses + (data.labels[indices[i] as number] as number)] = 1;
+  return { x: batchImages(data, indices), y: tf.tensor2d(ys, [n, data.numClasses]) };
+}
+
+/** One optimizer step on the rows `indices`; returns the batch's mean loss, on the device or already read. */
+export interface TrainStep {
+  step(indices: readonly number[]): tf.Scalar | number;
+  dispose(): void;
+}
+
+/** tfjs autodiff through tfjs-layers and a tfjs optimizer: every backend, every model. */
+function tfjsTrainStep(model: tfl.LayersModel, data: LabelledImages, options: TrainOptions): TrainStep {
+  const optimizer = createOptimizer(options.optimizer, options.learningRate);
+  const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
   return {
-    x: tf.tensor4d(xs, [n, data.height, data.width, data.channels]),
-    y: tf.tensor2d(ys, [n, data.numClasses]),
+    step(indices) {
+      const { x, y } = makeBatch(data, indices);
+      try {
+        return optimizer.minimize(() => {
+          const logits = model.apply(x, { training: true }) as tf.Tensor2D;
+          return tf.losses.softmaxCrossEntropy(y, logits) as tf.Scalar;
+        }, true, vars) as tf.Scalar;
+      } finally {
+        tf.dispose([x, y]);
+      }
+    },
+    dispose: () => disposeOptimizer(optimizer),
   };
 }
 
-/** One batch's step, handed to the driver: it reads `cost` (sync or async), disposes it and sends the value back. */
+/** Backends whose memory JS reads without a device sync: there the fused step pays off. */
+const FUSED_BACKENDS = new Set(['wasm', 'cpu']);
+
+/**
+ * The fused step: loss and gradients from kernels/cnn-step.ts, the update in one JS pass over
+ * weights kept in JS (kernels/fused-optimizer.ts), then one fresh tensor per variable (fresh,
+ * not written in place, because the wasm backend caches packed XNNPACK weights by tensor).
+ */
+function fusedTrainStep(net: CnnNet, data: LabelledImages, options: TrainOptions, timings?: StepTimings): TrainStep {
+  const backend = tf.backend();
+  const backendName = tf.getBackend();
+  const weights = net.variables.map((v) => v.dataSync().slice() as Float32Array);
+  const optimizer = createFusedOptimizer(options.optimizer, options.learningRate, weights.map((w) => w.length));
+  return {
+    step(indices) {
+      const x = batchImages(data, indices);
+      try {
+        const labels = indices.map((i) => data.labels[i] as number);
+        const { loss, grads } = cnnLossAndGradients(backend, backendName, net, x, labels, [weights[6] as Float32Array, weights[7] as Float32Array], timings);
+        const t0 = timings?.now() ?? 0;
+        optimizer.apply(weights, grads);
+        net.variables.forEach((v, i) => {
+          // A copy: the cpu backend keeps the array it is given, and `weights` changes next step.
+          const value = tf.tensor((weights[i] as Float32Array).slice(), v.shape);
+          v.assign(value);
+          value.dispose();
+        });
+        recordPhase(timings, 'optimizer update (JS)', t0);
+        return loss;
+      } finally {
+        x.dispose();
+      }
+    },
+    dispose: () => {},
+  };
+}
+
+/** The step trainLocal uses for this model on the current backend (the fused one where it applies). */
+export function createTrainStep(model: tfl.LayersModel, data: LabelledImages, options: TrainOptions, timings?: StepTimings): TrainStep {
+  const net = options.fusedStep !== false && FUSED_BACKENDS.has(tf.getBackend()) ? referenceCnnOf(model) : undefined;
+  return net ? fusedTrainStep(net, data, options, timings) : tfjsTrainStep(model, data, options);
+}
+
+/** One batch's step, handed to the driver: it reads `cost` (sync or async; a number is read already), disposes it and sends the value back. */
 export interface PendingStep {
-  cost: tf.Scalar;
+  cost: tf.Scalar | number;
   epoch: number;
   batch: number;
   batchesPerEpoch: number;
@@ -84,8 +163,7 @@ export function* trainingSteps(model: tfl.LayersModel, data: LabelledImages, opt
   if (!(Number.isInteger(epochs) && epochs >= 1)) throw new Error(`trainLocal: epochs must be a positive integer, got ${epochs}`);
   if (!(Number.isInteger(batchSize) && batchSize >= 1)) throw new Error(`trainLocal: batchSize must be a positive integer, got ${batchSize}`);
   if (data.count === 0) throw new Error('trainLocal: data is empty');
-  const optimizer = createOptimizer(options.optimizer, options.learningRate);
-  const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  const trainStep = createTrainStep(model, data, options);
   const order = Array.from({ length: data.count }, (_, i) => i);
   const batchesPerEpoch = Math.ceil(data.count / batchSize);
   let samplesSeen = 0;
@@ -96,12 +174,7 @@ export function* trainingSteps(model: tfl.LayersModel, data: LabelledImages, opt
       let lossSum = 0;
       for (let b = 0; b < batchesPerEpoch; b++) {
         const idx = order.slice(b * batchSize, (b + 1) * batchSize);
-        const { x, y } = makeBatch(data, idx);
-        const cost = optimizer.minimize(() => {
-          const logits = model.apply(x, { training: true }) as tf.Tensor2D;
-          return tf.losses.softmaxCrossEntropy(y, logits) as tf.Scalar;
-        }, true, vars) as tf.Scalar;
-        tf.dispose([x, y]);
+        const cost = trainStep.step(idx);
         const loss: number = yield { cost, epoch, batch: b, batchesPerEpoch, samples: idx.length };
         lossSum += loss * idx.length;
         samplesSeen += idx.length;
@@ -110,17 +183,29 @@ export function* trainingSteps(model: tfl.LayersModel, data: LabelledImages, opt
       lastEpochLoss = lossSum / data.count;
     }
   } finally {
-    disposeOptimizer(optimizer);
+    trainStep.dispose();
   }
   return { loss: lastEpochLoss, samplesSeen };
+}
+
+function readAndDispose(cost: tf.Scalar): number {
+  const loss = cost.dataSync()[0] as number;
+  cost.dispose();
+  return loss;
+}
+
+async function readAndDisposeAsync(cost: tf.Scalar): Promise<number> {
+  const loss = (await cost.data())[0] as number;
+  cost.dispose();
+  return loss;
 }
 
 export function trainLocal(model: tfl.LayersModel, data: LabelledImages, options: TrainOptions): TrainResult {
   const steps = trainingSteps(model, data, options);
   let next = steps.next();
   while (!next.done) {
-    const loss = next.value.cost.dataSync()[0] as number;
-    next.value.cost.dispose();
+    const { cost } = next.value;
+    const loss = typeof cost === 'number' ? cost : readAndDispose(cost);
     next = steps.next(loss);
   }
   return next.value;
@@ -133,8 +218,8 @@ export async function trainLocalAsync(
   const steps = trainingSteps(model, data, options);
   let next = steps.next();
   while (!next.done) {
-    const loss = (await next.value.cost.data())[0] as number;
-    next.value.cost.dispose();
+    const { cost } = next.value;
+    const loss = typeof cost === 'number' ? cost : await readAndDisposeAsync(cost);
     await between();
     next = steps.next(loss);
   }

@@ -30,13 +30,13 @@ import {
 
 type Pads = [[number, number], [number, number], [number, number], [number, number]];
 
-interface Ops {
+export interface Ops {
   backend: KernelBackend;
   run(kernelName: string, inputs: Record<string, TensorInfo>, attrs: NamedAttrMap): TensorInfo;
   dispose(...infos: TensorInfo[]): void;
 }
 
-function opsFor(backend: KernelBackend, backendName: string): Ops {
+export function opsFor(backend: KernelBackend, backendName: string): Ops {
   return {
     backend,
     run(kernelName, inputs, attrs) {
@@ -78,7 +78,7 @@ function isFastCase(info: backend_util.Conv2DInfo): boolean {
 }
 
 /** dW via one forward conv of x^T with dy^T as the filter. */
-function filterGradientByConv(ops: Ops, x: TensorInfo, dy: TensorInfo, info: backend_util.Conv2DInfo): TensorInfo {
+export function filterGradientByConv(ops: Ops, x: TensorInfo, dy: TensorInfo, info: backend_util.Conv2DInfo): TensorInfo {
   const { top, bottom, left, right } = info.padInfo;
   const xT = ops.run('Transpose', { x }, { perm: [3, 1, 2, 0] }); // [ci, h, w, b]
   const dyT = ops.run('Transpose', { x: dy }, { perm: [1, 2, 0, 3] }); // [ho, wo, b, co]
@@ -90,7 +90,7 @@ function filterGradientByConv(ops: Ops, x: TensorInfo, dy: TensorInfo, info: bac
 }
 
 /** dx via one forward conv of dy with the spatially flipped, channel-swapped filter. */
-function inputGradientByConv(ops: Ops, dy: TensorInfo, filter: TensorInfo, info: backend_util.Conv2DInfo): TensorInfo {
+export function inputGradientByConv(ops: Ops, dy: TensorInfo, filter: TensorInfo, info: backend_util.Conv2DInfo): TensorInfo {
   const { top, bottom, left, right } = info.padInfo;
   const kh = info.filterHeight;
   const kw = info.filterWidth;

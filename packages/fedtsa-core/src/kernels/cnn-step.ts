@@ -1,0 +1,310 @@
+/**
+ * The reference CNN's loss and gradients in one call, on backends whose memory JS reads
+ * cheaply (wasm, cpu): forward and backward call the backend's kernels directly, without the
+ * engine, the autodiff tape or tfjs-layers, and the small or memory-bound parts run in JS.
+ *
+ * Why: at width 1/8 a step through tf.variableGrads and tfjs-layers was 151 kernel dispatches
+ * (each with an engine tensor, tape record and allocation) and about 12 ms, of which the
+ * kernels themselves were under 3 ms. Here a step is 13 kernel calls:
+ *   forward   FusedConv2D(+bias+relu), MaxPool, FusedConv2D, MaxPool, _FusedMatMul(+bias+relu)
+ *   backward  fc1's two matmuls, conv2's filter and input gradients and conv1's filter gradient
+ *             (each a forward conv, conv-gradients.ts)
+ * and in JS: the logits layer (hidden x classes is small), softmax cross-entropy, the max-pool
+ * gradient fused with the relu mask and the bias gradients. No gradient for the input image.
+ *
+ *   x [b, h, w, c] -> conv1 -> a1 [b, h, w, f1] -> pool -> p1 [b, h/2, w/2, f1] -> conv2 -> a2 [b, h/2, w/2, f2]
+ *     -> pool -> p2 = flat [b, h/4 * w/4 * f2] -> fc1 -> hid [b, hidden] -> logits z [b, k]
+ */
+import { backend_util, type KernelBackend, type NamedAttrMap, type TensorInfo } from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import type * as tf from '@tensorflow/tfjs-core';
+import { filterGradientByConv, inputGradientByConv, opsFor } from './conv-gradients.ts';
+
+/** The reference CNN's sizes and its 8 variables in manifest order (conv1 kernel, bias, conv2 ..., logits bias). */
+export interface CnnNet {
+  inputShape: [number, number, number];
+  kernelSize: [number, number];
+  f1: number;
+  f2: number;
+  hidden: number;
+  numClasses: number;
+  variables: tf.Variable[];
+}
+
+type LayerConfig = Record<string, unknown>;
+const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+const isOnes = (v: unknown) => v === 1 || same(v, [1, 1]);
+
+/** The model's layout if it is the reference CNN (model.ts) with the settings this step assumes, else undefined. */
+export function referenceCnnOf(model: tfl.LayersModel): CnnNet | undefined {
+  const kinds = model.layers.map((l) => l.getClassName());
+  if (!same(kinds, ['Conv2D', 'MaxPooling2D', 'Conv2D', 'MaxPooling2D', 'Flatten', 'Dense', 'Dense'])) return undefined;
+  const cfg = model.layers.map((l) => l.getConfig() as LayerConfig);
+  const [conv1, pool1, conv2, pool2, , fc1, logits] = cfg as [LayerConfig, LayerConfig, LayerConfig, LayerConfig, LayerConfig, LayerConfig, LayerConfig];
+  for (const c of [conv1, conv2]) {
+    if (c.padding !== 'same' || !isOnes(c.strides) || !isOnes(c.dilationRate) || c.dataFormat !== 'channelsLast' ||
+      c.activation !== 'relu' || c.useBias !== true) return undefined;
+  }
+  for (const p of [pool1, pool2]) {
+    if (!same(p.poolSize, [2, 2]) || !same(p.strides, [2, 2]) || p.padding !== 'valid' || p.dataFormat !== 'channelsLast') return undefined;
+  }
+  if (fc1.activation !== 'relu' || fc1.useBias !== true || logits.activation !== 'linear' || logits.useBias !== true) return undefined;
+  const inShape = model.inputs[0]?.shape;
+  if (!inShape || inShape.length !== 4) return undefined;
+  const [, h, w, c] = inShape as [null, number, number, number];
+  if (h % 4 !== 0 || w % 4 !== 0) return undefined;
+  const variables = model.trainableWeights.map((v) => v.read() as tf.Variable);
+  if (variables.length !== 8) return undefined;
+  const shapes = variables.map((v) => v.shape);
+  const [kh, kw, , f1] = shapes[0] as [number, number, number, number];
+  return {
+    inputShape: [h, w, c], kernelSize: [kh, kw], f1,
+    f2: (shapes[2] as number[])[3] as number,
+    hidden: (shapes[4] as number[])[1] as number,
+    numClasses: (shapes[6] as number[])[1] as number,
+    variables,
+  };
+}
+
+/**
+ * Max-pool (2x2, stride 2) gradient fused with the relu mask of the pool's input `a`
+ * (post-relu, [b, h, w, c]): each dy goes to its window's first maximum, as in tfjs's
+ * MaxPoolGrad, and only where that maximum is > 0 (relu's gradient). Also sums the routed
+ * values per channel into `biasGrad` (the gradient of the conv's bias). dx must be zeroed.
+ */
+export function maxPoolReluGrad2x2(
+  a: Float32Array, dy: Float32Array, dx: Float32Array, biasGrad: Float64Array, batch: number, h: number, w: number, c: number,
+): void {
+  const ho = h >> 1;
+  const wo = w >> 1;
+  const rowStride = w * c;
+  for (let b = 0; b < batch; b++) {
+    for (let oy = 0; oy < ho; oy++) {
+      for (let ox = 0; ox < wo; ox++) {
+        const p00 = ((b * h + oy * 2) * w + ox * 2) * c;
+        const p01 = p00 + c;
+        const p10 = p00 + rowStride;
+        const p11 = p10 + c;
+        const dyBase = ((b * ho + oy) * wo + ox) * c;
+        for (let ch = 0; ch < c; ch++) {
+          let idx = p00 + ch;
+          let best = a[idx] as number;
+          const v01 = a[p01 + ch] as number;
+          if (v01 > best) { best = v01; idx = p01 + ch; }
+          const v10 = a[p10 + ch] as number;
+          if (v10 > best) { best = v10; idx = p10 + ch; }
+          const v11 = a[p11 + ch] as number;
+          if (v11 > best) { best = v11; idx = p11 + ch; }
+          if (best > 0) {
+            const g = dy[dyBase + ch] as number;
+            dx[idx] = g;
+            biasGrad[ch] = (biasGrad[ch] as number) + g;
+          }
+        }
+      }
+    }
+  }
+}
+
+/**
+ * The first conv layer's whole backward pass in one JS walk over the 2x2 pool windows: each
+ * window's gradient goes to its first maximum in `a` (the post-relu conv output [b, h, w, f]),
+ * only where that is > 0, and straight into the filter gradient (sum over the taps of the
+ * input `x` [b, h, w, c] at that position, 'same' padding, stride 1) and the bias gradient.
+ * Max pooling leaves at most a quarter of the positions with a gradient, so this does a
+ * quarter of a dense filter gradient's work and never materialises d(conv output).
+ */
+export function conv1BackwardThroughPool(
+  a: Float32Array, dy: Float32Array, x: Float32Array, filterGrad: Float64Array, biasGrad: Float64Array,
+  batch: number, h: number, w: number, c: number, f: number, kh: number, kw: number,
+): void {
+  const padTop = (kh - 1) >> 1;
+  const padLeft = (kw - 1) >> 1;
+  const ho = h >> 1;
+  const wo = w >> 1;
+  for (let b = 0; b < batch; b++) {
+    for (let oy = 0; oy < ho; oy++) {
+      for (let ox = 0; ox < wo; ox++) {
+        const p00 = ((b * h + oy * 2) * w + ox * 2) * f;
+        const dyBase = ((b * ho + oy) * wo + ox) * f;
+        for (let ch = 0; ch < f; ch++) {
+          let best = a[p00 + ch] as number;
+          let at = 0;
+          const v01 = a[p00 + f + ch] as number;
+          if (v01 > best) { best = v01; at = 1; }
+          const v10 = a[p00 + w * f + ch] as number;
+          if (v10 > best) { best = v10; at = 2; }
+          const v11 = a[p00 + w * f + f + ch] as number;
+          if (v11 > best) { best = v11; at = 3; }
+          if (!(best > 0)) continue;
+          const g = dy[dyBase + ch] as number;
+          if (g === 0) continue;
+          biasGrad[ch] = (biasGrad[ch] as number) + g;
+          const y = oy * 2 + (at >> 1);
+          const xx = ox * 2 + (at & 1);
+          for (let i = 0; i < kh; i++) {
+            const yy = y + i - padTop;
+            if (yy < 0 || yy >= h) continue;
+            for (let j = 0; j < kw; j++) {
+              const xc = xx + j - padLeft;
+              if (xc < 0 || xc >= w) continue;
+              const xBase = ((b * h + yy) * w + xc) * c;
+              const gBase = (i * kw + j) * c * f + ch;
+              for (let ci = 0; ci < c; ci++) filterGrad[gBase + ci * f] = (filterGrad[gBase + ci * f] as number) + (x[xBase + ci] as number) * g;
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+/**
+ * Above this much dense work (batch x h x w x f1 x kh x kw x c), conv1's gradient goes through
+ * the kernels. Measured (CPU ms per step, batch 32, 28x28x1): JS 0.35 against kernels 0.65 at
+ * f1 = 2, 0.51 / 0.85 at f1 = 4, 1.36 / 1.25 at f1 = 8, 3.5 / 2.2 at f1 = 16.
+ */
+const JS_CONV1_MAX_WORK = 32 * 28 * 28 * 4 * 9;
+
+/** Time spent per phase of the step, accumulated in `ms`, for the benchmark's breakdown; the clock is injected. */
+export interface StepTimings {
+  now(): number;
+  ms: Map<string, number>;
+}
+
+/** Adds the time since `since` to `phase`; returns the time now. */
+export function recordPhase(timings: StepTimings | undefined, phase: string, since: number): number {
+  if (!timings) return 0;
+  const now = timings.now();
+  timings.ms.set(phase, (timings.ms.get(phase) ?? 0) + now - since);
+  return now;
+}
+
+export interface LossAndGradients {
+  /** Mean softmax cross-entropy over the batch. */
+  loss: number;
+  /** One per variable, in the order of CnnNet.variables. */
+  grads: Float32Array[];
+}
+
+/**
+ * Loss and gradients of the reference CNN on one batch. `x` is the batch on `backend`
+ * ([b, h, w, c]); `labels` its class indices; `logitsWeights` the current values of the
+ * logits layer's kernel [hidden, k] and bias [k] (the JS side computes that layer).
+ * Leaves nothing allocated on the backend.
+ */
+export function cnnLossAndGradients(
+  backend: KernelBackend, backendName: string, net: CnnNet, x: TensorInfo, labels: ArrayLike<number>,
+  logitsWeights: [Float32Array, Float32Array], timings?: StepTimings,
+): LossAndGradients {
+  const ops = opsFor(backend, backendName);
+  const [h, w, c] = net.inputShape;
+  const { f1, f2, hidden, numClasses: k } = net;
+  const batch = x.shape[0] as number;
+  if (labels.length !== batch) throw new Error(`cnnLossAndGradients: ${labels.length} labels for a batch of ${batch}`);
+  const [w1, b1, w2, b2, wfc, bfc] = net.variables as [tf.Variable, tf.Variable, tf.Variable, tf.Variable, tf.Variable, tf.Variable];
+  const flatSize = (h / 4) * (w / 4) * f2;
+  const live: TensorInfo[] = [];
+  const keep = (t: TensorInfo) => { live.push(t); return t; };
+  const read = (t: TensorInfo) => backend.readSync(t.dataId) as Float32Array;
+  const write = (values: Float32Array, shape: number[]): TensorInfo => keep({ dataId: backend.write(values, shape, 'float32'), shape, dtype: 'float32' });
+  let clock = timings?.now() ?? 0;
+  const lap = (phase: string) => { clock = recordPhase(timings, phase, clock); };
+  const convAttrs = { strides: 1, pad: 'same', dilations: 1, dataFormat: 'NHWC', activation: 'relu' } as unknown as NamedAttrMap;
+  const poolAttrs = { filterSize: 2, strides: 2, pad: 'valid' } as unknown as NamedAttrMap;
+  const [kh, kw] = net.kernelSize;
+  const info2 = backend_util.computeConv2DInfo([batch, h / 2, w / 2, f1], w2.shape as [number, number, number, number], 1, 1, 'same');
+  try {
+    // Forward.
+    const a1 = keep(ops.run('FusedConv2D', { x, filter: w1, bias: b1 }, convAttrs)); // [b, h, w, f1]
+    const p1 = keep(ops.run('MaxPool', { x: a1 }, poolAttrs)); // [b, h/2, w/2, f1]
+    const a2 = keep(ops.run('FusedConv2D', { x: p1, filter: w2, bias: b2 }, convAttrs)); // [b, h/2, w/2, f2]
+    const p2 = keep(ops.run('MaxPool', { x: a2 }, poolAttrs)); // [b, h/4, w/4, f2]
+    const flat: TensorInfo = { dataId: p2.dataId, shape: [1, batch, flatSize], dtype: 'float32' };
+    const fcKernel: TensorInfo = { dataId: wfc.dataId, shape: [1, flatSize, hidden], dtype: 'float32' };
+    const hid = keep(ops.run('_FusedMatMul', { a: flat, b: fcKernel, bias: bfc }, { transposeA: false, transposeB: false, activation: 'relu' } as unknown as NamedAttrMap)); // [1, b, hidden]
+    const hv = read(hid);
+    lap('forward (kernels)');
+
+    // Logits, softmax cross-entropy and the logits layer's gradients, in JS.
+    const [wOut, bOut] = logitsWeights;
+    const dz = new Float64Array(batch * k);
+    const z = new Float64Array(k);
+    let lossSum = 0;
+    for (let b = 0; b < batch; b++) {
+      let max = -Infinity;
+      for (let j = 0; j < k; j++) {
+        let s = bOut[j] as number;
+        for (let u = 0; u < hidden; u++) s += (hv[b * hidden + u] as number) * (wOut[u * k + j] as number);
+        z[j] = s;
+        if (s > max) max = s;
+      }
+      let sumExp = 0;
+      for (let j = 0; j < k; j++) sumExp += Math.exp((z[j] as number) - max);
+      const label = labels[b] as number;
+      lossSum += max + Math.log(sumExp) - (z[label] as number);
+      for (let j = 0; j < k; j++) dz[b * k + j] = (Math.exp((z[j] as number) - max) / sumExp - (j === label ? 1 : 0)) / batch;
+    }
+    const gOut = new Float32Array(hidden * k);
+    const gbOut = new Float32Array(k);
+    const dh = new Float32Array(batch * hidden);
+    const gbFc = new Float64Array(hidden);
+    for (let b = 0; b < batch; b++) {
+      for (let j = 0; j < k; j++) gbOut[j] = (gbOut[j] as number) + (dz[b * k + j] as number);
+      for (let u = 0; u < hidden; u++) {
+        const hu = hv[b * hidden + u] as number;
+        let s = 0;
+        for (let j = 0; j < k; j++) {
+          const d = dz[b * k + j] as number;
+          s += d * (wOut[u * k + j] as number);
+          if (hu !== 0) gOut[u * k + j] = (gOut[u * k + j] as number) + hu * d;
+        }
+        const g = hu > 0 ? s : 0; // fc1's relu
+        dh[b * hidden + u] = g;
+        gbFc[u] = (gbFc[u] as number) + g;
+      }
+    }
+    lap('logits, loss (JS)');
+
+    // fc1: dW = flat^T dh, dflat = dh W^T.
+    const dhT = write(dh, [1, batch, hidden]);
+    const gFc = keep(ops.run('BatchMatMul', { a: flat, b: dhT }, { transposeA: true, transposeB: false } as unknown as NamedAttrMap)); // [1, flat, hidden]
+    const dFlat = keep(ops.run('BatchMatMul', { a: dhT, b: fcKernel }, { transposeA: false, transposeB: true } as unknown as NamedAttrMap)); // [1, b, flat]
+    lap('fc1 gradients (kernels)');
+
+    // conv2: pool + relu gradient in JS, then the filter and input gradients as forward convs.
+    const dPre2 = new Float32Array(batch * (h / 2) * (w / 2) * f2);
+    const gb2 = new Float64Array(f2);
+    maxPoolReluGrad2x2(read(a2), read(dFlat), dPre2, gb2, batch, h / 2, w / 2, f2);
+    const dPre2T = write(dPre2, [batch, h / 2, w / 2, f2]);
+    lap('pool + relu gradients (JS)');
+    const g2 = keep(filterGradientByConv(ops, p1, dPre2T, info2));
+    lap('conv2 filter gradient (kernels)');
+    const dP1 = keep(inputGradientByConv(ops, dPre2T, w2, info2)); // [b, h/2, w/2, f1]
+    lap('conv2 input gradient (kernels)');
+
+    // conv1: small layers in one JS pass, larger ones like conv2.
+    const gb1 = new Float64Array(f1);
+    let g1: Float32Array;
+    if (batch * h * w * f1 * kh * kw * c <= JS_CONV1_MAX_WORK) {
+      const g = new Float64Array(kh * kw * c * f1);
+      conv1BackwardThroughPool(read(a1), read(dP1), read(x), g, gb1, batch, h, w, c, f1, kh, kw);
+      g1 = Float32Array.from(g);
+      lap('conv1 backward (JS)');
+    } else {
+      const dPre1 = new Float32Array(batch * h * w * f1);
+      maxPoolReluGrad2x2(read(a1), read(dP1), dPre1, gb1, batch, h, w, f1);
+      const dPre1T = write(dPre1, [batch, h, w, f1]);
+      lap('pool + relu gradients (JS)');
+      const info1 = backend_util.computeConv2DInfo([batch, h, w, c], w1.shape as [number, number, number, number], 1, 1, 'same');
+      g1 = read(keep(filterGradientByConv(ops, x, dPre1T, info1)));
+      lap('conv1 filter gradient (kernels)');
+    }
+
+    const grads = [g1, Float32Array.from(gb1), read(g2), Float32Array.from(gb2), read(gFc), Float32Array.from(gbFc), gOut, gbOut];
+    lap('read gradients');
+    return { loss: lossSum / batch, grads };
+  } finally {
+    ops.dispose(...live);
+  }
+}
