@@ -63,7 +63,11 @@ export interface TrainResult {
   weights: (Float32Array | null)[] | null;
   /** tf.memory().numTensors after the round: constant from round to round. */
   numTensors: number;
+  /** Where the steps' time went (ms, summed over steps): this shard's forward + backward, writing and summing gradients, waiting at the barrier, the optimizer. */
+  timings: StepTimings;
 }
+
+export interface StepTimings { gradientMs: number; exchangeMs: number; waitMs: number; applyMs: number }
 
 export type Reply = { id: number; ok: true; result: ScreenResult | TrainResult } | { id: number; ok: false; error: string; aborted: boolean };
 

@@ -94,6 +94,13 @@ function train(req: TrainRequest): TrainResult {
 
     const klBefore = probeKl();
     let ceSum = 0;
+    const timings = { gradientMs: 0, exchangeMs: 0, waitMs: 0, applyMs: 0 };
+    let t = performance.now();
+    const lap = (key: keyof typeof timings) => {
+      const t1 = performance.now();
+      timings[key] += t1 - t;
+      t = t1;
+    };
     for (let step = 0; step < req.steps; step++) {
       if (req.fault?.step === step) {
         if (req.fault.kind === 'exit') process.exit(3);
@@ -104,6 +111,7 @@ function train(req: TrainRequest): TrainResult {
         const { x, y } = makeBatch(data, req.rows.subarray(step * b + lo, step * b + hi));
         try {
           const g = mutualLearningGradients(models, x, y, opts, roles, 'parallel mutual learning worker');
+          lap('gradientMs');
           writeFlatGradients(g.grads, share, slot);
           ceSum += share * mean(g.cePerModel.filter((_, k) => learns[k]));
         } finally {
@@ -112,18 +120,22 @@ function train(req: TrainRequest): TrainResult {
       } else {
         slot.fill(0);
       }
+      lap('exchangeMs');
       barrier(control, req.shards);
+      lap('waitMs');
       // Every worker sums the shards in the same order, so every replica takes the same step.
       sum.set(slotOf(step, 0));
       for (let s = 1; s < req.shards; s++) {
         const other = slotOf(step, s);
         for (let i = 0; i < floats; i++) sum[i]! += other[i]!;
       }
+      lap('exchangeMs');
       applyMutualLearningGradients(models, optimizers, readFlatGradients(models, learns, sum));
+      lap('applyMs');
     }
     const klAfter = probeKl();
     const weights = req.returnWeights ? models.map((m, k) => (learns[k] ? getFlatWeights(m) : null)) : null;
-    return { kind: 'train', klBefore, klAfter, ceSum, weights, numTensors: 0 };
+    return { kind: 'train', klBefore, klAfter, ceSum, weights, numTensors: 0, timings };
   } catch (err) {
     // Wake the others: they would wait at the next barrier for this worker forever.
     Atomics.store(control, CONTROL.abort, 1);

@@ -16,7 +16,7 @@ import { createRng } from '@fedtsa/core/rng';
 import { assignRoles, checkMutualLearningInputs, mean, sampleRows, type ClusterModelWeights, type MutualLearningOptions, type MutualLearningResult, type MutualLearningRunner } from '@fedtsa/core/stage2/mutual-learning';
 import { allFinite, mergePoolScores, screensFromScores } from '@fedtsa/core/stage2/teachers';
 import { modelManifest, parameterCount } from '@fedtsa/core/architecture';
-import { CONTROL, shardRange, type Reply, type Request, type ScreenResult, type SharedPool, type TrainRequest, type TrainResult } from './parallel-mutual-learning-messages.ts';
+import { CONTROL, shardRange, type Reply, type Request, type ScreenResult, type SharedPool, type StepTimings, type TrainRequest, type TrainResult } from './parallel-mutual-learning-messages.ts';
 
 export interface ParallelMutualLearningOptions {
   /** Worker threads, one shard of every batch each (default: the cores, at most 4; 64-sample batches leave little per shard beyond). */
@@ -30,6 +30,8 @@ export interface ParallelMutualLearning {
   run: MutualLearningRunner;
   /** tf.memory().numTensors in each worker after the last round (constant from round to round). */
   readonly workerTensors: readonly number[];
+  /** Per worker, where the last round's steps spent their time (for benchmarks). */
+  readonly workerTimings: readonly StepTimings[];
   /** Stops the workers; later runs reject. */
   close(): Promise<void>;
 }
@@ -140,6 +142,7 @@ export function createParallelMutualLearning(options: ParallelMutualLearningOpti
   let closed = false;
   let queue: Promise<unknown> = Promise.resolve();
   const workerTensors: number[] = [];
+  const workerTimings: StepTimings[] = [];
 
   const ready = async (): Promise<WorkerGroup> => {
     if (group) {
@@ -166,7 +169,7 @@ export function createParallelMutualLearning(options: ParallelMutualLearningOpti
       return { kind: 'screen', spec, pool: shared, rowStart, rowEnd, models: models.map((m, k) => ({ widthRatio: m.widthRatio, weights: m.weights, finite: finite[k] as boolean })) };
     }) as ScreenResult[];
     const scores = models.map((_, k) => (finite[k] ? mergePoolScores(screened.map((r) => r.scores[k]!)) : null));
-    const { screens, teaches, learns, roles, active } = assignRoles(screensFromScores(scores, data.numClasses, o.teacherRule), models, o.teacherRule);
+    const { screens, teaches, learns, roles, active } = assignRoles(screensFromScores(scores, data.numClasses, o.teacherRule), models, o.teacherRule, o.widestLearns);
     if (!learns.some(Boolean)) {
       return { weights: models.map((m) => m.weights.slice()), screens, learned: learns, stats: { steps: 0, meanKlBefore: NaN, meanKlAfter: NaN, meanCe: NaN, ms: now() - t0 } };
     }
@@ -184,7 +187,10 @@ export function createParallelMutualLearning(options: ParallelMutualLearningOpti
     const fault = options.faultForTests;
     const trained = await g.ask((s) => ({ ...base, shard: s, returnWeights: s === 0, ...(fault?.worker === s ? { fault: { step: fault.step, kind: fault.kind } } : {}) })) as TrainResult[];
     g.control = null;
-    trained.forEach((r, s) => { workerTensors[s] = r.numTensors; });
+    trained.forEach((r, s) => {
+      workerTensors[s] = r.numTensors;
+      workerTimings[s] = r.timings;
+    });
     const klOf = (key: 'klBefore' | 'klAfter') => mean(models.map((_, k) => trained.reduce((a, r) => a + (r[key][k] as number), 0)).filter((_, k) => active[k]));
     const learned = (trained[0] as TrainResult).weights as (Float32Array | null)[];
     return {
@@ -199,6 +205,7 @@ export function createParallelMutualLearning(options: ParallelMutualLearningOpti
 
   return {
     workerTensors,
+    workerTimings,
     run: (models, spec, pool, partial, seed, now = () => Date.now()) => {
       if (closed) return Promise.reject(new Error(`${FN}: closed`));
       let o: MutualLearningOptions;

@@ -144,6 +144,25 @@ describe('deep mutual learning', () => {
     expect(a.stats.ms).toBeGreaterThanOrEqual(0);
   });
 
+  it('with widestLearns false the widest models only teach, unless every model is as wide', async () => {
+    const pool = await toyPool(48, 12);
+    const w1 = initialWeights(spec, 13);
+    const inputs = [1, 0.5, 1].map((r) => ({ widthRatio: r, weights: extractSubmodel(w1, spec, r) }));
+    const opts = { steps: 3, batchSize: 16, teacherRule: null, widestLearns: false };
+    const a = await runMutualLearning(inputs, spec, pool, opts, 1);
+    expect(a.learned).toEqual([false, true, false]);
+    expect(a.weights[0]).toEqual(inputs[0]!.weights);
+    expect(a.weights[2]).toEqual(inputs[2]!.weights);
+    expect(a.weights[1]).not.toEqual(inputs[1]!.weights);
+    // The first step is the same either way (same target); later targets differ because the widest models did not move.
+    const b = await runMutualLearning(inputs, spec, pool, { ...opts, widestLearns: true }, 1);
+    expect(b.learned).toEqual([true, true, true]);
+    expect(a.weights[1]).not.toEqual(b.weights[1]);
+    const same = await runMutualLearning([inputs[0]!, inputs[2]!], spec, pool, opts, 1);
+    expect(same.learned).toEqual([true, true]);
+    expect(() => resolveMutualLearningOptions({ widestLearns: 'no' as unknown as boolean })).toThrow(/widestLearns must be true or false/);
+  });
+
   it('leaks no tensors across steps once the optimizer state exists', async () => {
     const pool = await toyPool(16, 10);
     const { x, y } = pool.batch(Array.from({ length: 16 }, (_, i) => i));
