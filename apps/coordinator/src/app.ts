@@ -25,7 +25,7 @@ import { registerRunRoutes } from './routes/runs.ts';
 import { registerServerInfoRoute } from './routes/server-info.ts';
 import { registerTaskRoutes } from './routes/tasks.ts';
 import { frameworkErrors, installStrictErrors, refuseUnknownQuery, STRICT_AJV } from './routes/strict.ts';
-import { Aggregator } from './runs/aggregator.ts';
+import { WorkerServerWork } from './runs/server-work.ts';
 import { RunEvents } from './runs/run-events.ts';
 import { RunRegistry } from './runs/run-registry.ts';
 import { attachClientNamespace, type ClientNamespace } from './sockets/client-namespace.ts';
@@ -49,6 +49,8 @@ export interface AppOptions {
   demo?: { shards: number; samplesPerShard: number; alpha: number; seed: number };
   /** What server.ts settled for the process: TLS, the log destination. Tests may leave it out (plain HTTP, JSON logs). */
   serving?: { tls?: TlsMaterial; logDestination?: { write(line: string): void } };
+  /** The server's heavy steps (runs/server-work.ts): how long a close may wait for its round's synthetic pool (10 s by default). */
+  serverWork?: { poolWaitMs?: number };
 }
 
 export interface Coordinator {
@@ -77,13 +79,13 @@ export async function buildCoordinator(options: AppOptions): Promise<Coordinator
   });
   const store = new SqliteStore(config.dataDir, { clientGraceMs: config.clientGraceMs });
   const admin = setUpAdminToken(config.dataDir, config.adminToken);
-  const aggregator = await Aggregator.start();
+  const serverWork = await WorkerServerWork.start({ dataDir: config.dataDir, poolWaitMs: options.serverWork?.poolWaitMs });
   const taskOptions = options.tasks ?? {};
   const pendingTasks: Promise<void>[] = [];
   const tasks = new TaskCatalog([{ task: FASHION_MNIST_TASK, train: options.data.train, test: options.data.test, source: 'built-in', generatorDir: config.generatorDir }], {
     dataRoot: taskOptions.dataRoot, load: taskOptions.load, registrations: store,
     demo: options.demo ?? { shards: 24, samplesPerShard: 300, alpha: config.demoAlpha, seed: 1 },
-    onTask: (e) => pendingTasks.push(aggregator.addTask(e.task.name, taskSpec(e.task), e.test, e.generatorDir)),
+    onTask: (e) => pendingTasks.push(serverWork.addTask(e.task.name, taskSpec(e.task), e.test, e.generatorDir)),
     generatorFor: (name) => defaultGeneratorDir(name, config.generatorsRoot),
   });
   for (const dir of taskOptions.dirs ?? []) await tasks.register(dir, undefined, { save: false, confine: false }).catch((err: Error) => { throw new Error(`--task ${dir}: ${err.message}`); });
@@ -95,7 +97,7 @@ export async function buildCoordinator(options: AppOptions): Promise<Coordinator
   // Engines report what the dashboard shows changing into this hub; the dashboard namespace listens.
   const runEvents = new RunEvents();
   let connectedClients = (): number => 0;
-  const registry = new RunRegistry(store, aggregator, tasks, {
+  const registry = new RunRegistry(store, serverWork, tasks, {
     changes: runEvents,
     log: (level, message, extra) => app.log[level](extra ?? {}, message),
   });
@@ -158,7 +160,7 @@ export async function buildCoordinator(options: AppOptions): Promise<Coordinator
       registry.dispose();
       io.close();
       await app.close();
-      await aggregator.close();
+      await serverWork.close();
       store.close();
     },
   };

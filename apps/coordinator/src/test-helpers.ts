@@ -38,6 +38,8 @@ export async function startCoordinator(options: {
   generatorDir?: string; dataDir?: string; samplesPerShard?: number; identitiesPerMinute?: number; clientGraceMs?: number;
   /** Tasks from folders, loaded by node-io as server.ts does. */
   tasks?: { dataRoot?: string; dirs?: string[] };
+  /** The server's heavy steps (runs/server-work.ts): how long a close waits for its round's pool. */
+  serverWork?: { poolWaitMs?: number };
 } = {}): Promise<{ coordinator: Coordinator; url: string }> {
   const { train, test } = testData();
   const coordinator = await buildCoordinator({
@@ -50,6 +52,7 @@ export async function startCoordinator(options: {
     data: { train, test },
     tasks: options.tasks && { ...options.tasks, load: (dir, name) => loadTaskData(detectTaskSource(dir, { name })) },
     demo: { shards: 12, samplesPerShard: options.samplesPerShard ?? 60, alpha: 0.5, seed: 1 },
+    serverWork: options.serverWork,
   });
   const url = await coordinator.app.listen({ host: '127.0.0.1', port: 0 });
   return { coordinator, url };

@@ -115,6 +115,32 @@ export interface RunSummary {
   createdAt: number;
   clustering: ClusteringSummary | null;
   clients: ClientSummary[];
+  /** The background generation of the run's synthetic pool; null for a run without Stage 2 (absent from coordinators before it existed). */
+  pool?: PoolProgress | null;
+}
+
+/**
+ * A run's synthetic pool as the coordinator's generation worker makes it, ahead of the rounds:
+ * the fill first, then every later round's refresh. A round uses what is made when it closes
+ * (its stage2Stats say poolReady of poolTarget, and stage2Skipped when too little was made).
+ */
+export interface PoolProgress {
+  /** 'waiting' before the worker took the run up; 'ready' once every planned chunk is made. */
+  state: 'waiting' | 'generating' | 'ready' | 'failed';
+  /** Samples of the fill made, of the pool's size. */
+  fillReady: number;
+  fillTarget: number;
+  /** Samples made of all planned: the fill and the refreshes of every round up to the run's last. */
+  imagesReady: number;
+  imagesTarget: number;
+  /** The last round whose pool is made in full (0 while the fill is incomplete). */
+  readyThroughRound: number;
+  /** Of imagesReady: drawn by this process's generator, and found in the pool store (a restart, another run). */
+  imagesGenerated: number;
+  imagesReused: number;
+  /** Over the images drawn by this process; null before the first chunk. */
+  imagesPerSec: number | null;
+  error?: string;
 }
 
 /**

@@ -5,8 +5,11 @@ import type { ClusterScore } from '@fedtsa/core/round/score';
 import type { ClusterModel } from '@fedtsa/core/strategy/types';
 import type { RunSettings } from './settings.ts';
 
-/** Nothing yet: the tasks (with their generators) arrive as TaskMessages. */
-export type AggregatorInit = Record<string, never>;
+/** The tasks (with their generators) arrive as TaskMessages. */
+export interface AggregatorInit {
+  /** The pool store's root (node-io DiskPoolStore): Stage 2 reads the chunks the generation worker made there. */
+  poolDir: string;
+}
 
 /** A task the worker scores models of: its spec, and its test set when the server has one. */
 export interface TaskMessage {

@@ -3,26 +3,39 @@
  * the server computes: the core's close (round/close.ts: screen, capped Stage 1, invariants,
  * Stage 2) and the scores (round/score.ts). One worker serves every run; each run keeps its
  * synthetic pool here between rounds.
+ *
+ * The pool is never generated here: the generation worker makes its chunks ahead of the rounds
+ * into the pool store, and the pool reads what is made when a round closes (core
+ * SyntheticPool over a ReadyChunkSource, when the Stage 2 step runs: at the close, or with
+ * overlap while the next round trains). Round 1 of a fresh run may find only part of the fill:
+ * Stage 2 runs on it when it holds at least MIN_POOL_BATCHES batches, and is skipped that round
+ * otherwise (stage2Skipped). The round's stage2Stats record what the pool held (poolReady of
+ * poolSize, poolRound), so a round's result is reproducible from its record.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { ModelSpec } from '@fedtsa/core/architecture';
 import { useBackend } from '@fedtsa/core/backend';
 import type { LabelledImages } from '@fedtsa/core/data/dataset';
-import { DiffusionGenerator } from '@fedtsa/core/diffusion/generator';
 import { closeRound, type CarriedServerStep } from '@fedtsa/core/round/close';
 import { evaluateModel, scoreModels, type ClusterScore } from '@fedtsa/core/round/score';
-import { ChunkedSource } from '@fedtsa/core/stage2/chunked-source';
+import { resolveMutualLearningOptions } from '@fedtsa/core/stage2/mutual-learning';
+import { storedChunks } from '@fedtsa/core/stage2/pool-store';
 import { createStage2Step, stage2Seed } from '@fedtsa/core/stage2/stage2';
 import { SyntheticPool } from '@fedtsa/core/stage2/synthetic-pool';
 import { createStrategy } from '@fedtsa/core/strategy/strategies';
 import type { ClusterModel, ServerStep } from '@fedtsa/core/strategy/types';
-import { readCheckpoint } from '@fedtsa/node-io/checkpoint-files';
+import { readCheckpointFiles } from '@fedtsa/node-io/checkpoint-files';
+import { checkpointIdentity, DiskPoolStore } from '@fedtsa/node-io/pool-store-disk';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { mutualLearningOf } from './settings.ts';
 import type { AggregateRequest, AggregateResult, AggregatorInit, AggregatorReply, TaskMessage } from './aggregator-messages.ts';
 
-void (workerData as AggregatorInit);
+const init = workerData as AggregatorInit;
 await useBackend('wasm');
+const poolStore = new DiskPoolStore(init.poolDir);
+
+/** Stage 2 runs on a partly made pool once it holds this many mutual-learning batches (a round's batches are drawn without repeats). */
+const MIN_POOL_BATCHES = 2;
 
 /** Per task: its spec, its test set when the server has one, and the models kept by width for scoring. */
 const tasks = new Map<string, { spec: ModelSpec; test?: LabelledImages; generatorDir?: string; models: Map<number, tfl.LayersModel> }>();
@@ -43,24 +56,24 @@ function taskOf(name: string) {
 
 const stage2ByRun = new Map<string, ServerStep | null>();
 
-/** The run's Stage 2 over its task's generator (the catalog checked it fits); none without one. */
+/** The run's Stage 2 over the chunks its task's generator made (the catalog checked it fits); none without one. */
 function stage2For(req: AggregateRequest, spec: ModelSpec, generatorDir: string | undefined): ServerStep | undefined {
   if (!req.stage2.enabled || !generatorDir) return undefined;
   let step = stage2ByRun.get(req.runId);
   if (step === undefined) {
-    const checkpoint = readCheckpoint(generatorDir);
-    if (!checkpoint) {
+    const files = readCheckpointFiles(generatorDir);
+    if (!files) {
       stage2ByRun.set(req.runId, null);
       return undefined;
     }
     const s = req.stage2;
-    const generator = DiffusionGenerator.fromCheckpoint(checkpoint, { steps: s.sampleSteps, guidance: s.guidance });
-    // Drawn in the same chunks as the simulation's pool, so both runners see the same images.
-    const source = ChunkedSource.over(generator);
-    const pool = new SyntheticPool(source, { size: s.poolSize, refreshFraction: s.refreshFraction });
+    // The generation worker's chunks, keyed as it keyed them: the same chunks and seeds as the simulation's pool.
+    const source = storedChunks(poolStore, { checkpoint: checkpointIdentity(files), steps: s.sampleSteps, guidance: s.guidance }, spec.inputShape, spec.numClasses);
+    const pool = new SyntheticPool(source, { size: s.poolSize, refreshFraction: s.refreshFraction, firstRound: 1 });
+    const mutualLearning = mutualLearningOf(s);
+    const { batchSize } = resolveMutualLearningOptions(mutualLearning, 'aggregation worker');
     step = createStage2Step({
-      spec, pool, seed: stage2Seed(req.seed),
-      mutualLearning: mutualLearningOf(s),
+      spec, pool, seed: stage2Seed(req.seed), mutualLearning, minPoolSamples: Math.min(s.poolSize, MIN_POOL_BATCHES * batchSize),
     });
     stage2ByRun.set(req.runId, step);
   }

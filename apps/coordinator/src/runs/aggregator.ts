@@ -24,8 +24,7 @@ export class Aggregator {
     });
   }
 
-  static async start(): Promise<Aggregator> {
-    const init: AggregatorInit = {};
+  static async start(init: AggregatorInit): Promise<Aggregator> {
     const worker = new Worker(new URL('./aggregator-entry.mjs', import.meta.url), { workerData: init });
     await new Promise<void>((resolve, reject) => {
       worker.once('message', () => resolve());

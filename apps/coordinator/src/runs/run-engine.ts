@@ -18,9 +18,10 @@ import { roundPolicyOf } from '@fedtsa/core/round/policy';
 import type { ClusterModel } from '@fedtsa/core/strategy/types';
 import { protocolError, type Ack } from '@fedtsa/protocol/errors';
 import type { Assignment, RoundClosed, RunState, TrainingTask } from '@fedtsa/protocol/events';
+import type { PoolProgress } from '@fedtsa/protocol/dashboard';
 import type { CapabilityReport, Participation, UpdatePayload } from '@fedtsa/protocol/messages';
 import type { ClientRecord, ClusteringSnapshot, RunRecord, RunStore } from '../store/types.ts';
-import type { Aggregator } from './aggregator.ts';
+import type { ServerWork } from './server-work.ts';
 import { buildRoundRecord } from './round-record.ts';
 import { dropRefusals, outcomeIncidents } from './round-safeguards.ts';
 import type { RunChangeSink } from './run-events.ts';
@@ -60,7 +61,7 @@ export class RunEngine {
   constructor(
     private run: RunRecord,
     private readonly store: RunStore,
-    private readonly aggregator: Aggregator,
+    private readonly aggregator: ServerWork,
     private readonly spec: ModelSpec,
     private readonly initialWeights: Float32Array,
     private readonly events: EngineEvents,
@@ -94,6 +95,11 @@ export class RunEngine {
 
   clusterModels(): ClusterModel[] {
     return this.models;
+  }
+
+  /** The run's synthetic pool as the server makes it in the background (null without Stage 2). */
+  get poolProgress(): PoolProgress | null {
+    return this.aggregator.poolProgress(this.run.id);
   }
 
   /** The model spec of the run's task. */

@@ -1,10 +1,10 @@
 /**
  * The coordinator's one hub of run changes: engines emit what the dashboard shows changing (a
- * run's clients, rounds or state) and whoever shows it (the dashboard namespace) subscribes.
+ * run's clients, rounds or state; the registry its synthetic pool's progress) and whoever shows it (the dashboard namespace) subscribes.
  * app.ts makes one per coordinator; nothing here knows sockets, stores or engines.
  */
 
-export type RunChangeKind = 'clients' | 'round' | 'state';
+export type RunChangeKind = 'clients' | 'round' | 'state' | 'pool';
 
 export interface RunChange {
   runId: string;

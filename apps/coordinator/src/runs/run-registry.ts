@@ -1,6 +1,8 @@
 /**
  * All runs of this coordinator: creates them, restores them after a restart (each continues
- * from its last completed round), and hands out their engines.
+ * from its last completed round), and hands out their engines. A run with Stage 2 has its
+ * synthetic pool made in the background (ServerWork.ensurePool) from the moment it is created or
+ * restored until it completes or stops.
  */
 import { randomBytes } from 'node:crypto';
 import { initialWeights } from '@fedtsa/core/model';
@@ -8,7 +10,7 @@ import { deriveSeed } from '@fedtsa/core/rng';
 import { taskSpec } from '@fedtsa/core/task';
 import type { TaskCatalog } from '../tasks/task-catalog.ts';
 import type { RunRecord, RunStore } from '../store/types.ts';
-import type { Aggregator } from './aggregator.ts';
+import type { ServerWork } from './server-work.ts';
 import { RunEngine, type EngineEvents } from './run-engine.ts';
 import { FieldError } from '../field-errors.ts';
 import { resolveSettings } from './settings.ts';
@@ -19,24 +21,50 @@ export function randomToken(bytes = 18): string {
 
 export class RunRegistry {
   private readonly engines = new Map<string, RunEngine>();
+  /** What the engines report, seen on its way to the hub: a run that ends stops its pool's generation. */
+  private readonly engineEvents: EngineEvents;
 
   constructor(
     private readonly store: RunStore,
-    private readonly aggregator: Aggregator,
+    private readonly serverWork: ServerWork,
     readonly tasks: TaskCatalog,
-    private readonly events: EngineEvents,
+    events: EngineEvents,
   ) {
+    this.engineEvents = {
+      ...events,
+      changes: {
+        emit: (change) => {
+          if (change.what === 'state') this.stateChanged(change.runId);
+          events.changes.emit(change);
+        },
+      },
+    };
+    serverWork.onPoolProgress((runId) => events.changes.emit({ runId, what: 'pool' }));
     for (const run of store.listRuns()) {
       // A run whose task is gone (its folder moved) waits, listed in the store, until the task is back.
-      if (tasks.get(run.settings.task)) this.engines.set(run.id, this.makeEngine(run));
-      else events.log('warn', `run ${run.id} is not loaded: its task '${run.settings.task}' is not registered (register its folder again)`);
+      if (tasks.get(run.settings.task)) {
+        this.engines.set(run.id, this.makeEngine(run));
+        this.ensurePool(run);
+      } else events.log('warn', `run ${run.id} is not loaded: its task '${run.settings.task}' is not registered (register its folder again)`);
     }
   }
 
   private makeEngine(run: RunRecord): RunEngine {
     const spec = taskSpec(this.tasks.require(run.settings.task).task);
     // The initial weights are a pure function of the run's seed, so nothing needs saving for round 0.
-    return new RunEngine(run, this.store, this.aggregator, spec, initialWeights(spec, deriveSeed(run.settings.seed, 5)), this.events);
+    return new RunEngine(run, this.store, this.serverWork, spec, initialWeights(spec, deriveSeed(run.settings.seed, 5)), this.engineEvents);
+  }
+
+  /** Starts making the pool of a run that will still run Stage 2: the rounds it has left draw on it. */
+  private ensurePool(run: RunRecord): void {
+    const generatorDir = this.tasks.get(run.settings.task)?.generatorDir;
+    if (!run.settings.stage2.enabled || !generatorDir || run.state === 'completed' || run.state === 'stopped') return;
+    this.serverWork.ensurePool({ runId: run.id, generatorDir, stage2: run.settings.stage2, seed: run.settings.seed, rounds: run.settings.rounds });
+  }
+
+  private stateChanged(runId: string): void {
+    const state = this.engines.get(runId)?.record.state;
+    if (state === 'completed' || state === 'stopped') this.serverWork.forgetPool(runId);
   }
 
   create(name: string, settings: unknown): RunEngine {
@@ -56,6 +84,7 @@ export class RunRegistry {
     this.store.createRun(run);
     const engine = this.makeEngine(run);
     this.engines.set(run.id, engine);
+    this.ensurePool(run);
     return engine;
   }
 

@@ -2,7 +2,8 @@
  * A run as the REST API and the dashboard show it, in the protocol's dashboard types: the
  * summary (RunSummary), with its rounds for the dashboard's feed (DashboardRun), and its
  * clients (the live ones by default, connected, training, or gone for less than the client
- * grace: see RunStore.listLiveClients; every client ever seen with `all`).
+ * grace: see RunStore.listLiveClients; every client ever seen with `all`), and its synthetic
+ * pool's background generation.
  */
 import type { ClientSummary, DashboardRun, RunSummary } from '@fedtsa/protocol/dashboard';
 import type { ClientRecord, RunStore } from '../store/types.ts';
@@ -25,6 +26,7 @@ export function describeRun(engine: RunEngine, store: RunStore): RunSummary {
     completedRound: run.completedRound, currentRound: engine.currentRound, roundDeadline: engine.roundDeadline ?? null,
     createdAt: run.createdAt, clustering,
     clients: listRunClients(store, run.id, false),
+    pool: engine.poolProgress,
   };
 }
 

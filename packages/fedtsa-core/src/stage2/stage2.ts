@@ -21,6 +21,12 @@ export interface Stage2Options {
   now?: () => number;
   /** Who runs mutual learning (default runMutualLearning, on this thread); node-io's parallel-mutual-learning uses worker threads. */
   runMutualLearning?: MutualLearningRunner;
+  /**
+   * A pool over chunks made ahead of time may hold only part of its fill: below this many
+   * samples the step leaves the models as they are and says so (stage2Skipped). Default: the
+   * whole pool, which a drawing source always holds after its refresh.
+   */
+  minPoolSamples?: number;
 }
 
 /** Stage 2's seed for a run's seed: the same in the simulation and the coordinator. */
@@ -39,12 +45,19 @@ export function createStage2Step(opts: Stage2Options): ServerStep {
   }
   const now = opts.now ?? (() => Date.now());
   const runner = opts.runMutualLearning ?? runMutualLearning;
+  const minPoolSamples = opts.minPoolSamples ?? pool.size;
+  if (!(Number.isInteger(minPoolSamples) && minPoolSamples >= 1 && minPoolSamples <= pool.size)) {
+    throw new Error(`createStage2Step: minPoolSamples must be an integer in [1, ${pool.size}], got ${minPoolSamples}`);
+  }
 
   return async (round: number, models: ClusterModel[], context?: { withoutTeaching?: ReadonlyMap<number, string> }) => {
     if (models.length === 0) throw new Error('createStage2Step: no cluster models');
     const t0 = now();
     const refresh = await pool.refresh(round, stage2PoolSeed(seed));
     const t1 = now();
+    // What the pool held: part of its fill, or an older round's refresh, when its chunks were not all made yet.
+    const held = { generationMs: t1 - t0, generated: refresh.generated, poolSize: pool.size, poolReady: pool.count, poolRound: pool.round };
+    if (pool.count < minPoolSamples) return { models, stats: { ...held, stage2Skipped: 1 } };
     const annotated = models.map((m) => ({ ...m, withoutTeaching: context?.withoutTeaching?.get(m.clusterIndex) }));
     const result = await runner(annotated, spec, pool, ml, deriveSeed(seed, 1, round), now);
     const t2 = now();
@@ -56,10 +69,8 @@ export function createStage2Step(opts: Stage2Options): ServerStep {
         weights: result.weights[k] as Float32Array,
       })),
       stats: {
-        generationMs: t1 - t0,
+        ...held,
         mutualLearningMs: t2 - t1,
-        generated: refresh.generated,
-        poolSize: pool.size,
         steps: result.stats.steps,
         klBefore: result.stats.meanKlBefore,
         klAfter: result.stats.meanKlAfter,

@@ -1,0 +1,34 @@
+import type { PoolProgress } from '@fedtsa/protocol/dashboard';
+
+/** Where the generation worker keeps the chunks it makes (a DiskPoolStore's root). */
+export interface GenerationInit {
+  poolDir: string;
+}
+
+/** A run's pool to make ahead of its rounds: the fill and every refresh up to `rounds` (core stage2/pool-plan.ts). */
+export interface PoolJob {
+  kind: 'pool';
+  runId: string;
+  /** The task's generator checkpoint (the catalog checked it fits the task). */
+  generatorDir: string;
+  sampleSteps: number;
+  guidance: number;
+  size: number;
+  refreshFraction: number;
+  /** The pool's seed: what Stage 2 passes to its pool's refresh (core stage2PoolSeed). */
+  seed: number;
+  /** The run's last round: refreshes beyond it are never drawn. */
+  rounds: number;
+}
+
+/** Stop making a run's pool (the run is over or gone); what is made stays in the store. */
+export interface ForgetJob {
+  kind: 'forget';
+  runId: string;
+}
+
+export type GenerationRequest = PoolJob | ForgetJob;
+
+export type GenerationEvent =
+  | { kind: 'ready' }
+  | { kind: 'progress'; runId: string; progress: PoolProgress };
