@@ -100,9 +100,9 @@ if (config.demo) {
   }
   if (!engine) {
     engine = coordinator.registry.create('demo', {
+      // Stage 2 at its defaults: the generation worker makes the pool in the background from now on (runs/server-work.ts),
+      // so round 1 closes with the part made by then (or without Stage 2), and later rounds find their refreshes made.
       task: config.demoTask, rounds: config.demoRounds, roundDeadlineMs: 120_000, minClientsToStart: Math.max(2, config.virtualClients), minClientsPerCluster: 2,
-      // Small and quick on a CPU: 100 generated images at first, 10 new ones per round.
-      stage2: { poolSize: 100, refreshFraction: 0.1, sampleSteps: 10, steps: 20 },
     });
   }
   if (engine.record.state !== 'running') engine.start();

@@ -4,6 +4,7 @@ import {
   LogarithmicScale, PointElement, ScatterController, Tooltip, type ChartDataset,
 } from 'chart.js';
 import type { DashboardRun } from '@fedtsa/protocol/dashboard';
+import { poolNote, timelineSeries } from './round-timeline.ts';
 import { perRoundSeries, type ClusterSeries, type EvaluatedBy } from './task-format.ts';
 
 Chart.register(BarController, BarElement, CategoryScale, Filler, Legend, LinearScale, LineController, LineElement, LogarithmicScale, PointElement, ScatterController, Tooltip);
@@ -12,6 +13,8 @@ const PALETTE = ['#2f6fdb', '#d9480f', '#2b8a3e', '#9c36b5', '#e8590c', '#0b7285
 export const clusterColor = (k: number): string => PALETTE[k % PALETTE.length] as string;
 
 type XY = { x: number; y: number };
+
+const ROUND_WITHOUT_POOL = { round: 0, stage2Stats: {} } as DashboardRun['rounds'][number];
 
 const common = {
   responsive: true, maintainAspectRatio: false, animation: false as const,
@@ -23,6 +26,7 @@ export class RunCharts {
   private readonly accuracy: Chart<'line', XY[]>;
   private readonly loss: Chart<'line', XY[]>;
   private readonly timeline: Chart<'bar', number[], string>;
+  private timelineRounds: DashboardRun['rounds'] = [];
 
   constructor(canvases: { density: HTMLCanvasElement; accuracy: HTMLCanvasElement; loss: HTMLCanvasElement; timeline: HTMLCanvasElement }) {
     this.density = new Chart(canvases.density, {
@@ -46,7 +50,12 @@ export class RunCharts {
     this.loss = new Chart(canvases.loss, { type: 'line', data: { datasets: [] }, options: perRound('loss') });
     this.timeline = new Chart(canvases.timeline, {
       type: 'bar', data: { labels: [], datasets: [] },
-      options: { ...common, scales: { x: { stacked: true, title: { display: true, text: 'round' } }, y: { stacked: true, title: { display: true, text: 'seconds' } } } },
+      options: {
+        ...common,
+        scales: { x: { stacked: true, title: { display: true, text: 'round' } }, y: { stacked: true, title: { display: true, text: 'seconds' } } },
+        // The pool a round's Stage 2 had, when it was less than the round's (the background generation not done yet).
+        plugins: { ...common.plugins, tooltip: { callbacks: { footer: (items) => poolNote(this.timelineRounds[items[0]?.dataIndex ?? -1] ?? ROUND_WITHOUT_POOL) } } },
+      },
     });
   }
 
@@ -120,12 +129,15 @@ export class RunCharts {
 
   private updateTimeline(run: DashboardRun): void {
     const rounds = run.rounds;
+    this.timelineRounds = rounds;
     this.timeline.data.labels = rounds.map((r) => String(r.round));
-    const s = (ms: number) => Math.max(0, ms) / 1000;
+    const t = timelineSeries(rounds);
     this.timeline.data.datasets = [
-      { label: 'clients + evaluation', data: rounds.map((r) => s(r.closedAt - r.startedAt - r.stage1Ms - r.stage2Ms)), backgroundColor: '#adb5bd' },
-      { label: 'Stage 1', data: rounds.map((r) => s(r.stage1Ms)), backgroundColor: '#2f6fdb' },
-      { label: 'Stage 2', data: rounds.map((r) => s(r.stage2Ms)), backgroundColor: '#d9480f' },
+      { label: 'clients + evaluation', data: t.clients, backgroundColor: '#adb5bd' },
+      { label: 'Stage 1', data: t.stage1, backgroundColor: '#2f6fdb' },
+      { label: 'Stage 2 generation', data: t.generation, backgroundColor: '#f08c00' },
+      { label: 'Stage 2 mutual learning', data: t.mutualLearning, backgroundColor: '#d9480f' },
+      { label: 'Stage 2 other', data: t.stage2Other, backgroundColor: '#862e9c' },
     ];
     this.timeline.update('none');
   }

@@ -15,6 +15,7 @@ import { drawQr, joinLink, setJoinBase } from './qr.ts';
 import { renderRunTask, runTaskName } from './run-task-view.ts';
 import { readSettingsForm, renderSettingsForm } from './settings-form.ts';
 import { TaskPicker } from './task-picker.ts';
+import { describePool } from './pool-view.ts';
 import { renderClients, renderDownloads } from './run-panels.ts';
 import { renderWidthReasons } from './width-reasons.ts';
 
@@ -193,6 +194,7 @@ function render(): void {
   st.dataset.state = run.state;
   $('run-round').textContent = `round ${run.completedRound} of ${run.settings.rounds} completed` + (run.currentRound > run.completedRound ? `, round ${run.currentRound} open` : '');
   renderDeadline(run);
+  $('run-pool').textContent = describePool(run.pool, run.settings.rounds);
   const can = { start: run.state === 'created', pause: run.state === 'running', resume: run.state === 'paused', stop: run.state !== 'stopped' && run.state !== 'completed' };
   for (const action of ['start', 'pause', 'resume', 'stop'] as const) $<HTMLButtonElement>(`ctl-${action}`).disabled = !can[action];
 

@@ -49,7 +49,7 @@ describe('background pool generation', () => {
     const [round] = coordinator.store.listRounds(engine.record.id);
     expect(round?.clustering.clusters.length).toBe(2);
     const stats = round?.stage2Stats ?? {};
-    expect(stats.poolTarget).toBe(300);
+    expect(stats.poolSize).toBe(300);
     expect(stats.poolReady).toBeLessThan(128);
     expect(stats.stage2Skipped).toBe(1);
     expect(stats.mutualLearningMs).toBeUndefined();

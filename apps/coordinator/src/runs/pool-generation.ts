@@ -64,14 +64,18 @@ export class PoolGeneration {
 
   /**
    * Resolves once the run's pool is made through `round` (or will never be: failed, unknown), or
-   * after `timeoutMs`, whichever is first; never rejects. A close waits here at most that long.
+   * after `timeoutMs`, whichever is first; never rejects. A close waits here at most that long,
+   * and not at all when, at the speed measured so far, the `neededImages` of the pool through
+   * that round would not be made in time (a close mid-fill goes on at once with what is there).
    */
-  async whenReady(runId: string, round: number, timeoutMs: number): Promise<void> {
+  async whenReady(runId: string, round: number, timeoutMs: number, neededImages: number): Promise<void> {
     const settled = () => {
       const p = this.progress.get(runId);
       return !p || p.state === 'failed' || p.state === 'ready' || p.readyThroughRound >= round;
     };
-    if (settled() || timeoutMs <= 0) return;
+    const p = this.progress.get(runId);
+    const hopeless = p?.imagesPerSec != null && ((neededImages - p.imagesReady) / p.imagesPerSec) * 1000 > timeoutMs;
+    if (settled() || timeoutMs <= 0 || hopeless) return;
     await new Promise<void>((resolve) => {
       const done = () => {
         clearTimeout(timer);

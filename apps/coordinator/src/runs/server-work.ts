@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { ModelSpec } from '@fedtsa/core/architecture';
 import type { LabelledImages } from '@fedtsa/core/data/dataset';
 import type { ClusterScore } from '@fedtsa/core/round/score';
-import { stage2PoolSeed } from '@fedtsa/core/stage2/pool-plan';
+import { refreshCountOf, stage2PoolSeed } from '@fedtsa/core/stage2/pool-plan';
 import { stage2Seed } from '@fedtsa/core/stage2/stage2';
 import type { ClusterModel } from '@fedtsa/core/strategy/types';
 import type { PoolProgress } from '@fedtsa/protocol/dashboard';
@@ -54,7 +54,8 @@ export interface WorkerServerWorkOptions {
   /**
    * How long a close may wait for the round's pool to be made before it goes on with what is
    * there (10 s by default: enough for a small or nearly done pool, never the minutes a full one
-   * takes; round 1 of a default run closes with part of its fill or without Stage 2).
+   * takes; round 1 of a default run closes with part of its fill or without Stage 2). A close
+   * does not wait at all when the measured speed says the rest would not come in time.
    */
   poolWaitMs?: number;
 }
@@ -77,7 +78,12 @@ export class WorkerServerWork implements ServerWork {
   }
 
   async aggregate(request: AggregateRequest): Promise<AggregateResult> {
-    if (request.stage2.enabled) await this.pools.whenReady(request.runId, request.round, this.poolWaitMs);
+    const s = request.stage2;
+    if (s.enabled) {
+      // The fill, then one refresh per round after the first (core stage2/pool-plan.ts).
+      const needed = s.poolSize + (request.round - 1) * refreshCountOf(s.poolSize, s.refreshFraction);
+      await this.pools.whenReady(request.runId, request.round, this.poolWaitMs, needed);
+    }
     return this.aggregator.aggregate(request);
   }
 
