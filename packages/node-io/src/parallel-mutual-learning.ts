@@ -9,6 +9,9 @@
  * Gradients go through a SharedArrayBuffer with an Atomics barrier between the workers (one
  * per step); this thread only starts a round (pool, weights, the batches' rows) and collects the
  * result, so it stays free for sockets. Workers start once and serve every round; runs queue.
+ * Measured for 2 workers and 259k gradient floats (widths 1 and 1/2), write + barrier + sum:
+ * 0.70-0.95 ms per step through shared memory, 0.90-1.96 ms with postMessage (a copy, received
+ * synchronously with receiveMessageOnPort), against ~30 ms of gradient work per shard.
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
