@@ -123,8 +123,9 @@ function fusedTrainStep(net: CnnNet, data: LabelledImages, options: TrainOptions
         const t0 = timings?.now() ?? 0;
         optimizer.apply(weights, grads);
         net.variables.forEach((v, i) => {
-          // A copy: the cpu backend keeps the array it is given, and `weights` changes next step.
-          const value = tf.tensor((weights[i] as Float32Array).slice(), v.shape);
+          // wasm copies the values into its heap; the cpu backend keeps the array, and `weights` changes next step.
+          const w = weights[i] as Float32Array;
+          const value = tf.tensor(backendName === 'wasm' ? w : w.slice(), v.shape);
           v.assign(value);
           value.dispose();
         });
