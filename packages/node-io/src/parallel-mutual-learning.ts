@@ -13,7 +13,6 @@
  * 0.70-0.95 ms per step through shared memory, 0.90-1.96 ms with postMessage (a copy, received
  * synchronously with receiveMessageOnPort), against ~30 ms of gradient work per shard.
  */
-import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { createRng } from '@fedtsa/core/rng';
 import { assignRoles, checkMutualLearningInputs, mean, sampleRows, type ClusterModelWeights, type MutualLearningOptions, type MutualLearningResult, type MutualLearningRunner } from '@fedtsa/core/stage2/mutual-learning';
@@ -22,7 +21,11 @@ import { modelManifest, parameterCount } from '@fedtsa/core/architecture';
 import { CONTROL, shardRange, type Reply, type Request, type ScreenResult, type SharedPool, type StepTimings, type TrainRequest, type TrainResult } from './parallel-mutual-learning-messages.ts';
 
 export interface ParallelMutualLearningOptions {
-  /** Worker threads, one shard of every batch each (default: the cores, at most 4; 64-sample batches leave little per shard beyond). */
+  /**
+   * Worker threads, one shard of every batch each. Default 2, not the core count: the result
+   * depends on the shards in its last float bits, so a fixed count keeps runs reproducible from
+   * machine to machine; and a 64-sample batch cut further costs more work per sample (BENCHMARKS.md).
+   */
   workers?: number;
   /** For tests only: worker `worker` fails at step `step`, by throwing or by exiting its thread. */
   faultForTests?: { worker: number; step: number; kind: 'throw' | 'exit' };
@@ -139,7 +142,7 @@ function sharePool(pool: { images: Float32Array; labels: Uint8Array; count: numb
 }
 
 export function createParallelMutualLearning(options: ParallelMutualLearningOptions = {}): ParallelMutualLearning {
-  const size = options.workers ?? Math.max(1, Math.min(4, availableParallelism()));
+  const size = options.workers ?? 2;
   if (!(Number.isInteger(size) && size >= 1)) throw new Error(`${FN}: workers must be a positive integer, got ${size}`);
   let group: Promise<WorkerGroup> | null = null;
   let closed = false;
