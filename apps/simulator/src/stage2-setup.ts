@@ -17,6 +17,7 @@ import { SyntheticPool } from '@fedtsa/core/stage2/synthetic-pool';
 import type { ServerStep } from '@fedtsa/core/strategy/types';
 import { readCheckpointFiles } from '@fedtsa/node-io/checkpoint-files';
 import { checkpointIdentity, DiskPoolStore } from '@fedtsa/node-io/pool-store-disk';
+import { sharedParallelMutualLearning } from '@fedtsa/node-io/parallel-mutual-learning';
 import type { Stage2Config } from './config.ts';
 import type { WorkerPool } from './pool.ts';
 
@@ -71,5 +72,5 @@ export function createSimulationStage2(config: Stage2Config, spec: ModelSpec, ru
   const source = new WorkerPoolSource(workers, config);
   // Filled with round 1's seeds as the coordinator's is, whichever round first runs Stage 2 (pool-plan.ts).
   const pool = new SyntheticPool(source, { size: config.poolSize, refreshFraction: config.refreshFraction, firstRound: 1 });
-  return { step: createStage2Step({ spec, pool, mutualLearning: config.mutualLearning, seed: stage2Seed(runSeed) }), source };
+  return { step: createStage2Step({ spec, pool, mutualLearning: config.mutualLearning, seed: stage2Seed(runSeed), runMutualLearning: sharedParallelMutualLearning().run }), source };
 }

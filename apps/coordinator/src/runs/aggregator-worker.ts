@@ -26,6 +26,7 @@ import { createStrategy } from '@fedtsa/core/strategy/strategies';
 import type { ClusterModel, ServerStep } from '@fedtsa/core/strategy/types';
 import { readCheckpointFiles } from '@fedtsa/node-io/checkpoint-files';
 import { checkpointIdentity, DiskPoolStore } from '@fedtsa/node-io/pool-store-disk';
+import { sharedParallelMutualLearning } from '@fedtsa/node-io/parallel-mutual-learning';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { mutualLearningOf } from './settings.ts';
 import type { AggregateRequest, AggregateResult, AggregatorInit, AggregatorReply, TaskMessage } from './aggregator-messages.ts';
@@ -74,6 +75,7 @@ function stage2For(req: AggregateRequest, spec: ModelSpec, generatorDir: string 
     const { batchSize } = resolveMutualLearningOptions(mutualLearning, 'aggregation worker');
     step = createStage2Step({
       spec, pool, seed: stage2Seed(req.seed), mutualLearning, minPoolSamples: Math.min(s.poolSize, MIN_POOL_BATCHES * batchSize),
+      runMutualLearning: sharedParallelMutualLearning().run,
     });
     stage2ByRun.set(req.runId, step);
   }
