@@ -162,7 +162,10 @@ export function conv1BackwardThroughPool(
 /**
  * Above this much dense work (batch x h x w x f1 x kh x kw x c), conv1's gradient goes through
  * the kernels. Measured (CPU ms per step, batch 32, 28x28x1): JS 0.35 against kernels 0.65 at
- * f1 = 2, 0.51 / 0.85 at f1 = 4, 1.36 / 1.25 at f1 = 8, 3.5 / 2.2 at f1 = 16.
+ * f1 = 2, 0.51 / 0.85 at f1 = 4, 1.36 / 1.25 at f1 = 8, 3.5 / 2.2 at f1 = 16. Tried and dropped:
+ * sharing each window's four input patches across channels (2.6 ms at f1 = 16 but 1.1 at
+ * f1 = 2), and conv1's filter gradient as patches x dPre1 in one matmul (1.5 ms at f1 = 16,
+ * 0.7 at f1 = 2).
  */
 const JS_CONV1_MAX_WORK = 32 * 28 * 28 * 4 * 9;
 
@@ -305,7 +308,6 @@ export function cnnLossAndGradients(
       maxPoolReluGrad2x2(view(a1), view(dP1), view(dPre1T), gb1, batch, h, w, f1);
       lap('pool + relu gradients (JS)');
       const info1 = backend_util.computeConv2DInfo([batch, h, w, c], w1.shape as [number, number, number, number], 1, 1, 'same');
-      // Tried: the patches as rows and one matmul (im2col): no faster (1.53-1.61 ms at width 1, 0.71 at width 1/8).
       g1 = read(keep(filterGradientByConv(ops, x, dPre1T, info1)));
       lap('conv1 filter gradient (kernels)');
     }
