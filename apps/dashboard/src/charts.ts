@@ -134,6 +134,7 @@ export class RunCharts {
     const t = timelineSeries(rounds);
     this.timeline.data.datasets = [
       { label: 'clients + evaluation', data: t.clients, backgroundColor: '#adb5bd' },
+      { label: 'waiting for the pool', data: t.poolWait, backgroundColor: '#ffe066' },
       { label: 'Stage 1', data: t.stage1, backgroundColor: '#2f6fdb' },
       { label: 'Stage 2 generation', data: t.generation, backgroundColor: '#f08c00' },
       { label: 'Stage 2 mutual learning', data: t.mutualLearning, backgroundColor: '#d9480f' },

@@ -10,13 +10,13 @@ const round = (over: Partial<RoundSummary>): RoundSummary => ({
 });
 
 describe('timelineSeries', () => {
-  it('splits Stage 2 into generation, mutual learning and the rest, in seconds', () => {
+  it('splits Stage 2 into generation, mutual learning and the rest, and the wait for the pool from the clients, in seconds', () => {
     const s = timelineSeries([
-      round({ stage2Stats: { generationMs: 1000, mutualLearningMs: 1500 } }),
+      round({ stage2Stats: { generationMs: 1000, mutualLearningMs: 1500, poolWaitMs: 2000 } }),
       // Saved before the split existed: all of Stage 2 is 'other'.
       round({ round: 2, stage2Ms: 2000 }),
     ]);
-    expect(s).toEqual({ clients: [6.5, 7.5], stage1: [0.5, 0.5], generation: [1, 0], mutualLearning: [1.5, 0], stage2Other: [0.5, 2] });
+    expect(s).toEqual({ clients: [4.5, 7.5], poolWait: [2, 0], stage1: [0.5, 0.5], generation: [1, 0], mutualLearning: [1.5, 0], stage2Other: [0.5, 2] });
   });
 });
 

@@ -1,5 +1,6 @@
 /**
- * The round timeline's figures: seconds per round of the clients' phase, Stage 1, and Stage 2
+ * The round timeline's figures: seconds per round of the clients' phase, the close's wait for
+ * the synthetic pool, Stage 1, and Stage 2
  * split into generation (reading or drawing the synthetic pool inside the close) and mutual
  * learning, from the round records (stage2Stats.generationMs, mutualLearningMs); and a note of
  * the pool each round's Stage 2 had, for the tooltip.
@@ -8,6 +9,8 @@ import type { RoundSummary } from '@fedtsa/protocol/dashboard';
 
 export interface TimelineSeries {
   clients: number[];
+  /** The close waiting for the round's pool (server-work.ts, at most its poolWaitMs). */
+  poolWait: number[];
   stage1: number[];
   generation: number[];
   mutualLearning: number[];
@@ -20,8 +23,10 @@ const sec = (ms: number) => Math.max(0, ms) / 1000;
 export function timelineSeries(rounds: readonly RoundSummary[]): TimelineSeries {
   const generation = rounds.map((r) => Math.min(r.stage2Ms, r.stage2Stats.generationMs ?? 0));
   const mutualLearning = rounds.map((r, i) => Math.min(r.stage2Ms - (generation[i] as number), r.stage2Stats.mutualLearningMs ?? 0));
+  const poolWait = rounds.map((r) => r.stage2Stats.poolWaitMs ?? 0);
   return {
-    clients: rounds.map((r) => sec(r.closedAt - r.startedAt - r.stage1Ms - r.stage2Ms)),
+    clients: rounds.map((r, i) => sec(r.closedAt - r.startedAt - r.stage1Ms - r.stage2Ms - (poolWait[i] as number))),
+    poolWait: poolWait.map(sec),
     stage1: rounds.map((r) => sec(r.stage1Ms)),
     generation: generation.map(sec),
     mutualLearning: mutualLearning.map(sec),

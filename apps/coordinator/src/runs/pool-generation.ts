@@ -12,7 +12,8 @@ export class PoolGeneration {
 
   private constructor(private readonly worker: Worker) {
     worker.on('message', (event: GenerationEvent) => {
-      if (event.kind !== 'progress') return;
+      // A run forgotten while its chunk was being made reports once more: it stays forgotten.
+      if (event.kind !== 'progress' || !this.progress.has(event.runId)) return;
       this.progress.set(event.runId, event.progress);
       for (const wake of [...this.waiters]) wake();
       for (const listener of this.listeners) listener(event.runId);

@@ -79,12 +79,17 @@ export class WorkerServerWork implements ServerWork {
 
   async aggregate(request: AggregateRequest): Promise<AggregateResult> {
     const s = request.stage2;
+    let waitedMs = 0;
     if (s.enabled) {
       // The fill, then one refresh per round after the first (core stage2/pool-plan.ts).
       const needed = s.poolSize + (request.round - 1) * refreshCountOf(s.poolSize, s.refreshFraction);
+      const t0 = performance.now();
       await this.pools.whenReady(request.runId, request.round, this.poolWaitMs, needed);
+      waitedMs = Math.round(performance.now() - t0);
     }
-    return this.aggregator.aggregate(request);
+    const result = await this.aggregator.aggregate(request);
+    // The close's wait for the pool is on the round's critical path: recorded when there was one.
+    return waitedMs > 0 ? { ...result, serverStepStats: { ...result.serverStepStats, poolWaitMs: waitedMs } } : result;
   }
 
   evaluate(task: string, models: ClusterModel[], evalSamples: number): Promise<ClusterScore[]> {
