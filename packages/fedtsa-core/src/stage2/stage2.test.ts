@@ -7,6 +7,9 @@ import { createRng } from '../rng.ts';
 import type { ClusterModel } from '../strategy/types.ts';
 import { extractSubmodel } from '../submodel.ts';
 import { trainLocal } from '../train.ts';
+import { ChunkedSource } from './chunked-source.ts';
+import { poolChunks, stage2PoolSeed } from './pool-plan.ts';
+import { MemoryPoolStore, storedChunks } from './pool-store.ts';
 import { createStage2Step } from './stage2.ts';
 import { SyntheticPool } from './synthetic-pool.ts';
 import { createToySource, type ToySource } from './toy-source.ts';
@@ -68,6 +71,35 @@ describe('Stage 2 server step', () => {
     expect(source.samplesDrawn).toBe(80);
     // The models were already pulled together in round 1.
     expect(second.stats.klBefore).toBeCloseTo(s.klAfter as number, 1);
+  });
+
+  it('on a pool made ahead of time, leaves the models alone below minPoolSamples and runs on the part made above it', async () => {
+    const toy = createToySource([8, 8, 1], 4);
+    const drawing = ChunkedSource.over(toy);
+    const store = new MemoryPoolStore();
+    const generator = { checkpoint: '00112233aabbccdd', steps: 2, guidance: 1 };
+    const seed = 5;
+    const plan = { size: 60, refreshFraction: 0.5, numClasses: 4, firstRound: 1, seed: stage2PoolSeed(seed) };
+    const [c0, c1] = poolChunks(plan, 1);
+    const make = async (c: typeof c0) => store.write(generator, c!.labels, c!.seed, (await drawing.sample(c!.labels, 0)).images);
+    const pool = new SyntheticPool(storedChunks(store, generator, [8, 8, 1], 4), { size: 60, refreshFraction: 0.5, firstRound: 1 });
+    const step = createStage2Step({
+      spec, pool, seed, minPoolSamples: 32,
+      mutualLearning: { steps: 3, batchSize: 16, learningRate: 1e-2, lambda: 0.5, temperature: 3, teacherRule: null },
+    });
+    const models = await clusterModels(toy);
+    expect((await step(1, models)).stats).toMatchObject({ stage2Skipped: 1, poolReady: 0, poolSize: 60, poolRound: 0 });
+    await make(c0);
+    const skipped = await step(1, models);
+    expect(skipped.stats).toMatchObject({ stage2Skipped: 1, poolReady: 25, generated: 25 });
+    expect(skipped.models).toEqual(models);
+    expect(skipped.stats.mutualLearningMs).toBeUndefined();
+    await make(c1);
+    const ran = await step(1, models);
+    expect(ran.stats).toMatchObject({ poolReady: 50, poolRound: 0, steps: 3 });
+    expect(ran.stats.stage2Skipped).toBeUndefined();
+    expect(ran.models[0]?.weights).not.toEqual(models[0]?.weights);
+    expect(() => createStage2Step({ spec, pool, seed, mutualLearning: {}, minPoolSamples: 61 })).toThrow(/minPoolSamples must be an integer in \[1, 60\]/);
   });
 
   it('checks the pool against the spec and the options at setup', () => {
