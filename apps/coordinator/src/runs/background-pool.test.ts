@@ -13,6 +13,7 @@ import type { PoolProgress } from '@fedtsa/protocol/dashboard';
 import type { Coordinator } from '../app.ts';
 import { FAST_SETTINGS, startCoordinator, tinyGenerator, until } from '../test-helpers.ts';
 import { VirtualClient } from '../virtual-client/virtual-client.ts';
+import { PoolGeneration } from './pool-generation.ts';
 import { WorkerServerWork } from './server-work.ts';
 
 const FMNIST_GENERATOR = fileURLToPath(new URL('../../../../checkpoints/fmnist-ddpm', import.meta.url));
@@ -91,6 +92,25 @@ describe('background pool generation', () => {
     const stage1 = second.registry.create('stage1', { ...settings, stage2: { enabled: false } }).record.id;
     expect(second.registry.get(stage1)?.poolProgress).toBeNull();
   }, 180_000);
+
+  it('holds generation off while a close runs, and goes on after it', async () => {
+    const generatorDir = await tinyGenerator();
+    const pools = await PoolGeneration.start({ poolDir: mkdtempSync(join(tmpdir(), 'fedtsa-pools-')) });
+    try {
+      const job = { runId: 'r', generatorDir, sampleSteps: 2, guidance: 1, size: 50, refreshFraction: 0.5, seed: 3, rounds: 2 };
+      await pools.holdingOff(async () => {
+        pools.ensure(job);
+        await until(() => pools.progressOf('r')?.state === 'generating', 30_000, 'the job taken up');
+        // Two chunks take the tiny generator well under a second when it is not held off.
+        await new Promise((resolve) => setTimeout(resolve, 1500));
+        expect(pools.progressOf('r')?.imagesReady).toBe(0);
+      });
+      await until(() => pools.progressOf('r')?.state === 'ready', 30_000, 'the pool made after the close');
+      expect(pools.progressOf('r')).toMatchObject({ imagesReady: 75, readyThroughRound: 2 });
+    } finally {
+      await pools.close();
+    }
+  }, 60_000);
 
   it('reports a generator it cannot load as a failed pool, and refuses a bad wait', async () => {
     const { coordinator } = await coordinatorWith('/nonexistent', mkdtempSync(join(tmpdir(), 'fedtsa-data-')));

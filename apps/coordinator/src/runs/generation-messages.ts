@@ -27,7 +27,10 @@ export interface ForgetJob {
   runId: string;
 }
 
-export type GenerationRequest = PoolJob | ForgetJob;
+/** Hold off after the chunk in progress (a close is running and needs the cores), or go on. */
+export type PauseRequest = { kind: 'pause' } | { kind: 'resume' };
+
+export type GenerationRequest = PoolJob | ForgetJob | PauseRequest;
 
 export type GenerationEvent =
   | { kind: 'ready' }

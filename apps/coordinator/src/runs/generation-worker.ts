@@ -7,7 +7,8 @@
  *
  * Order: the chunk of the earliest round first across runs, so a new run's fill is not queued
  * behind another run's far refreshes; between chunks the worker returns to its message loop, so a
- * new run or a forget takes effect at the next chunk.
+ * new run, a forget or a pause (a close is running: the cores are its) takes effect at the next
+ * chunk.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { useBackend } from '@fedtsa/core/backend';
@@ -121,11 +122,12 @@ async function makeChunk(job: Job): Promise<void> {
 }
 
 let working = false;
+let paused = false;
 async function work(): Promise<void> {
-  if (working) return;
+  if (working || paused) return;
   working = true;
   try {
-    for (let job = nextJob(); job; job = nextJob()) {
+    for (let job = nextJob(); job && !paused; job = nextJob()) {
       try {
         await makeChunk(job);
       } catch (err) {
@@ -145,6 +147,11 @@ async function work(): Promise<void> {
 parentPort?.on('message', (request: GenerationRequest) => {
   if (request.kind === 'forget') {
     jobs.delete(request.runId);
+    return;
+  }
+  if (request.kind === 'pause' || request.kind === 'resume') {
+    paused = request.kind === 'pause';
+    void work();
     return;
   }
   try {

@@ -9,6 +9,8 @@ export class PoolGeneration {
   /** Closes waiting in whenReady: called with true to stop waiting whatever the progress. */
   private readonly waiters = new Set<(stop?: boolean) => void>();
   private failure: Error | undefined;
+  /** Closes in progress: generation holds off while there is one. */
+  private closing = 0;
 
   private constructor(private readonly worker: Worker) {
     worker.on('message', (event: GenerationEvent) => {
@@ -89,6 +91,16 @@ export class PoolGeneration {
       const timer = setTimeout(done, timeoutMs);
       this.waiters.add(check);
     });
+  }
+
+  /** Runs `close` with generation held off (after the chunk in progress), so the close has the cores. */
+  async holdingOff<T>(close: () => Promise<T>): Promise<T> {
+    if (this.closing++ === 0 && !this.failure) this.send({ kind: 'pause' });
+    try {
+      return await close();
+    } finally {
+      if (--this.closing === 0 && !this.failure) this.send({ kind: 'resume' });
+    }
   }
 
   private send(request: GenerationRequest): void {

@@ -2,7 +2,8 @@
  * The server's heavy steps behind one interface: close a round (core round/close.ts and the
  * scores), evaluate models, and make runs' synthetic pools ahead of their rounds with progress.
  * Today two worker threads do the work (WorkerServerWork: the aggregation worker closes and
- * scores, the generation worker makes pools, each on its own core); a job queue (BullMQ and
+ * scores, the generation worker makes pools while no close runs, so it takes the cores the
+ * round leaves idle while clients train); a job queue (BullMQ and
  * workers on other machines, sharing the pool store) can implement the same interface later.
  */
 import { join } from 'node:path';
@@ -87,7 +88,7 @@ export class WorkerServerWork implements ServerWork {
       await this.pools.whenReady(request.runId, request.round, this.poolWaitMs, needed);
       waitedMs = Math.round(performance.now() - t0);
     }
-    const result = await this.aggregator.aggregate(request);
+    const result = await this.pools.holdingOff(() => this.aggregator.aggregate(request));
     // The close's wait for the pool is on the round's critical path: recorded when there was one.
     return waitedMs > 0 ? { ...result, serverStepStats: { ...result.serverStepStats, poolWaitMs: waitedMs } } : result;
   }
