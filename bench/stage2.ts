@@ -101,11 +101,11 @@ for (const k of [2, 3]) {
   const par = await wallAndCpu(round(parallel.run));
   roundRows.push([k, widths.slice(0, k).join(', '), fmt(single.wallMs, 0), fmt(par.wallMs, 0), fmt(single.wallMs / par.wallMs), fmt(single.cpuMs, 0), fmt(par.cpuMs, 0), fmt(par.cpuMs / single.cpuMs)]);
   for (const [s, t] of parallel.workerTimings.entries()) {
-    stepRows.push([k, s, ...[t.gradientMs, t.exchangeMs, t.waitMs, t.applyMs].map((ms) => fmt(ms / opts.steps, 1))]);
+    stepRows.push([k, s, ...[t.gradientMs, t.exchangeMs, t.waitMs, t.applyMs].map((ms) => fmt(ms / opts.steps, 1)), t.shards]);
   }
 }
 await parallel.close();
 console.log(`\nMutual learning per round: 50 steps of batch 64 from a pool of 300, teacher screen and KL statistics included; median wall time of 3 rounds after 1, CPU time of the whole process (all threads) per round. Other jobs share the machine: wall times depend on the load, CPU times much less.\n`);
 console.log(table(['clusters', 'widths', 'one thread, wall (ms)', '2 worker threads, wall (ms)', 'speed-up', 'one thread, CPU (ms)', '2 workers, CPU (ms)', 'CPU ratio'], roundRows));
-console.log('\nWhere a parallel step goes, per worker (ms per step, last round): its shard\'s forward + backward, writing and summing gradients through shared memory, waiting at the barrier, the optimizer update.\n');
-console.log(table(['clusters', 'worker', 'gradients', 'exchange', 'barrier wait', 'update'], stepRows));
+console.log('\nWhere a parallel step goes, per worker (ms per step, last round): the forward + backward of the shards it took, writing and summing gradients through shared memory, waiting for the other worker (its shards, or its steps when 8 ahead), the optimizer update; shards: how many of the 100 shards (50 steps x 2) it computed.\n');
+console.log(table(['clusters', 'worker', 'gradients', 'exchange', 'wait', 'update', 'shards'], stepRows));

@@ -20,7 +20,12 @@ export interface ScreenRequest {
   rowEnd: number;
 }
 
-/** Then run every step on this worker's shard of each batch, exchanging gradients through `exchange`. */
+/**
+ * Then run every step. Each batch is cut into `shards` fixed shards (rows [floor(s b / S),
+ * floor((s + 1) b / S))); workers claim shards as they come (a descheduled worker's shard is taken
+ * by another) and every worker sums the shards' gradients in shard order: the result depends on
+ * the shards, never on which worker computed what, nor on the number of workers.
+ */
 export interface TrainRequest {
   kind: 'train';
   temperature: number;
@@ -33,19 +38,23 @@ export interface TrainRequest {
   klTeaches: boolean[];
   batchSize: number;
   steps: number;
-  /** [steps, batchSize] pool rows: every worker takes rows [floor(s b / K), floor((s + 1) b / K)) of each. */
+  /** [steps, batchSize] pool rows. */
   rows: Int32Array;
-  /** The probe batch for the KL statistics, split the same way. */
+  /** The probe batch for the KL statistics, split by worker. */
   probeRows: Int32Array;
-  shard: number;
+  worker: number;
+  workers: number;
   shards: number;
-  /** Float32 [2 (step parity), shards, gradient floats]; and Int32 control words (CONTROL below). */
+  /** Steps whose gradients the exchange holds at once: no worker runs more than this ahead of the slowest. */
+  ring: number;
+  /** Float32 [ring, shards, gradient floats]; Int32 control words (controlLayout); Float64 [steps, shards] cross-entropies. */
   exchange: SharedArrayBuffer;
   control: SharedArrayBuffer;
+  ce: SharedArrayBuffer;
   /** Send the learners' new weights back (one worker does). */
   returnWeights: boolean;
-  /** For tests only: make this worker fail at this step, by throwing or by exiting the thread. */
-  fault?: { step: number; kind: 'throw' | 'exit' };
+  /** For tests only: make this worker fail at this step (throw, or exit its thread), or stall there for `ms`. */
+  fault?: { step: number; kind: 'throw' | 'exit' | 'stall'; ms?: number };
 }
 
 export type Request = ScreenRequest | TrainRequest;
@@ -54,25 +63,30 @@ export interface ScreenResult { kind: 'screen'; scores: (PoolScore | null)[] }
 
 export interface TrainResult {
   kind: 'train';
-  /** Per model: this shard's KL to the teachers' mean on the probe, times its share of the batch. */
+  /** Per model: this worker's part of the probe's KL to the teachers' mean, times its share of the probe. */
   klBefore: number[];
   klAfter: number[];
-  /** Over steps: the mean over learners of this shard's label cross-entropy, times its share of the batch. */
-  ceSum: number;
   /** Per model (null for a model that did not learn), when returnWeights. */
   weights: (Float32Array | null)[] | null;
   /** tf.memory().numTensors after the round: constant from round to round. */
   numTensors: number;
-  /** Where the steps' time went (ms, summed over steps): this shard's forward + backward, writing and summing gradients, waiting at the barrier, the optimizer. */
+  /** Where the steps' time went (ms, summed over steps) and how many shards this worker computed. */
   timings: StepTimings;
 }
 
-export interface StepTimings { gradientMs: number; exchangeMs: number; waitMs: number; applyMs: number }
+/** Forward + backward of the shards it took, writing and summing gradients, waiting for other workers, the optimizer. */
+export interface StepTimings { gradientMs: number; exchangeMs: number; waitMs: number; applyMs: number; shards: number }
 
 export type Reply = { id: number; ok: true; result: ScreenResult | TrainResult } | { id: number; ok: false; error: string; aborted: boolean };
 
-/** Indices into the Int32 control words. */
-export const CONTROL = { arrived: 0, generation: 1, abort: 2, words: 4 } as const;
+/**
+ * The Int32 control words: an abort flag; per ring slot the shards claimed and done so far (they
+ * only grow: step t's shards are the counts from floor(t / ring) * shards on); per worker the steps
+ * it has applied.
+ */
+export function controlLayout(ring: number, workers: number): { abort: number; claimed: number; done: number; applied: number; words: number } {
+  return { abort: 0, claimed: 1, done: 1 + ring, applied: 1 + 2 * ring, words: 1 + 2 * ring + workers };
+}
 
 /** Rows [lo, hi) of a batch of `size` that shard `s` of `shards` takes. */
 export function shardRange(size: number, s: number, shards: number): [number, number] {

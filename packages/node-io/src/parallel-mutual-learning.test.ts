@@ -7,6 +7,7 @@ import { extractSubmodel } from '@fedtsa/core/submodel';
 import { runMutualLearning, type ClusterModelWeights, type MutualLearningOptions } from '@fedtsa/core/stage2/mutual-learning';
 import { SyntheticPool } from '@fedtsa/core/stage2/synthetic-pool';
 import { createToySource } from '@fedtsa/core/stage2/toy-source';
+import type { StepTimings } from './parallel-mutual-learning-messages.ts';
 import { createParallelMutualLearning, type ParallelMutualLearning } from './parallel-mutual-learning.ts';
 
 const spec: ModelSpec = { inputShape: [8, 8, 1], numClasses: 4, conv1Filters: 8, conv2Filters: 8, hiddenUnits: 16 };
@@ -93,6 +94,30 @@ describe('parallel mutual learning on worker threads', () => {
     });
   }
 
+  it('gives the same bits whichever worker computes which shard: one worker, two, one of them stalled', async () => {
+    const pool = await toyPool(40, 8);
+    const models = inputs().slice(0, 3);
+    const opts = { steps: 12, batchSize: 16, teacherRule: null };
+    const reference = await parallel.run(models, spec, pool, opts, 5);
+    const one = createParallelMutualLearning({ workers: 1 });
+    // Worker 1 sleeps at step 1 for longer than the others need for the ring's 8 steps: they take its shards meanwhile.
+    const stalled = createParallelMutualLearning({ workers: 2, faultForTests: { worker: 1, step: 1, kind: 'stall', ms: 1500 } });
+    try {
+      const a = await one.run(models, spec, pool, opts, 5);
+      const b = await stalled.run(models, spec, pool, opts, 5);
+      expect(a.weights).toEqual(reference.weights);
+      expect(b.weights).toEqual(reference.weights);
+      expect(b.stats.meanCe).toBe(reference.stats.meanCe);
+      expect(one.workerTimings[0]!.shards).toBe(24);
+      const [w0, w1] = stalled.workerTimings as [StepTimings, StepTimings];
+      expect(w0.shards + w1.shards).toBe(24);
+      expect(w0.shards).toBeGreaterThanOrEqual(1 + 2 * 8);
+    } finally {
+      await one.close();
+      await stalled.close();
+    }
+  });
+
   it('rejects with the failing worker\'s message, and serves the next round', async () => {
     const pool = await toyPool(24, 6);
     const opts = { steps: 4, batchSize: 8, teacherRule: null };
@@ -114,5 +139,6 @@ describe('parallel mutual learning on worker threads', () => {
     const pool = await toyPool(8, 7);
     await expect(p.run(inputs().slice(0, 2), spec, pool, {}, 1)).rejects.toThrow(/parallelMutualLearning: closed/);
     expect(() => createParallelMutualLearning({ workers: 0 })).toThrow(/workers must be a positive integer/);
+    expect(() => createParallelMutualLearning({ shards: 1.5 })).toThrow(/shards must be a positive integer/);
   });
 });

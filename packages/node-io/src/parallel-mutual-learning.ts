@@ -1,35 +1,44 @@
 /**
  * Stage 2's mutual learning on worker threads, data parallel and exact: a sample's target (the
- * mean of the teachers' logits) depends on that sample only, so each batch is cut into one
- * shard per worker, each worker computes every learner's gradient on its shard
- * (core mutual-learning-gradients.ts), and all workers apply the same sum of the shards'
- * gradients (weighted by shard size) to identical replicas: runMutualLearning's computation up to
- * float summation order, with the same batches (the same rng draws), teacher screen and statistics.
+ * mean of the teachers' logits) depends on that sample only, so each batch is cut into fixed
+ * shards, each shard's gradient of every learner is computed by one worker (core
+ * mutual-learning-gradients.ts), and every worker applies the same sum of the shards' gradients
+ * (weighted by shard size, summed in shard order) to its identical replica: runMutualLearning's
+ * computation up to float summation order, with the same batches (the same rng draws), teacher
+ * screen and statistics.
  *
- * Gradients go through a SharedArrayBuffer with an Atomics barrier between the workers (one
- * per step); this thread only starts a round (pool, weights, the batches' rows) and collects the
- * result, so it stays free for sockets. Workers start once and serve every round; runs queue.
- * Measured for 2 workers and 259k gradient floats (widths 1 and 1/2), write + barrier + sum:
- * 0.70-0.95 ms per step through shared memory, 0.90-1.96 ms with postMessage (a copy, received
- * synchronously with receiveMessageOnPort), against ~30 ms of gradient work per shard.
+ * Workers claim shards as they come, through Atomics on shared control words, so a worker that
+ * the OS deschedules does not hold the others up: they take its shards and it catches up by
+ * applying the summed gradients it missed, up to RING steps behind. Which worker computed a shard
+ * never changes a bit of the result (the test checks one worker, two, and two with one stalled).
+ * This thread only starts a round (pool, weights, the batches' rows) and collects the result, so
+ * it stays free for sockets. Workers start once and serve every round; runs queue.
+ * Measured for 2 threads and 259k gradient floats (widths 1 and 1/2), write + wait + sum per step:
+ * 0.70-0.95 ms through a SharedArrayBuffer with Atomics, 0.90-1.96 ms with postMessage (a copy,
+ * received synchronously with receiveMessageOnPort), against ~30 ms of gradient work per shard.
  */
 import { Worker } from 'node:worker_threads';
 import { createRng } from '@fedtsa/core/rng';
 import { assignRoles, checkMutualLearningInputs, mean, sampleRows, type ClusterModelWeights, type MutualLearningOptions, type MutualLearningResult, type MutualLearningRunner } from '@fedtsa/core/stage2/mutual-learning';
 import { allFinite, mergePoolScores, screensFromScores } from '@fedtsa/core/stage2/teachers';
 import { modelManifest, parameterCount } from '@fedtsa/core/architecture';
-import { CONTROL, shardRange, type Reply, type Request, type ScreenResult, type SharedPool, type StepTimings, type TrainRequest, type TrainResult } from './parallel-mutual-learning-messages.ts';
+import { controlLayout, shardRange, type Reply, type Request, type ScreenResult, type SharedPool, type StepTimings, type TrainRequest, type TrainResult } from './parallel-mutual-learning-messages.ts';
 
 export interface ParallelMutualLearningOptions {
-  /**
-   * Worker threads, one shard of every batch each. Default 2, not the core count: the result
-   * depends on the shards in its last float bits, so a fixed count keeps runs reproducible from
-   * machine to machine; and a 64-sample batch cut further costs more work per sample (BENCHMARKS.md).
-   */
+  /** Worker threads (default 2). The result does not depend on it, only on `shards`. */
   workers?: number;
-  /** For tests only: worker `worker` fails at step `step`, by throwing or by exiting its thread. */
-  faultForTests?: { worker: number; step: number; kind: 'throw' | 'exit' };
+  /**
+   * Shards per batch (default 2), claimed by whichever worker is free. The result depends on them
+   * in its last float bits, so the default is fixed rather than the core count (runs reproduce from
+   * machine to machine); a 64-sample batch cut further costs more work per sample (BENCHMARKS.md).
+   */
+  shards?: number;
+  /** For tests only: worker `worker` fails at step `step` (throws, or exits its thread), or stalls there for `ms`. */
+  faultForTests?: { worker: number; step: number; kind: 'throw' | 'exit' | 'stall'; ms?: number };
 }
+
+/** Steps of gradients the exchange holds: how far a worker may run ahead of a descheduled one. */
+const RING = 8;
 
 export interface ParallelMutualLearning {
   /** Same contract as core runMutualLearning (pass it to createStage2Step as runMutualLearning). */
@@ -50,8 +59,8 @@ interface Pending { replies: (Reply | undefined)[]; left: number; resolve: (r: (
 class WorkerGroup {
   private readonly pending = new Map<number, Pending>();
   private nextId = 0;
-  /** The running round's control words, so a dying worker can wake the others. */
-  control: Int32Array | null = null;
+  /** The running round's control words, so a dying worker can stop the others. */
+  control: { words: Int32Array; abort: number } | null = null;
   broken: Error | null = null;
 
   private constructor(readonly workers: Worker[]) {}
@@ -117,10 +126,7 @@ class WorkerGroup {
   fail(err: Error): void {
     if (this.broken) return;
     this.broken = err;
-    if (this.control) {
-      Atomics.store(this.control, CONTROL.abort, 1);
-      Atomics.notify(this.control, CONTROL.generation);
-    }
+    if (this.control) Atomics.store(this.control.words, this.control.abort, 1);
     for (const p of this.pending.values()) p.reject(err);
     this.pending.clear();
     void this.terminate();
@@ -143,7 +149,9 @@ function sharePool(pool: { images: Float32Array; labels: Uint8Array; count: numb
 
 export function createParallelMutualLearning(options: ParallelMutualLearningOptions = {}): ParallelMutualLearning {
   const size = options.workers ?? 2;
+  const shards = options.shards ?? 2;
   if (!(Number.isInteger(size) && size >= 1)) throw new Error(`${FN}: workers must be a positive integer, got ${size}`);
+  if (!(Number.isInteger(shards) && shards >= 1)) throw new Error(`${FN}: shards must be a positive integer, got ${shards}`);
   let group: Promise<WorkerGroup> | null = null;
   let closed = false;
   let queue: Promise<unknown> = Promise.resolve();
@@ -182,29 +190,34 @@ export function createParallelMutualLearning(options: ParallelMutualLearningOpti
     const rows = new Int32Array(o.steps * batchSize);
     for (let step = 0; step < o.steps; step++) rows.set(sampleRows(rng, data.count, batchSize), step * batchSize);
     const floats = models.reduce((n, m, k) => n + (learns[k] ? parameterCount(modelManifest(spec, m.widthRatio)) : 0), 0);
-    const exchange = new SharedArrayBuffer(2 * size * floats * 4);
-    const control = new SharedArrayBuffer(CONTROL.words * 4);
-    g.control = new Int32Array(control);
-    const base: Omit<TrainRequest, 'shard' | 'returnWeights' | 'fault'> = {
+    const ring = Math.max(1, Math.min(RING, o.steps));
+    const exchange = new SharedArrayBuffer(ring * shards * floats * 4);
+    const layout = controlLayout(ring, size);
+    const control = new SharedArrayBuffer(layout.words * 4);
+    const ce = new SharedArrayBuffer(Math.max(1, o.steps * shards) * 8);
+    g.control = { words: new Int32Array(control), abort: layout.abort };
+    const base: Omit<TrainRequest, 'worker' | 'returnWeights' | 'fault'> = {
       kind: 'train', temperature: o.temperature, lambda: o.lambda, optimizer: o.optimizer, learningRate: o.learningRate,
       roles: roles ? { teaches: [...roles.teaches], learns: [...roles.learns] } : null, klTeaches: teaches,
-      batchSize, steps: o.steps, rows, probeRows, shards: size, exchange, control,
+      batchSize, steps: o.steps, rows, probeRows, workers: size, shards, ring, exchange, control, ce,
     };
     const fault = options.faultForTests;
-    const trained = await g.ask((s) => ({ ...base, shard: s, returnWeights: s === 0, ...(fault?.worker === s ? { fault: { step: fault.step, kind: fault.kind } } : {}) })) as TrainResult[];
+    const trained = await g.ask((w) => ({ ...base, worker: w, returnWeights: w === 0, ...(fault?.worker === w ? { fault: { step: fault.step, kind: fault.kind, ms: fault.ms } } : {}) })) as TrainResult[];
     g.control = null;
-    trained.forEach((r, s) => {
-      workerTensors[s] = r.numTensors;
-      workerTimings[s] = r.timings;
+    trained.forEach((r, w) => {
+      workerTensors[w] = r.numTensors;
+      workerTimings[w] = r.timings;
     });
     const klOf = (key: 'klBefore' | 'klAfter') => mean(models.map((_, k) => trained.reduce((a, r) => a + (r[key][k] as number), 0)).filter((_, k) => active[k]));
     const learned = (trained[0] as TrainResult).weights as (Float32Array | null)[];
+    // Summed in step and shard order, whoever computed which shard.
+    const ceSum = new Float64Array(ce).reduce((a, v) => a + v, 0);
     return {
       weights: models.map((m, k) => learned[k] ?? m.weights.slice()),
       screens, learned: learns,
       stats: {
         steps: o.steps, meanKlBefore: klOf('klBefore'), meanKlAfter: klOf('klAfter'),
-        meanCe: o.steps > 0 ? trained.reduce((a, r) => a + r.ceSum, 0) / o.steps : NaN, ms: now() - t0,
+        meanCe: o.steps > 0 ? ceSum / o.steps : NaN, ms: now() - t0,
       },
     };
   };
