@@ -10,6 +10,6 @@ export function describePool(pool: PoolProgress | null | undefined, rounds: numb
   const speed = pool.imagesPerSec === null ? '' : `, ${pool.imagesPerSec.toFixed(1)} images/s`;
   const fill = pool.fillReady < pool.fillTarget
     ? `filling: ${pool.fillReady} of ${pool.fillTarget} images made (${Math.floor((100 * pool.fillReady) / pool.fillTarget)}%)`
-    : `filled; refreshes made through round ${pool.readyThroughRound} of ${rounds}`;
+    : `filled; refreshes made through round ${pool.readyThroughRound} of ${rounds}${pool.state === 'ahead' ? ' (as far ahead as it goes; more as rounds close)' : ''}`;
   return `Synthetic pool: ${fill}${speed}${reused}`;
 }

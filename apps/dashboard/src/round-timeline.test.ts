@@ -39,6 +39,7 @@ describe('describePool', () => {
     expect(describePool(p, 10)).toBe('Synthetic pool: filling: 75 of 300 images made (25%), 1.9 images/s, 25 found in the store');
     expect(describePool({ ...p, fillReady: 300, imagesReady: 360, readyThroughRound: 3 }, 10)).toBe('Synthetic pool: filled; refreshes made through round 3 of 10, 1.9 images/s, 25 found in the store');
     expect(describePool({ ...p, state: 'ready', imagesReused: 0 }, 10)).toBe('Synthetic pool: ready, 570 images for all 10 rounds');
+    expect(describePool({ ...p, state: 'ahead', fillReady: 300, readyThroughRound: 5 }, 10)).toMatch(/through round 5 of 10 \(as far ahead as it goes; more as rounds close\)/);
     expect(describePool({ ...p, state: 'failed', error: 'no generator checkpoint in /x' }, 10)).toMatch(/^Synthetic pool: generation failed \(no generator checkpoint in \/x\)/);
     expect(describePool(null, 10)).toBe('');
   });

@@ -125,8 +125,12 @@ export interface RunSummary {
  * (its stage2Stats say poolReady of poolTarget, and stage2Skipped when too little was made).
  */
 export interface PoolProgress {
-  /** 'waiting' before the worker took the run up; 'ready' once every planned chunk is made. */
-  state: 'waiting' | 'generating' | 'ready' | 'failed';
+  /**
+   * 'waiting' before the worker took the run up; 'ahead' when made as far ahead of the run as
+   * the coordinator makes it (a few rounds), until the run moves on; 'ready' once the pool of
+   * every round up to the run's last is made.
+   */
+  state: 'waiting' | 'generating' | 'ahead' | 'ready' | 'failed';
   /** Samples of the fill made, of the pool's size. */
   fillReady: number;
   fillTarget: number;

@@ -97,7 +97,7 @@ describe('background pool generation', () => {
     const generatorDir = await tinyGenerator();
     const pools = await PoolGeneration.start({ poolDir: mkdtempSync(join(tmpdir(), 'fedtsa-pools-')) });
     try {
-      const job = { runId: 'r', generatorDir, sampleSteps: 2, guidance: 1, size: 50, refreshFraction: 0.5, seed: 3, rounds: 2 };
+      const job = { runId: 'r', generatorDir, sampleSteps: 2, guidance: 1, size: 50, refreshFraction: 0.5, seed: 3, rounds: 2, horizon: 2 };
       await pools.holdingOff(async () => {
         pools.ensure(job);
         await until(() => pools.progressOf('r')?.state === 'generating', 30_000, 'the job taken up');
@@ -112,6 +112,22 @@ describe('background pool generation', () => {
     }
   }, 60_000);
 
+  it('makes a long run\'s pool a few rounds ahead of it, and further as it moves on', async () => {
+    const generatorDir = await tinyGenerator();
+    const pools = await PoolGeneration.start({ poolDir: mkdtempSync(join(tmpdir(), 'fedtsa-pools-')) });
+    try {
+      pools.ensure({ runId: 'long', generatorDir, sampleSteps: 2, guidance: 1, size: 20, refreshFraction: 0.5, seed: 4, rounds: 1000, horizon: 3 });
+      await until(() => pools.progressOf('long')?.state === 'ahead', 30_000, 'made as far ahead as asked');
+      // The fill (20) and the refreshes of rounds 2 and 3 (10 each), of 20 + 999 * 10 planned.
+      expect(pools.progressOf('long')).toMatchObject({ readyThroughRound: 3, imagesReady: 40, imagesTarget: 10_010 });
+      pools.advance('long', 6);
+      await until(() => pools.progressOf('long')?.readyThroughRound === 6, 30_000, 'made up to the new horizon');
+      expect(pools.progressOf('long')).toMatchObject({ state: 'ahead', imagesReady: 70 });
+    } finally {
+      await pools.close();
+    }
+  }, 60_000);
+
   it('reports a generator it cannot load as a failed pool, and refuses a bad wait', async () => {
     const { coordinator } = await coordinatorWith('/nonexistent', mkdtempSync(join(tmpdir(), 'fedtsa-data-')));
     // The built-in task has no generator here: no pool at all.
@@ -121,7 +137,7 @@ describe('background pool generation', () => {
       const stage2 = coordinator.registry.create('x', { ...FAST_SETTINGS, stage2: { enabled: false } }).record.settings.stage2;
       const events: string[] = [];
       work.onPoolProgress((runId) => events.push(runId));
-      work.ensurePool({ runId: 'r1', generatorDir: '/nonexistent-generator', stage2, seed: 1, rounds: 2 });
+      work.ensurePool({ runId: 'r1', generatorDir: '/nonexistent-generator', stage2, seed: 1, rounds: 2, nextRound: 1 });
       await until(() => work.poolProgress('r1')?.state === 'failed', 30_000, 'the failure reported');
       expect(work.poolProgress('r1')?.error).toMatch(/no generator checkpoint in \/nonexistent-generator/);
       expect(events).toContain('r1');

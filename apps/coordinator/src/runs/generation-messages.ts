@@ -19,6 +19,15 @@ export interface PoolJob {
   seed: number;
   /** The run's last round: refreshes beyond it are never drawn. */
   rounds: number;
+  /** Rounds up to this one are made ahead now; HorizonRequest moves it on. */
+  horizon: number;
+}
+
+/** The run has moved on: make its pool up to `round`. */
+export interface HorizonRequest {
+  kind: 'horizon';
+  runId: string;
+  round: number;
 }
 
 /** Stop making a run's pool (the run is over or gone); what is made stays in the store. */
@@ -30,7 +39,7 @@ export interface ForgetJob {
 /** Hold off after the chunk in progress (a close is running and needs the cores), or go on. */
 export type PauseRequest = { kind: 'pause' } | { kind: 'resume' };
 
-export type GenerationRequest = PoolJob | ForgetJob | PauseRequest;
+export type GenerationRequest = PoolJob | ForgetJob | PauseRequest | HorizonRequest;
 
 export type GenerationEvent =
   | { kind: 'ready' }

@@ -14,7 +14,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { useBackend } from '@fedtsa/core/backend';
 import { decodeCheckpoint } from '@fedtsa/core/diffusion/checkpoint';
 import { DiffusionGenerator } from '@fedtsa/core/diffusion/generator';
-import { poolChunks, type PoolPlan } from '@fedtsa/core/stage2/pool-plan';
+import { poolChunks, refreshCountOf, type PoolPlan } from '@fedtsa/core/stage2/pool-plan';
 import type { GeneratorKey } from '@fedtsa/core/stage2/pool-store';
 import { readCheckpointFiles } from '@fedtsa/node-io/checkpoint-files';
 import { checkpointIdentity, DiskPoolStore } from '@fedtsa/node-io/pool-store-disk';
@@ -36,7 +36,12 @@ interface Job {
   generator: DiffusionGenerator;
   key: GeneratorKey;
   valuesPerImage: number;
+  plan: PoolPlan;
+  /** Chunks of rounds 1..planned, in plan order. */
   chunks: PlannedChunk[];
+  planned: number;
+  /** Rounds up to this one are made ahead. */
+  horizon: number;
   /** The run's last round. */
   rounds: number;
   /** Chunks before this index are made (in the store). */
@@ -69,19 +74,28 @@ function generatorFor(job: PoolJob): { generator: DiffusionGenerator; key: Gener
 function addJob(request: PoolJob): void {
   const { generator, key } = generatorFor(request);
   const plan: PoolPlan = { size: request.size, refreshFraction: request.refreshFraction, numClasses: generator.numClasses, firstRound: 1, seed: request.seed };
-  const chunks: PlannedChunk[] = [];
-  for (let round = 1; round <= request.rounds; round++) {
-    for (const c of poolChunks(plan, round)) chunks.push({ round, labels: c.labels, seed: c.seed });
-  }
   const [h, w, c] = generator.imageShape;
-  const imagesTarget = chunks.reduce((n, x) => n + x.labels.length, 0);
-  jobs.set(request.runId, {
-    runId: request.runId, generator, key, valuesPerImage: h * w * c, chunks, rounds: request.rounds, next: 0, drawMs: 0,
+  const job: Job = {
+    runId: request.runId, generator, key, valuesPerImage: h * w * c, plan, chunks: [], planned: 0, horizon: request.horizon, rounds: request.rounds, next: 0, drawMs: 0,
     progress: {
-      state: 'generating', fillReady: 0, fillTarget: request.size, imagesReady: 0, imagesTarget,
+      state: 'generating', fillReady: 0, fillTarget: request.size, imagesReady: 0,
+      imagesTarget: request.rounds < 1 ? 0 : request.size + (request.rounds - 1) * refreshCountOf(request.size, request.refreshFraction),
       readyThroughRound: 0, imagesGenerated: 0, imagesReused: 0, imagesPerSec: null,
     },
-  });
+  };
+  jobs.set(request.runId, job);
+  extend(job);
+}
+
+/** Plans the chunks of the rounds up to the job's horizon; says where the job stands when none is left to make. */
+function extend(job: Job): void {
+  for (; job.planned < Math.min(job.horizon, job.rounds); job.planned++) {
+    const round = job.planned + 1;
+    for (const c of poolChunks(job.plan, round)) job.chunks.push({ round, labels: c.labels, seed: c.seed });
+  }
+  const p = job.progress;
+  p.readyThroughRound = readyThrough(job);
+  if (p.state !== 'failed') p.state = job.next < job.chunks.length ? 'generating' : job.planned >= job.rounds ? 'ready' : 'ahead';
 }
 
 /** The job whose next chunk belongs to the earliest round (the first added among equals). */
@@ -97,7 +111,7 @@ function nextJob(): Job | undefined {
 /** The last round all of whose chunks are made: chunks are made in plan order (a round with none is made once those before it are). */
 function readyThrough(job: Job): number {
   const pending = job.chunks[job.next];
-  return pending ? pending.round - 1 : job.rounds;
+  return pending ? pending.round - 1 : job.planned;
 }
 
 async function makeChunk(job: Job): Promise<void> {
@@ -117,8 +131,7 @@ async function makeChunk(job: Job): Promise<void> {
   job.next++;
   p.imagesReady += n;
   if (chunk.round === 1) p.fillReady += n;
-  p.readyThroughRound = readyThrough(job);
-  if (job.next === job.chunks.length) p.state = 'ready';
+  extend(job);
 }
 
 let working = false;
@@ -154,10 +167,19 @@ parentPort?.on('message', (request: GenerationRequest) => {
     void work();
     return;
   }
+  if (request.kind === 'horizon') {
+    const job = jobs.get(request.runId);
+    if (job && request.round > job.horizon) {
+      job.horizon = request.round;
+      extend(job);
+      post({ kind: 'progress', runId: job.runId, progress: { ...job.progress } });
+    }
+    void work();
+    return;
+  }
   try {
     addJob(request);
     const job = jobs.get(request.runId) as Job;
-    if (job.chunks.length === 0) Object.assign(job.progress, { state: 'ready', readyThroughRound: job.rounds });
     post({ kind: 'progress', runId: request.runId, progress: { ...job.progress } });
   } catch (err) {
     post({

@@ -51,6 +51,11 @@ export class PoolGeneration {
     if (!this.failure) this.send({ kind: 'pool', ...job });
   }
 
+  /** The run has moved on: make its pool up to `round`. */
+  advance(runId: string, round: number): void {
+    if (this.progress.has(runId) && !this.failure) this.send({ kind: 'horizon', runId, round });
+  }
+
   forget(runId: string): void {
     if (!this.progress.delete(runId)) return;
     if (!this.failure) this.send({ kind: 'forget', runId });

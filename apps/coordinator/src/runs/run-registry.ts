@@ -59,7 +59,9 @@ export class RunRegistry {
   private ensurePool(run: RunRecord): void {
     const generatorDir = this.tasks.get(run.settings.task)?.generatorDir;
     if (!run.settings.stage2.enabled || !generatorDir || run.state === 'completed' || run.state === 'stopped') return;
-    this.serverWork.ensurePool({ runId: run.id, generatorDir, stage2: run.settings.stage2, seed: run.settings.seed, rounds: run.settings.rounds });
+    this.serverWork.ensurePool({
+      runId: run.id, generatorDir, stage2: run.settings.stage2, seed: run.settings.seed, rounds: run.settings.rounds, nextRound: run.completedRound + 1,
+    });
   }
 
   private stateChanged(runId: string): void {

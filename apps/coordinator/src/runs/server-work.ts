@@ -29,6 +29,8 @@ export interface PoolRequest {
   seed: number;
   /** The run's last round. */
   rounds: number;
+  /** The round the run closes next (after a restart, the one after its last completed). */
+  nextRound: number;
 }
 
 export interface ServerWork {
@@ -63,6 +65,13 @@ export interface WorkerServerWorkOptions {
 
 export const DEFAULT_POOL_WAIT_MS = 10_000;
 
+/**
+ * Rounds beyond the next one whose pool refresh is made ahead: enough that a round's refresh is
+ * made long before it closes, few enough that a run of thousands of rounds does not draw them
+ * all at its start.
+ */
+export const POOL_ROUNDS_AHEAD = 4;
+
 export class WorkerServerWork implements ServerWork {
   private constructor(private readonly aggregator: Aggregator, private readonly pools: PoolGeneration, private readonly poolWaitMs: number) {}
 
@@ -89,6 +98,7 @@ export class WorkerServerWork implements ServerWork {
       waitedMs = Math.round(performance.now() - t0);
     }
     const result = await this.pools.holdingOff(() => this.aggregator.aggregate(request));
+    this.pools.advance(request.runId, request.round + 1 + POOL_ROUNDS_AHEAD);
     // The close's wait for the pool is on the round's critical path: recorded when there was one.
     return waitedMs > 0 ? { ...result, serverStepStats: { ...result.serverStepStats, poolWaitMs: waitedMs } } : result;
   }
@@ -102,6 +112,7 @@ export class WorkerServerWork implements ServerWork {
     this.pools.ensure({
       runId: request.runId, generatorDir: request.generatorDir, sampleSteps: s.sampleSteps, guidance: s.guidance,
       size: s.poolSize, refreshFraction: s.refreshFraction, seed: stage2PoolSeed(stage2Seed(request.seed)), rounds: request.rounds,
+      horizon: request.nextRound + POOL_ROUNDS_AHEAD,
     });
   }
 
