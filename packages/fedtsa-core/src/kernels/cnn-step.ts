@@ -18,7 +18,7 @@
 import { backend_util, type KernelBackend, type NamedAttrMap, type TensorInfo } from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type * as tf from '@tensorflow/tfjs-core';
-import { filterGradientByConv, inputGradientByConv, opsFor } from './conv-gradients.ts';
+import { filterGradientByConv, inputGradientByConv, opsFor, type Ops } from './conv-gradients.ts';
 
 /** The reference CNN's sizes and its 8 variables in manifest order (conv1 kernel, bias, conv2 ..., logits bias). */
 export interface CnnNet {
@@ -70,11 +70,12 @@ export function referenceCnnOf(model: tfl.LayersModel): CnnNet | undefined {
  * Max-pool (2x2, stride 2) gradient fused with the relu mask of the pool's input `a`
  * (post-relu, [b, h, w, c]): each dy goes to its window's first maximum, as in tfjs's
  * MaxPoolGrad, and only where that maximum is > 0 (relu's gradient). Also sums the routed
- * values per channel into `biasGrad` (the gradient of the conv's bias). dx must be zeroed.
+ * values per channel into `biasGrad` (the gradient of the conv's bias). dx must be zeroed;
+ * so must dxChannelsFirst, the same gradient laid out [c, h, w, b], if given.
  */
 export function maxPoolReluGrad2x2(
   a: Float32Array, dy: Float32Array, dx: Float32Array, biasGrad: Float64Array, batch: number, h: number, w: number, c: number,
-  dyTransposed = false,
+  dyTransposed = false, dxChannelsFirst?: Float32Array,
 ): void {
   const ho = h >> 1;
   const wo = w >> 1;
@@ -92,17 +93,19 @@ export function maxPoolReluGrad2x2(
         const dyBase = b * sampleStride + (oy * wo + ox) * c * elementStride;
         for (let ch = 0; ch < c; ch++) {
           let idx = p00 + ch;
+          let at = 0;
           let best = a[idx] as number;
           const v01 = a[p01 + ch] as number;
-          if (v01 > best) { best = v01; idx = p01 + ch; }
+          if (v01 > best) { best = v01; idx = p01 + ch; at = 1; }
           const v10 = a[p10 + ch] as number;
-          if (v10 > best) { best = v10; idx = p10 + ch; }
+          if (v10 > best) { best = v10; idx = p10 + ch; at = w; }
           const v11 = a[p11 + ch] as number;
-          if (v11 > best) { best = v11; idx = p11 + ch; }
+          if (v11 > best) { best = v11; idx = p11 + ch; at = w + 1; }
           if (best > 0) {
             const g = dy[dyBase + ch * elementStride] as number;
             dx[idx] = g;
             biasGrad[ch] = (biasGrad[ch] as number) + g;
+            if (dxChannelsFirst) dxChannelsFirst[((ch * h + oy * 2) * w + ox * 2 + at) * batch + b] = g;
           }
         }
       }
@@ -172,6 +175,41 @@ export function conv1BackwardThroughPool(
  * 0.7 at f1 = 2).
  */
 const JS_CONV1_MAX_WORK = 32 * 28 * 28 * 4 * 9;
+
+/**
+ * A conv's filter gradient with the layer input as the conv's filter and the output gradient
+ * as its input: out[co, p, q, ci] = sum over b, y, x of dy[b, y + p - padTop', x + q - padLeft', co]
+ * * x[b, y, x, ci], which is dW[kh-1-p, kw-1-q, ci, co] with padTop' = kh-1-padTop. The wasm
+ * backend repacks a conv's filter at every call (XNNPACK weights), so the smaller of the two
+ * big operands goes there: conv2's input [b, h, w, f1] is half its output gradient's size
+ * (measured: 2.6 against 3.8 ms a call at width 1, conv-gradients.ts's filterGradientByConv
+ * being the latter). dyChannelsFirst is dy laid out [co, h, w, b]. Returns dW [kh, kw, ci, co].
+ */
+function filterGradientSmallPacked(
+  ops: Ops, x: TensorInfo, dyChannelsFirst: TensorInfo, info: backend_util.Conv2DInfo, view: (t: TensorInfo) => Float32Array,
+): Float32Array {
+  const { filterHeight: kh, filterWidth: kw, inChannels: ci, outChannels: co } = info;
+  const { top, left } = info.padInfo;
+  const xT = ops.run('Transpose', { x }, { perm: [1, 2, 0, 3] }); // [h, w, b, ci]
+  const pad = [[0, 0], [kh - 1 - top, top], [kw - 1 - left, left], [0, 0]];
+  const out = ops.run('Conv2D', { x: dyChannelsFirst, filter: xT }, { strides: 1, pad, dilations: 1, dataFormat: 'NHWC' } as unknown as NamedAttrMap); // [co, kh, kw, ci]
+  try {
+    const o = view(out);
+    const dW = new Float32Array(kh * kw * ci * co);
+    for (let c = 0; c < co; c++) {
+      for (let p = 0; p < kh; p++) {
+        for (let q = 0; q < kw; q++) {
+          const src = ((c * kh + p) * kw + q) * ci;
+          const dst = ((kh - 1 - p) * kw + (kw - 1 - q)) * ci * co + c;
+          for (let i = 0; i < ci; i++) dW[dst + i * co] = o[src + i] as number;
+        }
+      }
+    }
+    return dW;
+  } finally {
+    ops.dispose(xT, out);
+  }
+}
 
 /** Time spent per phase of the step, accumulated in `ms`, for the benchmark's breakdown; the clock is injected. */
 export interface StepTimings {
@@ -303,9 +341,10 @@ export function cnnLossAndGradients(
     // conv2: pool + relu gradient in JS, then the filter and input gradients as forward convs.
     const gb2 = new Float64Array(f2);
     const dPre2T = zeros([batch, h / 2, w / 2, f2]);
-    maxPoolReluGrad2x2(view(a2), view(dFlatT), view(dPre2T), gb2, batch, h / 2, w / 2, f2, true);
+    const dPre2ChannelsFirst = zeros([f2, h / 2, w / 2, batch]);
+    maxPoolReluGrad2x2(view(a2), view(dFlatT), view(dPre2T), gb2, batch, h / 2, w / 2, f2, true, view(dPre2ChannelsFirst));
     lap('pool + relu gradients (JS)');
-    const g2 = keep(filterGradientByConv(ops, p1, dPre2T, info2));
+    const g2 = filterGradientSmallPacked(ops, p1, dPre2ChannelsFirst, info2, view);
     lap('conv2 filter gradient (kernels)');
     const dP1 = keep(inputGradientByConv(ops, dPre2T, w2, info2)); // [b, h/2, w/2, f1]
     lap('conv2 input gradient (kernels)');
@@ -327,7 +366,7 @@ export function cnnLossAndGradients(
       lap('conv1 filter gradient (kernels)');
     }
 
-    const grads = [g1, Float32Array.from(gb1), read(g2), Float32Array.from(gb2), read(gFc), Float32Array.from(gbFc), gOut, gbOut];
+    const grads = [g1, Float32Array.from(gb1), g2, Float32Array.from(gb2), read(gFc), Float32Array.from(gbFc), gOut, gbOut];
     lap('read gradients');
     return { loss: lossSum / batch, grads };
   } finally {
