@@ -19,6 +19,7 @@ import { backend_util, type KernelBackend, type NamedAttrMap, type TensorInfo } 
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type * as tf from '@tensorflow/tfjs-core';
 import { filterGradientByConv, inputGradientByConv, opsFor, type Ops } from './conv-gradients.ts';
+import { conv1BackwardThroughPool, maxPoolReluGrad2x2, stridesOf } from './pool-relu-grad.ts';
 
 /** The reference CNN's sizes and its 8 variables in manifest order (conv1 kernel, bias, conv2 ..., logits bias). */
 export interface CnnNet {
@@ -64,106 +65,6 @@ export function referenceCnnOf(model: tfl.LayersModel): CnnNet | undefined {
     numClasses: (shapes[6] as number[])[1] as number,
     variables,
   };
-}
-
-/**
- * Max-pool (2x2, stride 2) gradient fused with the relu mask of the pool's input `a`
- * (post-relu, [b, h, w, c]): each dy goes to its window's first maximum, as in tfjs's
- * MaxPoolGrad, and only where that maximum is > 0 (relu's gradient). Also sums the routed
- * values per channel into `biasGrad` (the gradient of the conv's bias). dx must be zeroed;
- * so must dxChannelsFirst, the same gradient laid out [c, h, w, b], if given.
- */
-export function maxPoolReluGrad2x2(
-  a: Float32Array, dy: Float32Array, dx: Float32Array, biasGrad: Float64Array, batch: number, h: number, w: number, c: number,
-  dyTransposed = false, dxChannelsFirst?: Float32Array,
-): void {
-  const ho = h >> 1;
-  const wo = w >> 1;
-  const rowStride = w * c;
-  // dy is [b, ho, wo, c], or [ho * wo * c, b] if dyTransposed.
-  const sampleStride = dyTransposed ? 1 : ho * wo * c;
-  const elementStride = dyTransposed ? batch : 1;
-  for (let b = 0; b < batch; b++) {
-    for (let oy = 0; oy < ho; oy++) {
-      for (let ox = 0; ox < wo; ox++) {
-        const p00 = ((b * h + oy * 2) * w + ox * 2) * c;
-        const p01 = p00 + c;
-        const p10 = p00 + rowStride;
-        const p11 = p10 + c;
-        const dyBase = b * sampleStride + (oy * wo + ox) * c * elementStride;
-        for (let ch = 0; ch < c; ch++) {
-          let idx = p00 + ch;
-          let at = 0;
-          let best = a[idx] as number;
-          const v01 = a[p01 + ch] as number;
-          if (v01 > best) { best = v01; idx = p01 + ch; at = 1; }
-          const v10 = a[p10 + ch] as number;
-          if (v10 > best) { best = v10; idx = p10 + ch; at = w; }
-          const v11 = a[p11 + ch] as number;
-          if (v11 > best) { best = v11; idx = p11 + ch; at = w + 1; }
-          if (best > 0) {
-            const g = dy[dyBase + ch * elementStride] as number;
-            dx[idx] = g;
-            biasGrad[ch] = (biasGrad[ch] as number) + g;
-            if (dxChannelsFirst) dxChannelsFirst[((ch * h + oy * 2) * w + ox * 2 + at) * batch + b] = g;
-          }
-        }
-      }
-    }
-  }
-}
-
-/**
- * The first conv layer's whole backward pass in one JS walk over the 2x2 pool windows: each
- * window's gradient goes to its first maximum in `a` (the post-relu conv output [b, h, w, f]),
- * only where that is > 0, and straight into the filter gradient (sum over the taps of the
- * input `x` [b, h, w, c] at that position, 'same' padding, stride 1) and the bias gradient.
- * Max pooling leaves at most a quarter of the positions with a gradient, so this does a
- * quarter of a dense filter gradient's work and never materialises d(conv output).
- */
-export function conv1BackwardThroughPool(
-  a: Float32Array, dy: Float32Array, x: Float32Array, filterGrad: Float64Array, biasGrad: Float64Array,
-  batch: number, h: number, w: number, c: number, f: number, kh: number, kw: number,
-): void {
-  const padTop = (kh - 1) >> 1;
-  const padLeft = (kw - 1) >> 1;
-  const ho = h >> 1;
-  const wo = w >> 1;
-  for (let b = 0; b < batch; b++) {
-    for (let oy = 0; oy < ho; oy++) {
-      for (let ox = 0; ox < wo; ox++) {
-        const p00 = ((b * h + oy * 2) * w + ox * 2) * f;
-        const dyBase = ((b * ho + oy) * wo + ox) * f;
-        for (let ch = 0; ch < f; ch++) {
-          let best = a[p00 + ch] as number;
-          let at = 0;
-          const v01 = a[p00 + f + ch] as number;
-          if (v01 > best) { best = v01; at = 1; }
-          const v10 = a[p00 + w * f + ch] as number;
-          if (v10 > best) { best = v10; at = 2; }
-          const v11 = a[p00 + w * f + f + ch] as number;
-          if (v11 > best) { best = v11; at = 3; }
-          if (!(best > 0)) continue;
-          const g = dy[dyBase + ch] as number;
-          if (g === 0) continue;
-          biasGrad[ch] = (biasGrad[ch] as number) + g;
-          const y = oy * 2 + (at >> 1);
-          const xx = ox * 2 + (at & 1);
-          for (let i = 0; i < kh; i++) {
-            const yy = y + i - padTop;
-            if (yy < 0 || yy >= h) continue;
-            for (let j = 0; j < kw; j++) {
-              const xc = xx + j - padLeft;
-              if (xc < 0 || xc >= w) continue;
-              const xBase = ((b * h + yy) * w + xc) * c;
-              const gBase = (i * kw + j) * c * f + ch;
-              for (let ci = 0; ci < c; ci++) filterGrad[gBase + ci * f] = (filterGrad[gBase + ci * f] as number) + (x[xBase + ci] as number) * g;
-            }
-          }
-        }
-      }
-    }
-  }
 }
 
 /**
@@ -342,7 +243,10 @@ export function cnnLossAndGradients(
     const gb2 = new Float64Array(f2);
     const dPre2T = zeros([batch, h / 2, w / 2, f2]);
     const dPre2ChannelsFirst = zeros([f2, h / 2, w / 2, batch]);
-    maxPoolReluGrad2x2(view(a2), view(dFlatT), view(dPre2T), gb2, batch, h / 2, w / 2, f2, true, view(dPre2ChannelsFirst));
+    maxPoolReluGrad2x2(view(a2), view(dFlatT), true, [
+      { values: view(dPre2T), strides: stridesOf('bhwc', batch, h / 2, w / 2, f2) },
+      { values: view(dPre2ChannelsFirst), strides: stridesOf('chwb', batch, h / 2, w / 2, f2) },
+    ], gb2, batch, h / 2, w / 2, f2);
     lap('pool + relu gradients (JS)');
     const g2 = filterGradientSmallPacked(ops, p1, dPre2ChannelsFirst, info2, view);
     lap('conv2 filter gradient (kernels)');
@@ -358,11 +262,12 @@ export function cnnLossAndGradients(
       g1 = Float32Array.from(g);
       lap('conv1 backward (JS)');
     } else {
-      const dPre1T = zeros([batch, h, w, f1]);
-      maxPoolReluGrad2x2(view(a1), view(dP1), view(dPre1T), gb1, batch, h, w, f1);
+      // Written straight in the [h, w, b, f1] layout filterGradientByConv transposes dy to.
+      const dPre1T = zeros([h, w, batch, f1]);
+      maxPoolReluGrad2x2(view(a1), view(dP1), false, [{ values: view(dPre1T), strides: stridesOf('hwbc', batch, h, w, f1) }], gb1, batch, h, w, f1);
       lap('pool + relu gradients (JS)');
       const info1 = backend_util.computeConv2DInfo([batch, h, w, c], w1.shape as [number, number, number, number], 1, 1, 'same');
-      g1 = read(keep(filterGradientByConv(ops, x, dPre1T, info1)));
+      g1 = read(keep(filterGradientByConv(ops, x, dPre1T, info1, true)));
       lap('conv1 filter gradient (kernels)');
     }
 

@@ -77,15 +77,15 @@ function isFastCase(info: backend_util.Conv2DInfo): boolean {
   );
 }
 
-/** dW via one forward conv of x^T with dy^T as the filter. */
-export function filterGradientByConv(ops: Ops, x: TensorInfo, dy: TensorInfo, info: backend_util.Conv2DInfo): TensorInfo {
+/** dW via one forward conv of x^T with dy^T as the filter; dyTransposed: dy is given as [ho, wo, b, co] already. */
+export function filterGradientByConv(ops: Ops, x: TensorInfo, dy: TensorInfo, info: backend_util.Conv2DInfo, dyTransposed = false): TensorInfo {
   const { top, bottom, left, right } = info.padInfo;
   const xT = ops.run('Transpose', { x }, { perm: [3, 1, 2, 0] }); // [ci, h, w, b]
-  const dyT = ops.run('Transpose', { x: dy }, { perm: [1, 2, 0, 3] }); // [ho, wo, b, co]
+  const dyT = dyTransposed ? dy : ops.run('Transpose', { x: dy }, { perm: [1, 2, 0, 3] }); // [ho, wo, b, co]
   const pad: Pads = [[0, 0], [top, bottom], [left, right], [0, 0]];
   const grad = ops.run('Conv2D', { x: xT, filter: dyT }, { strides: 1, pad, dilations: 1, dataFormat: 'NHWC' } as unknown as NamedAttrMap); // [ci, kh, kw, co]
   const result = ops.run('Transpose', { x: grad }, { perm: [1, 2, 0, 3] }); // [kh, kw, ci, co]
-  ops.dispose(xT, dyT, grad);
+  ops.dispose(xT, grad, ...(dyTransposed ? [] : [dyT]));
   return result;
 }
 
