@@ -166,6 +166,9 @@ export function createParallelMutualLearning(options: ParallelMutualLearningOpti
     group = WorkerGroup.start(size);
     return group;
   };
+  // Started now rather than at the first run: a worker's wasm start (about 2.5 s measured on a busy
+  // machine) would otherwise fall on the first round. A failure here is reported by that run.
+  void ready().catch(() => undefined);
 
   const runOnce = async (
     models: readonly ClusterModelWeights[], spec: Parameters<MutualLearningRunner>[1], o: MutualLearningOptions, shared: SharedPool,
