@@ -3,14 +3,18 @@
  * cheaply (wasm, cpu): forward and backward call the backend's kernels directly, without the
  * engine, the autodiff tape or tfjs-layers, and the small or memory-bound parts run in JS.
  *
- * Why: at width 1/8 a step through tf.variableGrads and tfjs-layers was 151 kernel dispatches
- * (each with an engine tensor, tape record and allocation) and about 12 ms, of which the
- * kernels themselves were under 3 ms. Here a step is 13 kernel calls:
- *   forward   FusedConv2D(+bias+relu), MaxPool, FusedConv2D, MaxPool, _FusedMatMul(+bias+relu)
- *   backward  fc1's two matmuls, conv2's filter and input gradients and conv1's filter gradient
- *             (each a forward conv, conv-gradients.ts)
- * and in JS: the logits layer (hidden x classes is small), softmax cross-entropy, the max-pool
- * gradient fused with the relu mask and the bias gradients. No gradient for the input image.
+ * Why: a step through tf.variableGrads and tfjs-layers was 151 kernel dispatches, each with an
+ * engine tensor, a tape record and an allocation (bench/train-step.ts: 2.3-2.5 times three
+ * forward passes at widths 1/2 to 1/8). Here a step is 14 kernel calls (17 at widths whose
+ * conv1 is wide):
+ *   forward   FusedConv2D(+bias+relu), MaxPool, FusedConv2D, MaxPool, fc1 as one matmul
+ *   backward  fc1's two matmuls, conv2's filter and input gradients (each a forward conv,
+ *             conv-gradients.ts), conv1's filter gradient (JS, or a forward conv)
+ * plus a few transposes, and in JS (pool-relu-grad.ts): the logits layer (hidden x classes is
+ * small), softmax cross-entropy, the max-pool gradients fused with the relu mask and the bias
+ * gradients. No gradient for the input image. The wasm backend repacks the right-hand operand
+ * of every matmul and conv (XNNPACK's weights) at every call, and weights change every step,
+ * so each product is arranged to put the smaller operand there.
  *
  *   x [b, h, w, c] -> conv1 -> a1 [b, h, w, f1] -> pool -> p1 [b, h/2, w/2, f1] -> conv2 -> a2 [b, h/2, w/2, f2]
  *     -> pool -> p2 = flat [b, h/4 * w/4 * f2] -> fc1 -> hid [b, hidden] -> logits z [b, k]
