@@ -112,6 +112,10 @@ if (config.demo) {
   tell(`Join from a browser: ${joinUrl}`, { joinUrl });
   tell(`Dashboard: ${base}/dashboard/#token=${config.adminToken ?? '(the admin token)'}`, { dashboardUrl: `${base}/dashboard/` });
   tell(`API: ${base}  (metrics: ${base}/api/runs/${run.id}/metrics with the admin token)`, { apiUrl: base });
+  if (engine.poolProgress) {
+    const s2 = run.settings.stage2;
+    tell(`Stage 2's synthetic pool (${s2.poolSize} images, ${s2.sampleSteps} DDIM steps) is made in the background into ${join(config.dataDir, 'pools')}, or read back from there where an earlier run made it (progress on the dashboard); rounds run Stage 1 only until it holds two mutual-learning batches`, { poolSize: s2.poolSize });
+  }
   const tiers = [{ label: 'fast', speed: 1500 }, { label: 'slow', speed: 40 }];
   tiers.forEach((tier, i) => {
     const count = Math.floor(config.virtualClients / tiers.length) + (i < config.virtualClients % tiers.length ? 1 : 0);
