@@ -36,11 +36,13 @@ function autodiffOnCpu(spec: ModelSpec, width: number, weights: Float32Array, im
   return result;
 }
 
-const cases: { name: string; spec: ModelSpec; width: number; batch: number }[] = [
+const cases: { name: string; spec: ModelSpec; width: number; batch: number; backend?: 'cpu' }[] = [
   // f1 = 2: conv1's gradient in JS (conv1BackwardThroughPool).
   { name: 'grey 12x12, narrow (conv1 in JS)', spec: { inputShape: [12, 12, 1], numClasses: 5, conv1Filters: 4, conv2Filters: 6, hiddenUnits: 10 }, width: 0.5, batch: 6 },
   // 3 channels, 32 x 28 x 28 x 16 x 9 x 1 work > the JS limit: conv1's gradient through the kernels.
   { name: 'colour 8x12, wide batch (conv1 by kernels)', spec: { inputShape: [8, 12, 3], numClasses: 4, conv1Filters: 16, conv2Filters: 8, hiddenUnits: 12 }, width: 1, batch: 80 },
+  // The fused step on the cpu backend itself (plain JS arrays instead of wasm heap views).
+  { name: 'on the cpu backend', spec: { inputShape: [8, 8, 2], numClasses: 3, conv1Filters: 4, conv2Filters: 4, hiddenUnits: 6 }, width: 1, batch: 70, backend: 'cpu' },
 ];
 
 describe('fused CNN step', () => {
@@ -51,7 +53,7 @@ describe('fused CNN step', () => {
       const [h, w, ch] = c.spec.inputShape;
       const images = randomArray(11, c.batch * h * w * ch);
       const labels = Array.from({ length: c.batch }, (_, i) => (i * 3) % c.spec.numClasses);
-      await useBackend('wasm');
+      await (c.backend === 'cpu' ? tf.setBackend('cpu') : useBackend('wasm'));
       const model = buildModel(c.spec, c.width, 3);
       // Larger biases than the zero init, so relu masks and pool maxima are not all trivial.
       const weights = getFlatWeights(model).map((v, i) => v + 0.05 * Math.sin(i));
@@ -61,7 +63,9 @@ describe('fused CNN step', () => {
       const before = tf.memory().numTensors;
       const x = tf.tensor4d(images, [c.batch, h, w, ch]);
       const values = net!.variables.map((v) => v.dataSync().slice() as Float32Array);
-      const fused = cnnLossAndGradients(tf.backend(), 'wasm', net!, x, labels, [values[6]!, values[7]!]);
+      const buffers = tf.backend().numDataIds(); // kernels called directly: the backend's own count shows leaks
+      const fused = cnnLossAndGradients(tf.backend(), tf.getBackend(), net!, x, labels, [values[6]!, values[7]!]);
+      expect(tf.backend().numDataIds()).toBe(buffers);
       x.dispose();
       expect(tf.memory().numTensors).toBe(before);
       const flat = getFlatWeights(model);
