@@ -6,7 +6,10 @@
  *  - step: trainLocal's time per batch over 10 batches (shuffling, batch upload, loss read
  *    included), with the fused step (kernels/cnn-step.ts, the default) and without it (tfjs
  *    autodiff through tfjs-layers and tfjs's optimizer, as before issue 19);
- *  - where the time goes in each.
+ *  - where the time goes in each;
+ *  - the client's capability benchmark (apps/browser-client/src/trainer.ts, measure()): one
+ *    trainLocal call per batch of 16 on the width-1 model, so it takes the same step as a
+ *    round, against the step inside a 10-batch call.
  * Times are process CPU time, not wall time: the single-threaded wasm backend's work is all
  * CPU, and on a shared machine CPU time varies far less from run to run. Each figure is the
  * median of interleaved repetitions, so a burst of load hits all columns alike.
@@ -124,3 +127,26 @@ console.log(table(['phase', ...widths.map((w) => `width ${w}`)], [
   ...phases.map((p) => [p, ...widths.map((w) => fmt(phasesAfter.get(w)!.get(p) ?? 0))]),
   ['sum', ...widths.map((w) => fmt([...phasesAfter.get(w)!.values()].reduce((a, b) => a + b, 0)))],
 ]));
+
+// The capability benchmark's calls: one batch of 16 per trainLocal call, as trainer.ts does.
+const CAP_BATCH = 16;
+const capData = (n: number): LabelledImages => ({ ...data, images: data.images.subarray(0, n * 784), labels: data.labels.subarray(0, n), count: n });
+const capModel = buildModel(spec, 1, 1);
+const capRows: (string | number)[][] = [];
+for (const fused of [false, true]) {
+  const opts = { ...options(fused), batchSize: CAP_BATCH };
+  const one = capData(CAP_BATCH);
+  const ten = capData(BATCHES * CAP_BATCH);
+  trainLocal(capModel, one, opts);
+  trainLocal(capModel, ten, opts);
+  const perCall: number[] = [];
+  const inRound: number[] = [];
+  for (let r = 0; r < reps; r++) {
+    perCall.push(timeCpu(() => { for (let i = 0; i < BATCHES; i++) trainLocal(capModel, one, opts); }) / BATCHES);
+    inRound.push(timeCpu(() => trainLocal(capModel, ten, opts)) / BATCHES);
+  }
+  capRows.push([fused ? 'fused step (now)' : 'tfjs autodiff (before)', fmt(percentile(perCall, 50)), fmt(percentile(inRound, 50)), fmt(percentile(perCall, 50) / percentile(inRound, 50)), fmt((CAP_BATCH * 1000) / percentile(perCall, 50), 0)]);
+}
+capModel.dispose();
+console.log(`\nThe capability benchmark's measurement: width 1, batch ${CAP_BATCH}, one trainLocal call per batch (trainer.ts), against the step inside a ${BATCHES}-batch call (CPU ms per step, medians).\n`);
+console.log(table(['step', 'one-batch calls (ms)', 'in a 10-batch call (ms)', 'ratio', 'score it reports (samples/s of CPU)'], capRows));
