@@ -69,7 +69,7 @@ export const DEFAULT_CONFIG: CoordinatorConfig = {
   clientDir: fileURLToPath(new URL('../../browser-client/dist', import.meta.url)),
   dashboardDir: fileURLToPath(new URL('../../dashboard/dist', import.meta.url)), virtualClients: 0,
   logLevel: 'info', eventsPerSecond: 20, httpPerMinute: 300, demoAlpha: 0.5, identitiesPerMinute: 30, clientGraceMs: 5 * 60_000,
-  tlsSelfSigned: false, logFormat: 'auto', tasks: [], demoTask: 'fashion-mnist', demoRounds: 10,
+  tlsSelfSigned: false, logFormat: 'auto', tasks: [], demoTask: 'fashion-mnist', demoRounds: 30,
 };
 
 export const USAGE = `usage: fedtsa-coordinator [options]

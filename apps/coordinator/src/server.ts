@@ -116,13 +116,15 @@ if (config.demo) {
     const s2 = run.settings.stage2;
     tell(`Stage 2's synthetic pool (${s2.poolSize} images, ${s2.sampleSteps} DDIM steps) is made in the background into ${join(config.dataDir, 'pools')}, or read back from there where an earlier run made it (progress on the dashboard); rounds run Stage 1 only until it holds two mutual-learning batches`, { poolSize: s2.poolSize });
   }
+  // The virtual clients take as long as devices of their speed would (--emulate-speed), so the demo's rounds last what real ones do and
+  // the background pool grows between them: on a first start Stage 2 joins once the pool holds two batches, later starts find it made.
   const tiers = [{ label: 'fast', speed: 1500 }, { label: 'slow', speed: 40 }];
   tiers.forEach((tier, i) => {
     const count = Math.floor(config.virtualClients / tiers.length) + (i < config.virtualClients % tiers.length ? 1 : 0);
     if (count === 0) return;
     const cli = fileURLToPath(new URL('./virtual-client/cli.ts', import.meta.url));
     const child = spawn(process.execPath, ['--import', 'tsx', cli, '--url', address, '--run', run.id, `--token=${run.joinToken}`,
-      '--count', String(count), '--speed', String(tier.speed), '--label', tier.label], {
+      '--count', String(count), '--speed', String(tier.speed), '--emulate-speed', '--label', tier.label], {
       stdio: ['ignore', 'inherit', 'inherit'],
       // A self-signed certificate is its own root: the virtual clients trust it and nothing else.
       env: tls && tls.source !== 'files' ? { ...process.env, NODE_EXTRA_CA_CERTS: tls.certFile } : process.env,
