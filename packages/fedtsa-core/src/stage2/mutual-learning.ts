@@ -8,8 +8,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { modelManifest, parameterCount, type ModelSpec } from '../architecture.ts';
 import { buildModel, getFlatWeights, setFlatWeights } from '../model.ts';
-import { createRng, randomInt, type Rng } from '../rng.ts';
+import { createRng, type Rng } from '../rng.ts';
 import { createOptimizer, disposeOptimizer } from '../train.ts';
+import { chooseSlots } from './pool-plan.ts';
 import type { SyntheticPool } from './synthetic-pool.ts';
 import { applyMutualLearningGradients, klFromTarget, mutualLearningGradients, targetLogProbOf, type StepRoles } from './mutual-learning-gradients.ts';
 import { DEFAULT_TEACHER_RULE, learnersOf, screenTeachers, validateTeacherRule, type TeacherRule, type TeacherScreen } from './teachers.ts';
@@ -164,19 +165,12 @@ export function assignRoles(raw: readonly TeacherScreen[], models: readonly Clus
 }
 
 /**
- * `k` distinct rows of `n` in random order (partial Fisher-Yates): the draws SyntheticPool.sampleBatch
- * makes, as rows, so that a runner that builds its batches elsewhere (worker threads) sees the same ones.
+ * `k` distinct rows of `n` in random order: the draws SyntheticPool.sampleBatch makes (pool-plan's
+ * chooseSlots), as rows, so that a runner that builds its batches elsewhere (worker threads) sees the same ones.
  */
 export function sampleRows(rng: Rng, n: number, k: number): number[] {
   if (!(Number.isInteger(k) && k >= 1 && k <= n)) throw new Error(`sampleRows: k must be an integer in [1, ${n}], got ${k}`);
-  const order = Array.from({ length: n }, (_, i) => i);
-  for (let i = 0; i < k; i++) {
-    const j = i + randomInt(rng, n - i);
-    const tmp = order[i] as number;
-    order[i] = order[j] as number;
-    order[j] = tmp;
-  }
-  return order.slice(0, k);
+  return chooseSlots(rng, n, k);
 }
 
 /** How Stage 2 runs mutual learning: runMutualLearning on one thread, or node-io's parallel-mutual-learning on worker threads. */
