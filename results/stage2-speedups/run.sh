@@ -2,7 +2,7 @@
 # Issue 17's accuracy checks: each Stage 2 speed-up, and overlap, against fedtsa at its defaults,
 # paired per seed, on the validation split (default preset, 20 rounds, the committed generator).
 # Usage: bash results/stage2-speedups/run.sh VARIANT [seeds...]   (about 8 minutes per run on 2 cores)
-#   VARIANT: baseline | overlap | steps25 (see the case below); then
+#   VARIANT: baseline | overlap | steps25 | widest-teaches (see the case below); then
 #   node --import tsx results/stage2-speedups/summarize.ts
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -12,6 +12,7 @@ case "$variant" in
   baseline) flags=() ;;
   overlap) flags=(--overlap on) ;;
   steps25) flags=(--ml-steps 25) ;;
+  widest-teaches) flags=(--ml-widest-learns off) ;;
   *) echo "unknown variant '$variant'" >&2; exit 2 ;;
 esac
 for seed in ${seeds[@]}; do

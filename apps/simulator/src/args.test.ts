@@ -22,3 +22,11 @@ describe('parseCli --overlap', () => {
     expect(() => parseCli(['--overlap', 'yes'])).toThrow(/--overlap must be on or off/);
   });
 });
+
+describe('parseCli --ml-widest-learns', () => {
+  it('sets mutual learning\'s widestLearns and refuses anything but on or off', () => {
+    expect(parseCli(['--preset', 'small']).config.stage2.mutualLearning.widestLearns).toBeUndefined();
+    expect(parseCli(['--preset', 'small', '--ml-widest-learns', 'off']).config.stage2.mutualLearning.widestLearns).toBe(false);
+    expect(() => parseCli(['--ml-widest-learns', 'no'])).toThrow(/--ml-widest-learns must be on or off/);
+  });
+});

@@ -37,6 +37,8 @@ export const USAGE = `usage: npm run simulate -- [options]
   --pool-cache DIR|off  where generated samples are kept across runs (default .cache/synthetic)
   --min-cosine=X       the round's direction screen (core round/policy.ts; default -0.15; --min-cosine=-1 = off)
   --teacher-rule on|off  Stage 2's teacher screen (stage2/teachers.ts; default on)
+  --ml-widest-learns on|off  off: the widest cluster only teaches in mutual learning (about 0.4 of
+                         its cost with 2 clusters; default on)
   --overlap on|off       round r's mutual learning runs while round r+1 trains and its change is
                          added at round r+1's close (core round/close.ts; default off)
   --teacher-max-logit X  --teacher-min-skill S  --teacher-max-loss-ratio R  its thresholds (defaults in teachers.ts)
@@ -76,7 +78,7 @@ export function parseCli(argv: string[]): CliOptions {
       dataset: { type: 'string' }, 'image-size': { type: 'string' }, 'public-fraction': { type: 'string' }, 'validation-fraction': { type: 'string' },
       'test-fraction': { type: 'string' }, 'client-samples': { type: 'string' },
       'teacher-rule': { type: 'string' }, 'teacher-max-logit': { type: 'string' }, 'teacher-min-skill': { type: 'string' }, 'teacher-max-loss-ratio': { type: 'string' },
-      overlap: { type: 'string' },
+      overlap: { type: 'string' }, 'ml-widest-learns': { type: 'string' },
     },
   });
   if (values.help) { console.log(USAGE); process.exit(0); }
@@ -128,6 +130,9 @@ export function parseCli(argv: string[]): CliOptions {
     const v = num(flag, values[flag]);
     if (v !== undefined) ml[key] = v;
   }
+  const widest = values['ml-widest-learns'];
+  if (widest !== undefined && widest !== 'on' && widest !== 'off') throw new Error(`--ml-widest-learns must be on or off, got '${widest}'`);
+  if (widest !== undefined) ml.widestLearns = widest === 'on';
   const rule = values['teacher-rule'];
   if (rule !== undefined && rule !== 'on' && rule !== 'off') throw new Error(`--teacher-rule must be on or off, got '${rule}'`);
   if (rule === 'off') ml.teacherRule = null;
