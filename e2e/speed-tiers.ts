@@ -86,11 +86,13 @@ export interface MeasuredTiers { speeds: number[]; rates: number[]; slowEnds: nu
 /**
  * Gaps between neighbouring tiers, from the top of one to the bottom of the tier above: core
  * planClusters (six pages, two a tier, 1.5x apart within a tier) found three tiers 4x apart top
- * to top (2.7x nearest to nearest) and merged them at 3x; and the budget for widths 1/4, 1/2, 1
- * needs the slow tier less than 16x below the middle one. The target sits well past min because
- * under load a raised rate slows a page less than in proportion.
+ * to top (2.7x nearest to nearest) and merged them at 3x, and a clean-clone CI saw tiers 3.2x
+ * apart (116-123 against 369-380 samples/s, after the fused training step made throttled pages
+ * relatively faster) merge too: so min is 4. The budget for widths 1/4, 1/2, 1 needs the slow
+ * tier less than 16x below the middle one. The target sits well past min because under load a
+ * raised rate slows a page less than in proportion.
  */
-const GAP = { min: 3, target: 5, max: 12 };
+const GAP = { min: 4, target: 6, max: 12 };
 /** The rate's cap, to keep a page's measuring within its 120 s wait and its training within the run's 240 s deadline (200x scored 4.3 samples/s). */
 const MAX_RATE = 200;
 
