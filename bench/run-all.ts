@@ -16,6 +16,7 @@ const BENCHES = [
   { name: 'wire-bytes', title: 'Bytes on the wire per update', file: 'bench/wire-bytes.ts', args: [] },
   { name: 'stage1', title: 'Stage 1 averaging', file: 'bench/stage1.ts', args: [] },
   { name: 'stage2', title: 'Stage 2: generation and mutual learning', file: 'bench/stage2.ts', args: [] },
+  { name: 'server-time', title: 'Server time per round', file: 'bench/server-time.ts', args: [] },
   { name: 'fan-out', title: 'Fan-out: 1,000 connected clients, 200 per round', file: 'bench/fan-out.ts', args: ['--clients', '1000', '--participants', '200'] },
   { name: 'capability', title: 'Capability benchmark against CDP throttling', file: 'bench/capability.ts', args: ['2'] },
 ];
