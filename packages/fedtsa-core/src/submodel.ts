@@ -12,17 +12,29 @@ export function submodelIndexMap(spec: ModelSpec, widthRatio: number): Uint32Arr
   const key = JSON.stringify([spec, widthRatio]);
   const cached = indexCache.get(key);
   if (cached) return cached;
+  const map = indexMapOfKept(spec, keptIndices(spec, widthRatio));
+  indexCache.set(key, map);
+  return map;
+}
+
+/**
+ * The flat gather map of any kept-index set (per parameter, per axis, indices into the width-1
+ * parameter, as architecture.ts keptIndices gives): the prefix submodels above, and rolling
+ * windows (strategy/rolling-window.ts). Walks each parameter's kept indices in row-major order.
+ */
+export function indexMapOfKept(spec: ModelSpec, kept: readonly (readonly (readonly number[])[])[]): Uint32Array {
   const fullManifest = modelManifest(spec, 1);
-  const kept = keptIndices(spec, widthRatio);
-  const map = new Uint32Array(parameterCount(modelManifest(spec, widthRatio)));
+  if (kept.length !== fullManifest.length) throw new Error(`indexMapOfKept: ${kept.length} parameters kept, the manifest has ${fullManifest.length}`);
+  const size = kept.reduce((sum, axes) => sum + axes.reduce((n, idx) => n * idx.length, 1), 0);
+  const map = new Uint32Array(size);
   let out = 0;
   let fullOffset = 0;
   fullManifest.forEach((param, p) => {
-    const axes = kept[p] as number[][];
+    const axes = kept[p] as readonly (readonly number[])[];
     const strides = stridesOf(param.shape);
     // Walk the cartesian product of kept indices in row-major order.
     const walk = (axis: number, base: number): void => {
-      const idx = axes[axis] as number[];
+      const idx = axes[axis] as readonly number[];
       const stride = strides[axis] as number;
       if (axis === axes.length - 1) {
         for (const i of idx) map[out++] = base + i * stride;
@@ -33,8 +45,7 @@ export function submodelIndexMap(spec: ModelSpec, widthRatio: number): Uint32Arr
     walk(0, fullOffset);
     fullOffset += param.shape.reduce((a, b) => a * b, 1);
   });
-  if (out !== map.length) throw new Error(`submodelIndexMap: internal size mismatch ${out} != ${map.length}`);
-  indexCache.set(key, map);
+  if (out !== map.length) throw new Error(`indexMapOfKept: internal size mismatch ${out} != ${map.length}`);
   return map;
 }
 

@@ -1,49 +1,17 @@
 /**
  * The strategies compared in FEDTSA.md: FedAvg at the weakest cluster's width, HeteroFL's
- * nested submodels of one global model, and FedTSA (one model per cluster, Stage 1 = FedAvg
- * inside the cluster, then an optional server step = Stage 2). The round (round/close.ts)
+ * nested submodels of one global model, FedRolex's rolling ones (fedrolex.ts), and FedTSA
+ * (one model per cluster, Stage 1 = FedAvg inside the cluster, then an optional server step =
+ * Stage 2). The round (round/close.ts)
  * drives each through the same steps: stage1, the server step, adopt.
  */
-import type { ModelSpec } from '../architecture.ts';
 import { fedAvg, heteroflAggregate } from '../aggregate.ts';
 import { extractSubmodel } from '../submodel.ts';
+import { FedrolexStrategy } from './fedrolex.ts';
+import { clusterOf, initialOf, keptAll, requireCluster, type StrategyContext } from './membership.ts';
 import type { ClientTask, ClientUpdate, ClusterModel, ClusterPlan, ServerStep, Strategy, StrategyName } from './types.ts';
 
-export interface StrategyContext {
-  spec: ModelSpec;
-  clusters: readonly ClusterPlan[];
-  /** Width-1 initial weights shared by all strategies, so they start from the same point (FedTSA's may start from `models` instead). */
-  initialWeights?: Float32Array;
-  /**
-   * FedTSA's models to start from, one per cluster in `clusters` order (a resumed or re-clustered
-   * run: see round/plan.ts carryOverModels); default: the initial weights at each cluster's width.
-   */
-  models?: readonly ClusterModel[];
-  /** Stage 2 for 'fedtsa'; required there, ignored elsewhere. */
-  serverStep?: ServerStep;
-}
-
-function clusterOf(clusters: readonly ClusterPlan[]): Map<string, number> {
-  const map = new Map<string, number>();
-  for (const c of clusters) for (const id of c.memberIds) map.set(id, c.index);
-  return map;
-}
-
-function requireCluster(membership: Map<string, number>, clientId: string, fn: string): number {
-  const index = membership.get(clientId);
-  if (index === undefined) throw new Error(`${fn}: client '${clientId}' is in no cluster`);
-  return index;
-}
-
-/** True when the round kept every proposal (no rollback): a shared model moves only then. */
-function initialOf(ctx: StrategyContext, name: StrategyName): Float32Array {
-  if (!ctx.initialWeights) throw new Error(`createStrategy: '${name}' needs initialWeights`);
-  return ctx.initialWeights;
-}
-
-function keptAll(proposed: readonly ClusterModel[] | undefined, final: readonly ClusterModel[]): boolean {
-  return proposed !== undefined && proposed.length === final.length && final.every((m, k) => m.weights === proposed[k]?.weights);
-}
+export type { StrategyContext } from './membership.ts';
 
 /** FedTSA: a model per cluster at the cluster's width; Stage 1 per cluster, then Stage 2. */
 class ClusterStrategy implements Strategy {
@@ -180,6 +148,7 @@ export function createStrategy(name: StrategyName, ctx: StrategyContext): Strate
     case 'heterofl': return new HeteroflStrategy(ctx);
     case 'fedtsa-stage1':
     case 'fedtsa': return new ClusterStrategy(name, ctx);
+    case 'fedrolex': return new FedrolexStrategy(ctx);
     default: throw new Error(`createStrategy: unknown strategy '${String(name)}'`);
   }
 }
