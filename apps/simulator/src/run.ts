@@ -68,7 +68,7 @@ export async function runStrategy(
   afterRound?: (round: number, models: readonly ClusterModel[]) => void,
 ): Promise<StrategyResult> {
   const started = performance.now();
-  const strategy = createStrategy(name, { spec: exp.spec, clusters: exp.setup.clusters, initialWeights: exp.initialWeights, serverStep });
+  const strategy = createStrategy(name, { spec: exp.spec, clusters: exp.setup.clusters, initialWeights: exp.initialWeights, serverStep, seed: config.seed });
   const shardOf = new Map(exp.profiles.map((p, i) => [p.id, exp.shards[i] as Int32Array]));
   const roundRows = firstRows(Math.min(config.evalSamplesPerRound, exp.test.count));
   const policy = config.policy ?? DEFAULT_ROUND_POLICY;

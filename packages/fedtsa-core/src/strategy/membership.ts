@@ -1,5 +1,5 @@
 /**
- * Helpers every strategy class shares (strategies.ts, fedrolex.ts): who is in which
+ * Helpers every strategy class shares (strategies.ts, fedrolex.ts, fjord.ts): who is in which
  * cluster, the shared starting weights, and whether a round kept every proposal.
  */
 import type { ModelSpec } from '../architecture.ts';
@@ -17,6 +17,8 @@ export interface StrategyContext {
   models?: readonly ClusterModel[];
   /** Stage 2 for 'fedtsa'; required there, ignored elsewhere. */
   serverStep?: ServerStep;
+  /** The run's seed, for strategies that draw at random ('fjord' draws its widths); required there, ignored elsewhere. */
+  seed?: number;
 }
 
 export function clusterOf(clusters: readonly ClusterPlan[]): Map<string, number> {

@@ -1,13 +1,14 @@
 /**
  * The strategies compared in FEDTSA.md: FedAvg at the weakest cluster's width, HeteroFL's
- * nested submodels of one global model, FedRolex's rolling ones (fedrolex.ts), and FedTSA
- * (one model per cluster, Stage 1 = FedAvg inside the cluster, then an optional server step =
- * Stage 2). The round (round/close.ts)
+ * nested submodels of one global model, FedRolex's rolling ones (fedrolex.ts), FjORD's ordered
+ * dropout (fjord.ts), and FedTSA (one model per cluster, Stage 1 = FedAvg inside the cluster,
+ * then an optional server step = Stage 2). The round (round/close.ts)
  * drives each through the same steps: stage1, the server step, adopt.
  */
 import { fedAvg, heteroflAggregate } from '../aggregate.ts';
 import { extractSubmodel } from '../submodel.ts';
 import { FedrolexStrategy } from './fedrolex.ts';
+import { FjordStrategy } from './fjord.ts';
 import { clusterOf, initialOf, keptAll, requireCluster, type StrategyContext } from './membership.ts';
 import type { ClientTask, ClientUpdate, ClusterModel, ClusterPlan, ServerStep, Strategy, StrategyName } from './types.ts';
 
@@ -149,6 +150,7 @@ export function createStrategy(name: StrategyName, ctx: StrategyContext): Strate
     case 'fedtsa-stage1':
     case 'fedtsa': return new ClusterStrategy(name, ctx);
     case 'fedrolex': return new FedrolexStrategy(ctx);
+    case 'fjord': return new FjordStrategy(ctx);
     default: throw new Error(`createStrategy: unknown strategy '${String(name)}'`);
   }
 }

@@ -5,8 +5,8 @@
 import type { KdeClustering } from '../kde.ts';
 import type { TeacherScreen } from '../stage2/teachers.ts';
 
-export type StrategyName = 'fedavg-small' | 'heterofl' | 'fedrolex' | 'fedtsa-stage1' | 'fedtsa';
-export const STRATEGY_NAMES: readonly StrategyName[] = ['fedavg-small', 'heterofl', 'fedrolex', 'fedtsa-stage1', 'fedtsa'];
+export type StrategyName = 'fedavg-small' | 'heterofl' | 'fedrolex' | 'fjord' | 'fedtsa-stage1' | 'fedtsa';
+export const STRATEGY_NAMES: readonly StrategyName[] = ['fedavg-small', 'heterofl', 'fedrolex', 'fjord', 'fedtsa-stage1', 'fedtsa'];
 
 export interface ClientProfile {
   id: string;
