@@ -14,6 +14,24 @@ describe('parseCli --strategy', () => {
   });
 });
 
+describe('parseCli --strategy fedrolex,fjord', () => {
+  it('accepts the new baselines', () => {
+    expect(parseCli(['--strategy', 'fedrolex,fjord']).config.strategies).toEqual(['fedrolex', 'fjord']);
+  });
+});
+
+describe('parseCli simulated clock', () => {
+  it('leaves the defaults unless asked, and overrides bandwidth per tier and the deadline', () => {
+    expect(parseCli(['--preset', 'small']).config.wallClock).toBeUndefined();
+    const clock = parseCli(['--bandwidth', 'phone=2e5', '--deadline-sec', '5']).config.wallClock!;
+    expect(clock.bandwidthBytesPerSec).toEqual({ phone: 2e5, laptop: 1e7, desktop: 1e7 });
+    expect(clock.roundDeadlineSec).toBe(5);
+    expect(clock.bytesPerWeight).toBe(4);
+    expect(() => parseCli(['--deadline-sec', '0'])).toThrow(/--deadline-sec must be positive/);
+    expect(() => parseCli(['--bandwidth', 'phone'])).toThrow(/--bandwidth/);
+  });
+});
+
 describe('parseCli --overlap', () => {
   it('is off by default, on with on, and refuses anything else', () => {
     expect(parseCli(['--preset', 'small']).config.stage2.overlap).toBe(false);

@@ -9,6 +9,7 @@ import { STRATEGY_NAMES, type StrategyName } from '@fedtsa/core/strategy/types';
 import { parseImageSize } from '@fedtsa/node-io/datasets/task-name';
 import { detectTaskSource, type TaskSource } from '@fedtsa/node-io/datasets/task-data';
 import { PRESETS, validateConfig, type SimulationConfig } from './config.ts';
+import { DEFAULT_WALL_CLOCK, parseBandwidth } from './wall-clock.ts';
 
 export const USAGE = `usage: npm run simulate -- [options]
   --dataset DIR        the task's data: a folder of IDX files (train-images-idx3-ubyte[.gz], train-labels-idx1-ubyte[.gz],
@@ -30,6 +31,9 @@ export const USAGE = `usage: npm run simulate -- [options]
   --seeds 1,2,3        repeat for each seed (partition, init, sampling); writes seed-N/ and summary.md
   --eval test|validation   evaluate on the test set (default) or, for tuning, the validation split
   --optimizer sgd|adam  --batch N
+  --bandwidth TIER=B[,TIER=B]  simulated clock: bytes/s per tier, both ways (default phone=1e6,laptop=1e7,desktop=1e7)
+  --deadline-sec S     simulated clock: the round deadline for every strategy; later clients are dropped
+                       (default 60, the coordinator's; wall-clock.ts)
   Stage 2 ('fedtsa'): --generator DIR (checkpoint; default the task's own, checkpoints/<task>-ddpm,
                        checkpoints/fmnist-ddpm for Fashion-MNIST)
   (a generator whose image shape or classes differ from the task's is skipped, with the reason printed)
@@ -79,6 +83,7 @@ export function parseCli(argv: string[]): CliOptions {
       'test-fraction': { type: 'string' }, 'client-samples': { type: 'string' },
       'teacher-rule': { type: 'string' }, 'teacher-max-logit': { type: 'string' }, 'teacher-min-skill': { type: 'string' }, 'teacher-max-loss-ratio': { type: 'string' },
       overlap: { type: 'string' }, 'ml-widest-learns': { type: 'string' },
+      bandwidth: { type: 'string' }, 'deadline-sec': { type: 'string' },
     },
   });
   if (values.help) { console.log(USAGE); process.exit(0); }
@@ -109,6 +114,16 @@ export function parseCli(argv: string[]): CliOptions {
   config.learningRate = num('lr', values.lr) ?? config.learningRate;
   config.workers = num('workers', values.workers) ?? config.workers;
   config.batchSize = num('batch', values.batch) ?? config.batchSize;
+  const deadlineSec = num('deadline-sec', values['deadline-sec']);
+  if (deadlineSec !== undefined && !(deadlineSec > 0)) throw new Error(`--deadline-sec must be positive, got '${values['deadline-sec']}'`);
+  if (values.bandwidth !== undefined || deadlineSec !== undefined) {
+    const clock = config.wallClock ?? DEFAULT_WALL_CLOCK;
+    config.wallClock = {
+      ...clock,
+      bandwidthBytesPerSec: values.bandwidth !== undefined ? parseBandwidth(values.bandwidth, clock.bandwidthBytesPerSec) : clock.bandwidthBytesPerSec,
+      roundDeadlineSec: deadlineSec ?? clock.roundDeadlineSec,
+    };
+  }
   if (values.optimizer !== undefined) {
     if (values.optimizer !== 'sgd' && values.optimizer !== 'adam') throw new Error(`--optimizer must be sgd or adam, got '${values.optimizer}'`);
     config.optimizer = values.optimizer;

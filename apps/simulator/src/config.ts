@@ -3,6 +3,7 @@ import { STANDARD_HOLDOUT } from '@fedtsa/core/data/holdout';
 import type { MutualLearningOptions } from '@fedtsa/core/stage2/mutual-learning';
 import { validateRoundPolicy, type RoundPolicy } from '@fedtsa/core/round/policy';
 import type { StrategyName } from '@fedtsa/core/strategy/types';
+import type { WallClockOptions } from './wall-clock.ts';
 
 export interface DeviceTier {
   name: string;
@@ -53,6 +54,8 @@ export interface SimulationConfig {
   workers: number;
   /** The round's safeguards (core round/policy.ts); default DEFAULT_ROUND_POLICY, as the coordinator's run settings. */
   policy?: RoundPolicy;
+  /** The simulated clock: per-tier bandwidth and the round deadline (wall-clock.ts); default DEFAULT_WALL_CLOCK. */
+  wallClock?: WallClockOptions;
 }
 
 export interface Stage2Config {

@@ -18,6 +18,7 @@ import { localTrainingSeed } from '@fedtsa/core/train';
 import type { SimulationConfig } from './config.ts';
 import type { Experiment } from './experiment.ts';
 import type { WorkerPool } from './pool.ts';
+import { clientPhase, DEFAULT_WALL_CLOCK, roundSecOf, type ClientWork } from './wall-clock.ts';
 
 export type ClusterResult = Omit<ClusterScore, 'count'>;
 
@@ -41,6 +42,14 @@ export interface SimRoundRecord {
   serverStepMs: number;
   serverStepStats: Record<string, number>;
   safeguards?: SafeguardCounts;
+  /**
+   * The simulated clock (wall-clock.ts): this round's length on the devices' throughput and
+   * bandwidth plus the server's measured Stage 1 and server step, the run's total so far, and
+   * the participants dropped for missing the deadline. Absent for the centralised bound.
+   */
+  simulatedSec?: number;
+  simulatedElapsedSec?: number;
+  late?: number;
 }
 
 export interface StrategyResult {
@@ -70,6 +79,12 @@ export async function runStrategy(
   const started = performance.now();
   const strategy = createStrategy(name, { spec: exp.spec, clusters: exp.setup.clusters, initialWeights: exp.initialWeights, serverStep, seed: config.seed });
   const shardOf = new Map(exp.profiles.map((p, i) => [p.id, exp.shards[i] as Int32Array]));
+  const deviceOf = new Map(exp.profiles.map((p, i) => [p.id, { samplesPerSec: p.samplesPerSec, tier: exp.tierOf[i] as string }]));
+  const clock = config.wallClock ?? DEFAULT_WALL_CLOCK;
+  // An experiment with tiers the clock has no bandwidth for (one built by hand, custom tiers without --bandwidth) runs without it: no drops, no simulated time.
+  const unpriced = [...new Set(exp.tierOf)].filter((tier) => clock.bandwidthBytesPerSec[tier] === undefined);
+  if (unpriced.length > 0) progress(`${name}: simulated clock off, no bandwidth for tier(s) ${unpriced.join(', ')} (--bandwidth TIER=B)`);
+  let simulatedElapsedSec = 0;
   const roundRows = firstRows(Math.min(config.evalSamplesPerRound, exp.test.count));
   const policy = config.policy ?? DEFAULT_ROUND_POLICY;
   const memory = new RoundMemory();
@@ -89,10 +104,18 @@ export async function runStrategy(
       });
     }));
     const trainMs = performance.now() - t0;
+    // The simulated clock: whoever would miss the deadline is dropped, as the coordinator does; the previous round's deferred step runs meanwhile.
+    const phase = unpriced.length > 0 ? undefined : clientPhase(tasks.map((task, i): ClientWork => ({
+      clientId: task.clientId, ...(deviceOf.get(task.clientId) as { samplesPerSec: number; tier: string }),
+      numSamples: (trained[i] as { numSamples: number }).numSamples, epochs: config.localEpochs, widthRatio: task.widthRatio,
+      weightsDown: task.weights.length, weightsUp: task.weights.length,
+    })), clock, (carried?.ms ?? 0) / 1000);
+    const late = new Set(phase?.lateIds);
     // Arrival in selection order (the coordinator checks them as they come in).
     const updates: ReceivedUpdate[] = [];
     let refused = 0;
     tasks.forEach((task, i) => {
+      if (late.has(task.clientId)) return;
       const weights = (trained[i] as { weights: Float32Array }).weights;
       const sameRound = updates.filter((u) => u.clusterIndex === task.clusterIndex).map((u) => u.distance);
       const check = screenArrival(weights, task.weights, memory.reference(task.clusterIndex, sameRound), policy.normMultiple);
@@ -113,9 +136,11 @@ export async function runStrategy(
       refused, dropped: outcome.dropped.length, capped: outcome.capped.length, rollbacks: outcome.rollbacks.length,
       teachersExcluded: outcome.teachers.filter((t) => !t.teaches).length,
     };
+    const simulatedSec = phase ? roundSecOf(phase, { stage1Sec: outcome.stage1Ms / 1000, serverStepSec: outcome.serverStepMs / 1000 }) : undefined;
+    simulatedElapsedSec += simulatedSec ?? 0;
     const record: SimRoundRecord = {
       round, clusters, meanAccuracy: meanAccuracy(clusters), trainMs, stage1Ms: outcome.stage1Ms, serverStepMs: outcome.serverStepMs,
-      serverStepStats, safeguards,
+      serverStepStats, safeguards, ...(simulatedSec !== undefined ? { simulatedSec, simulatedElapsedSec, late: late.size } : {}),
     };
     rounds.push(record);
     const flagged = Object.entries(safeguards).filter(([, v]) => v > 0).map(([k, v]) => `${k} ${v}`).join(', ');
@@ -123,7 +148,8 @@ export async function runStrategy(
       `[${clusters.map((c) => `w${c.widthRatio}:${(c.accuracy * 100).toFixed(1)}`).join(' ')}] train ${(trainMs / 1000).toFixed(1)}s` +
       (outcome.serverStepMs > 0 ? ` stage2 ${(outcome.serverStepMs / 1000).toFixed(1)}s (generation ${((outcome.serverStepStats.generationMs ?? 0) / 1000).toFixed(1)}s)` : '') +
       (carried && outcome.deferred ? ` stage2 deferred ${(carried.ms / 1000).toFixed(1)}s (generation ${((carried.stats.generationMs ?? 0) / 1000).toFixed(1)}s)` : '') +
-      (flagged ? ` safeguards: ${flagged}` : ''));
+      (flagged ? ` safeguards: ${flagged}` : '') +
+      (simulatedSec !== undefined ? ` simulated ${simulatedSec.toFixed(1)}s${late.size > 0 ? ` (${late.size} late)` : ''}` : ''));
   }
   const finalClusters = await evaluateModels(pool, strategy.clusterModels(), firstRows(exp.test.count));
   const last = rounds[rounds.length - 1] as SimRoundRecord;

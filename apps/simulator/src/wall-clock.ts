@@ -99,8 +99,8 @@ export function clientTime(work: ClientWork, options: WallClockOptions): Omit<Cl
   return { clientId: work.clientId, trainSec, downSec, upSec, totalSec: downSec + trainSec + upSec };
 }
 
-/** One round on the simulated clock: who made the deadline, when the round closed, how long it took. */
-export function simulateRoundClock(participants: readonly ClientWork[], server: ServerTime, options: WallClockOptions): RoundClock {
+/** The clients' part of a round: who makes the deadline and when the round closes (before the server's work). */
+export function clientPhase(participants: readonly ClientWork[], options: WallClockOptions, overlappedSec = 0): Omit<RoundClock, 'roundSec'> {
   checkOptions(options);
   const clients = participants.map((w) => {
     const t = clientTime(w, options);
@@ -109,8 +109,18 @@ export function simulateRoundClock(participants: readonly ClientWork[], server: 
   const lateIds = clients.filter((c) => c.late).map((c) => c.clientId);
   const lastArrival = Math.max(0, ...clients.filter((c) => !c.late).map((c) => c.totalSec));
   const clientsDone = lateIds.length > 0 ? options.roundDeadlineSec : lastArrival;
-  const closeSec = Math.max(clientsDone, server.overlappedSec ?? 0);
-  return { clients, closeSec, roundSec: closeSec + server.stage1Sec + server.serverStepSec, lateIds };
+  return { clients, closeSec: Math.max(clientsDone, overlappedSec), lateIds };
+}
+
+/** The round's length: its close plus Stage 1 and the server step. */
+export function roundSecOf(phase: Pick<RoundClock, 'closeSec'>, server: Omit<ServerTime, 'overlappedSec'>): number {
+  return phase.closeSec + server.stage1Sec + server.serverStepSec;
+}
+
+/** One round on the simulated clock: who made the deadline, when the round closed, how long it took. */
+export function simulateRoundClock(participants: readonly ClientWork[], server: ServerTime, options: WallClockOptions): RoundClock {
+  const phase = clientPhase(participants, options, server.overlappedSec);
+  return { ...phase, roundSec: roundSecOf(phase, server) };
 }
 
 /** Parses --bandwidth "phone=1e6,laptop=1e7" over the defaults (bytes/s). */
