@@ -1,5 +1,6 @@
 /** Simulation configuration: one typed object, with presets. */
 import { STANDARD_HOLDOUT } from '@fedtsa/core/data/holdout';
+import type { HeteroflOptions } from '@fedtsa/core/strategy/heterofl';
 import type { MutualLearningOptions } from '@fedtsa/core/stage2/mutual-learning';
 import { validateRoundPolicy, type RoundPolicy } from '@fedtsa/core/round/policy';
 import type { StrategyName } from '@fedtsa/core/strategy/types';
@@ -56,6 +57,8 @@ export interface SimulationConfig {
   policy?: RoundPolicy;
   /** The simulated clock: per-tier bandwidth and the round deadline (wall-clock.ts); default DEFAULT_WALL_CLOCK. */
   wallClock?: WallClockOptions;
+  /** HeteroFL's scaler and masked loss (core strategy/heterofl.ts); default both on, as published. */
+  heterofl?: HeteroflOptions;
 }
 
 export interface Stage2Config {

@@ -1,5 +1,6 @@
 /** Messages between the simulation's main thread and its training workers. */
 import type { ModelSpec } from '@fedtsa/core/architecture';
+import type { TrainingChanges } from '@fedtsa/core/strategy/types';
 
 export interface SharedSplit {
   images: SharedArrayBuffer; // Float32 [n, h, w, c]
@@ -24,6 +25,8 @@ export interface TrainJob {
   learningRate: number;
   optimizer: 'sgd' | 'adam';
   seed: number;
+  /** The strategy's changes to local training (HeteroFL's scaler and masked loss). */
+  training?: TrainingChanges;
 }
 
 export interface EvaluateJob {

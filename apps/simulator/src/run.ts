@@ -77,7 +77,7 @@ export async function runStrategy(
   afterRound?: (round: number, models: readonly ClusterModel[]) => void,
 ): Promise<StrategyResult> {
   const started = performance.now();
-  const strategy = createStrategy(name, { spec: exp.spec, clusters: exp.setup.clusters, initialWeights: exp.initialWeights, serverStep, seed: config.seed });
+  const strategy = createStrategy(name, { spec: exp.spec, clusters: exp.setup.clusters, initialWeights: exp.initialWeights, serverStep, seed: config.seed, heterofl: config.heterofl });
   const shardOf = new Map(exp.profiles.map((p, i) => [p.id, exp.shards[i] as Int32Array]));
   const deviceOf = new Map(exp.profiles.map((p, i) => [p.id, { samplesPerSec: p.samplesPerSec, tier: exp.tierOf[i] as string }]));
   const clock = config.wallClock ?? DEFAULT_WALL_CLOCK;
@@ -100,7 +100,7 @@ export async function runStrategy(
       return pool.train({
         indices, widthRatio: task.widthRatio, weights: task.weights,
         epochs: config.localEpochs, batchSize: config.batchSize, learningRate: config.learningRate, optimizer: config.optimizer,
-        seed: localTrainingSeed(round, indices.length),
+        seed: localTrainingSeed(round, indices.length), ...(task.training ? { training: task.training } : {}),
       });
     }));
     const trainMs = performance.now() - t0;

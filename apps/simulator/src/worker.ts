@@ -56,7 +56,7 @@ async function run(job: Job): Promise<Outcome> {
     const data = subset(splits.train, job.indices);
     const model = modelFor(job.widthRatio, job.weights);
     const result = trainLocal(model, data, {
-      epochs: job.epochs, batchSize: job.batchSize, learningRate: job.learningRate, optimizer: job.optimizer, rng: createRng(job.seed),
+      epochs: job.epochs, batchSize: job.batchSize, learningRate: job.learningRate, optimizer: job.optimizer, rng: createRng(job.seed), ...job.training,
     });
     return { kind: 'train', weights: getFlatWeights(model), numSamples: data.count, loss: result.loss, elapsedMs: performance.now() - t0 };
   }

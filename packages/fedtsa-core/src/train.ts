@@ -8,6 +8,7 @@ import type { LabelledImages } from './data/dataset.ts';
 import { cnnLossAndGradients, recordPhase, referenceCnnOf, type CnnNet, type StepTimings } from './kernels/cnn-step.ts';
 import { createFusedOptimizer } from './kernels/fused-optimizer.ts';
 import { deriveSeed, shuffleInPlace, type Rng } from './rng.ts';
+import { checkActivationScale, heteroflLogits, presentClassMask, SCALED_VARIABLES } from './train-heterofl.ts';
 
 export interface TrainOptions {
   /** Passes over the local data. */
@@ -24,6 +25,15 @@ export interface TrainOptions {
    * Default true; false forces tfjs autodiff and optimizers. Same results within float32 rounding.
    */
   fusedStep?: boolean;
+  /**
+   * HeteroFL's scaler s (train-heterofl.ts), 1/r for a width-r submodel; default 1 (none); the
+   * reference CNN only. The model holds folded weights (hidden layers times s, so its plain
+   * forward is the scaled forward of the unfolded ones); training steps the unfolded weights,
+   * as the reference does through its Scaler, and leaves the model folded.
+   */
+  activationScale?: number;
+  /** HeteroFL's masked cross-entropy: the logits of classes absent from `data` are 0 in the loss. Default false. */
+  maskAbsentClasses?: boolean;
 }
 
 export interface BatchProgress {
@@ -81,23 +91,41 @@ export interface TrainStep {
   dispose(): void;
 }
 
-/** tfjs autodiff through tfjs-layers and a tfjs optimizer: every backend, every model. */
-function tfjsTrainStep(model: tfl.LayersModel, data: LabelledImages, options: TrainOptions): TrainStep {
+/**
+ * tfjs autodiff through tfjs-layers and a tfjs optimizer: every backend, every model. With
+ * HeteroFL's scaler s it steps unfolded copies of the variables (the model's divided by s)
+ * through the scaled forward and writes the folded values back to the model after every step.
+ */
+function tfjsTrainStep(model: tfl.LayersModel, data: LabelledImages, options: TrainOptions, classMask?: Uint8Array): TrainStep {
   const optimizer = createOptimizer(options.optimizer, options.learningRate);
-  const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  const modelVars = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  const scale = options.activationScale ?? 1;
+  const unfold = (v: tf.Variable, i: number) => {
+    const value = i < SCALED_VARIABLES ? tf.div(v, scale) : v.clone();
+    const copy = tf.variable(value);
+    value.dispose();
+    return copy;
+  };
+  const vars = scale === 1 ? modelVars : modelVars.map(unfold);
+  // HeteroFL's scaler or mask: the reference CNN's forward by tf ops (train-heterofl.ts); else the layers model's.
+  const forward = scale !== 1 || classMask
+    ? (x: tf.Tensor4D) => heteroflLogits(vars, x, scale, classMask)
+    : (x: tf.Tensor4D) => model.apply(x, { training: true }) as tf.Tensor2D;
   return {
     step(indices) {
       const { x, y } = makeBatch(data, indices);
       try {
-        return optimizer.minimize(() => {
-          const logits = model.apply(x, { training: true }) as tf.Tensor2D;
-          return tf.losses.softmaxCrossEntropy(y, logits) as tf.Scalar;
-        }, true, vars) as tf.Scalar;
+        const loss = optimizer.minimize(() => tf.losses.softmaxCrossEntropy(y, forward(x)) as tf.Scalar, true, vars) as tf.Scalar;
+        if (scale !== 1) tf.tidy(() => modelVars.forEach((v, i) => v.assign(i < SCALED_VARIABLES ? tf.mul(vars[i] as tf.Variable, scale) : vars[i] as tf.Variable)));
+        return loss;
       } finally {
         tf.dispose([x, y]);
       }
     },
-    dispose: () => disposeOptimizer(optimizer),
+    dispose: () => {
+      disposeOptimizer(optimizer);
+      if (scale !== 1) tf.dispose(vars);
+    },
   };
 }
 
@@ -108,24 +136,32 @@ const FUSED_BACKENDS = new Set(['wasm', 'cpu']);
  * The fused step: loss and gradients from kernels/cnn-step.ts, the update in one JS pass over
  * weights kept in JS (kernels/fused-optimizer.ts), then one fresh tensor per variable (fresh,
  * not written in place, because the wasm backend caches packed XNNPACK weights by tensor).
+ * With HeteroFL's scaler s the variables hold the folded weights (whose plain forward is the
+ * scaled one) and the optimizer steps the unfolded ones w, with d loss / d w = s d loss / d (s w).
  */
-function fusedTrainStep(net: CnnNet, data: LabelledImages, options: TrainOptions, timings?: StepTimings): TrainStep {
+function fusedTrainStep(net: CnnNet, data: LabelledImages, options: TrainOptions, timings?: StepTimings, classMask?: Uint8Array): TrainStep {
   const backend = tf.backend();
   const backendName = tf.getBackend();
-  const weights = net.variables.map((v) => v.dataSync().slice() as Float32Array);
+  const scale = options.activationScale ?? 1;
+  const weights = net.variables.map((v, i) => {
+    const w = v.dataSync().slice() as Float32Array;
+    return scale !== 1 && i < SCALED_VARIABLES ? w.map((e) => e / scale) : w;
+  });
   const optimizer = createFusedOptimizer(options.optimizer, options.learningRate, weights.map((w) => w.length));
   return {
     step(indices) {
       const x = batchImages(data, indices);
       try {
         const labels = indices.map((i) => data.labels[i] as number);
-        const { loss, grads } = cnnLossAndGradients(backend, backendName, net, x, labels, [weights[6] as Float32Array, weights[7] as Float32Array], timings);
+        const { loss, grads } = cnnLossAndGradients(backend, backendName, net, x, labels, [weights[6] as Float32Array, weights[7] as Float32Array], timings, classMask);
         const t0 = timings?.now() ?? 0;
+        if (scale !== 1) for (const g of grads.slice(0, SCALED_VARIABLES)) for (let j = 0; j < g.length; j++) g[j] = (g[j] as number) * scale;
         optimizer.apply(weights, grads);
         net.variables.forEach((v, i) => {
           // wasm copies the values into its heap; the cpu backend keeps the array, and `weights` changes next step.
           const w = weights[i] as Float32Array;
-          const value = tf.tensor(backendName === 'wasm' ? w : w.slice(), v.shape);
+          const values = scale !== 1 && i < SCALED_VARIABLES ? w.map((e) => e * scale) : backendName === 'wasm' ? w : w.slice();
+          const value = tf.tensor(values, v.shape);
           v.assign(value);
           value.dispose();
         });
@@ -141,8 +177,12 @@ function fusedTrainStep(net: CnnNet, data: LabelledImages, options: TrainOptions
 
 /** The step trainLocal uses for this model on the current backend (the fused one where it applies). */
 export function createTrainStep(model: tfl.LayersModel, data: LabelledImages, options: TrainOptions, timings?: StepTimings): TrainStep {
+  const scale = options.activationScale ?? 1;
+  checkActivationScale('createTrainStep', scale);
+  const classMask = options.maskAbsentClasses ? presentClassMask(data) : undefined;
+  if ((scale !== 1 || classMask) && !referenceCnnOf(model)) throw new Error('createTrainStep: activationScale and maskAbsentClasses need the reference CNN (model.ts)');
   const net = options.fusedStep !== false && FUSED_BACKENDS.has(tf.getBackend()) ? referenceCnnOf(model) : undefined;
-  return net ? fusedTrainStep(net, data, options, timings) : tfjsTrainStep(model, data, options);
+  return net ? fusedTrainStep(net, data, options, timings, classMask) : tfjsTrainStep(model, data, options, classMask);
 }
 
 /** One batch's step, handed to the driver: it reads `cost` (sync or async; a number is read already), disposes it and sends the value back. */

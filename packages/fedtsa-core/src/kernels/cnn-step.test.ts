@@ -80,6 +80,46 @@ describe('fused CNN step', () => {
     });
   }
 
+  it('masked cross-entropy (classMask): matches autodiff of the logits with masked classes set to 0', async () => {
+    const spec: ModelSpec = { inputShape: [8, 8, 1], numClasses: 5, conv1Filters: 4, conv2Filters: 4, hiddenUnits: 8 };
+    const batch = 12;
+    const images = randomArray(21, batch * 64);
+    const labels = Array.from({ length: batch }, (_, i) => [0, 2, 3][i % 3] as number);
+    const mask = [1, 0, 1, 1, 0];
+    await useBackend('wasm');
+    const model = buildModel(spec, 1, 4);
+    setFlatWeights(model, Float32Array.from(getFlatWeights(model).map((v, i) => v + 0.05 * Math.sin(i))), modelManifest(spec, 1));
+    const net = referenceCnnOf(model)!;
+    const values = net.variables.map((v) => v.dataSync().slice() as Float32Array);
+    const x = tf.tensor4d(images, [batch, 8, 8, 1]);
+    const fused = cnnLossAndGradients(tf.backend(), tf.getBackend(), net, x, labels, [values[6]!, values[7]!], undefined, mask);
+    const unmasked = cnnLossAndGradients(tf.backend(), tf.getBackend(), net, x, labels, [values[6]!, values[7]!]);
+    expect(() => cnnLossAndGradients(tf.backend(), 'wasm', net, x, labels, [values[6]!, values[7]!], undefined, [1, 1])).toThrow(/classMask has 2 entries for 5 classes/);
+    x.dispose();
+    const flat = getFlatWeights(model);
+    model.dispose();
+
+    await tf.setBackend('cpu');
+    const oracleModel = buildModel(spec, 1);
+    setFlatWeights(oracleModel, flat, modelManifest(spec, 1));
+    const xc = tf.tensor4d(images, [batch, 8, 8, 1]);
+    const y = tf.oneHot(labels, 5).toFloat();
+    const m = tf.tensor1d(mask, 'float32');
+    const { value, grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(y, tf.mul(oracleModel.apply(xc) as tf.Tensor, m)) as tf.Scalar);
+    const names = oracleModel.trainableWeights.map((v) => (v.read() as tf.Variable).name);
+    const oracle = { loss: value.dataSync()[0] as number, grads: names.map((n) => (grads[n] as tf.Tensor).dataSync().slice() as Float32Array) };
+    tf.dispose([xc, y, m, value, ...Object.values(grads)]);
+    oracleModel.dispose();
+    await useBackend('wasm');
+
+    expect(Math.abs(fused.loss - oracle.loss)).toBeLessThan(1e-5 * Math.max(1, oracle.loss));
+    fused.grads.forEach((g, i) => expectClose(g, oracle.grads[i]!, `gradient ${i}`));
+    expect(Math.abs(fused.loss - unmasked.loss)).toBeGreaterThan(1e-3);
+    // Masked classes get no gradient in the logits layer: kernel columns 1 and 4 [hidden, 5], bias entries 1 and 4.
+    for (let u = 0; u < 8; u++) for (const j of [1, 4]) expect(fused.grads[6]![u * 5 + j]).toBe(0);
+    expect([fused.grads[7]![1], fused.grads[7]![4]]).toEqual([0, 0]);
+  });
+
   it('recognises only the reference CNN', () => {
     const spec: ModelSpec = { inputShape: [8, 8, 1], numClasses: 3, conv1Filters: 2, conv2Filters: 2, hiddenUnits: 4 };
     const reference = buildModel(spec, 1);

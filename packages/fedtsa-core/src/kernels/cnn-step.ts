@@ -141,17 +141,20 @@ export interface LossAndGradients {
  * Loss and gradients of the reference CNN on one batch. `x` is the batch on `backend`
  * ([b, h, w, c]); `labels` its class indices; `logitsWeights` the current values of the
  * logits layer's kernel [hidden, k] and bias [k] (the JS side computes that layer).
+ * `classMask` (length k, 0 = masked): HeteroFL's masked cross-entropy, where a masked class's
+ * logit is replaced by 0 before the softmax (the reference's masked_fill), so it gets no gradient.
  * Leaves nothing allocated on the backend.
  */
 export function cnnLossAndGradients(
   backend: KernelBackend, backendName: string, net: CnnNet, x: TensorInfo, labels: ArrayLike<number>,
-  logitsWeights: [Float32Array, Float32Array], timings?: StepTimings,
+  logitsWeights: [Float32Array, Float32Array], timings?: StepTimings, classMask?: ArrayLike<number>,
 ): LossAndGradients {
   const ops = opsFor(backend, backendName);
   const [h, w, c] = net.inputShape;
   const { f1, f2, hidden, numClasses: k } = net;
   const batch = x.shape[0] as number;
   if (labels.length !== batch) throw new Error(`cnnLossAndGradients: ${labels.length} labels for a batch of ${batch}`);
+  if (classMask && classMask.length !== k) throw new Error(`cnnLossAndGradients: classMask has ${classMask.length} entries for ${k} classes`);
   const [w1, b1, w2, b2, wfc, bfc] = net.variables as [tf.Variable, tf.Variable, tf.Variable, tf.Variable, tf.Variable, tf.Variable];
   const flatSize = (h / 4) * (w / 4) * f2;
   const live: TensorInfo[] = [];
@@ -204,8 +207,11 @@ export function cnnLossAndGradients(
     for (let b = 0; b < batch; b++) {
       let max = -Infinity;
       for (let j = 0; j < k; j++) {
-        let s = bOut[j] as number;
-        for (let u = 0; u < hidden; u++) s += (hv[b * hidden + u] as number) * (wOut[u * k + j] as number);
+        let s = 0;
+        if (!classMask || classMask[j]) {
+          s = bOut[j] as number;
+          for (let u = 0; u < hidden; u++) s += (hv[b * hidden + u] as number) * (wOut[u * k + j] as number);
+        }
         z[j] = s;
         if (s > max) max = s;
       }
@@ -213,7 +219,9 @@ export function cnnLossAndGradients(
       for (let j = 0; j < k; j++) sumExp += Math.exp((z[j] as number) - max);
       const label = labels[b] as number;
       lossSum += max + Math.log(sumExp) - (z[label] as number);
-      for (let j = 0; j < k; j++) dz[b * k + j] = (Math.exp((z[j] as number) - max) / sumExp - (j === label ? 1 : 0)) / batch;
+      for (let j = 0; j < k; j++) {
+        dz[b * k + j] = classMask && !classMask[j] ? 0 : (Math.exp((z[j] as number) - max) / sumExp - (j === label ? 1 : 0)) / batch;
+      }
     }
     const gOut = new Float32Array(hidden * k);
     const gbOut = new Float32Array(k);

@@ -3,6 +3,7 @@
  * cluster, the shared starting weights, and whether a round kept every proposal.
  */
 import type { ModelSpec } from '../architecture.ts';
+import type { HeteroflOptions } from './heterofl.ts';
 import type { ClusterModel, ClusterPlan, ServerStep, StrategyName } from './types.ts';
 
 export interface StrategyContext {
@@ -19,6 +20,8 @@ export interface StrategyContext {
   serverStep?: ServerStep;
   /** The run's seed, for strategies that draw at random ('fjord' draws its widths); required there, ignored elsewhere. */
   seed?: number;
+  /** 'heterofl' only: the scaler and the masked loss (default both, as published). */
+  heterofl?: HeteroflOptions;
 }
 
 export function clusterOf(clusters: readonly ClusterPlan[]): Map<string, number> {

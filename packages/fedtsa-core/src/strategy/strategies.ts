@@ -1,16 +1,17 @@
 /**
  * The strategies compared in FEDTSA.md: FedAvg at the weakest cluster's width, HeteroFL's
- * nested submodels of one global model, FedRolex's rolling ones (fedrolex.ts), FjORD's ordered
+ * nested submodels of one global model (heterofl.ts), FedRolex's rolling ones (fedrolex.ts), FjORD's ordered
  * dropout (fjord.ts), and FedTSA (one model per cluster, Stage 1 = FedAvg inside the cluster,
  * then an optional server step = Stage 2). The round (round/close.ts)
  * drives each through the same steps: stage1, the server step, adopt.
  */
-import { fedAvg, heteroflAggregate } from '../aggregate.ts';
+import { fedAvg } from '../aggregate.ts';
 import { extractSubmodel } from '../submodel.ts';
 import { FedrolexStrategy } from './fedrolex.ts';
 import { FjordStrategy } from './fjord.ts';
+import { HeteroflStrategy } from './heterofl.ts';
 import { clusterOf, initialOf, keptAll, requireCluster, type StrategyContext } from './membership.ts';
-import type { ClientTask, ClientUpdate, ClusterModel, ClusterPlan, ServerStep, Strategy, StrategyName } from './types.ts';
+import type { ClientTask, ClientUpdate, ClusterModel, ServerStep, Strategy, StrategyName } from './types.ts';
 
 export type { StrategyContext } from './membership.ts';
 
@@ -97,56 +98,10 @@ class SmallStrategy implements Strategy {
   }
 }
 
-/** HeteroFL: one width-1 global model; cluster k trains its width-r_k nested submodel. */
-class HeteroflStrategy implements Strategy {
-  readonly name = 'heterofl' as const;
-  private global: Float32Array;
-  private readonly membership: Map<string, number>;
-  private proposed: { global: Float32Array; models: ClusterModel[] } | undefined;
-
-  constructor(private readonly ctx: StrategyContext) {
-    this.global = initialOf(ctx, this.name).slice();
-    this.membership = clusterOf(ctx.clusters);
-  }
-
-  tasks(participantIds: readonly string[]): ClientTask[] {
-    const cache = new Map<number, Float32Array>();
-    return participantIds.map((clientId) => {
-      const index = requireCluster(this.membership, clientId, 'tasks');
-      const cluster = this.ctx.clusters.find((c) => c.index === index) as ClusterPlan;
-      let weights = cache.get(cluster.widthRatio);
-      if (!weights) cache.set(cluster.widthRatio, (weights = extractSubmodel(this.global, this.ctx.spec, cluster.widthRatio)));
-      return { clientId, clusterIndex: cluster.index, widthRatio: cluster.widthRatio, weights };
-    });
-  }
-
-  stage1(updates: readonly ClientUpdate[]): ClusterModel[] {
-    const global = updates.length > 0 ? heteroflAggregate(this.global, updates, this.ctx.spec) : this.global;
-    this.proposed = { global, models: this.views(global) };
-    return this.proposed.models;
-  }
-
-  adopt(models: readonly ClusterModel[]): void {
-    // One global model: it moves only if no cluster's submodel of it was rolled back.
-    if (this.proposed && keptAll(this.proposed.models, models)) this.global = this.proposed.global;
-    this.proposed = undefined;
-  }
-
-  clusterModels(): ClusterModel[] {
-    return this.views(this.global);
-  }
-
-  private views(global: Float32Array): ClusterModel[] {
-    return this.ctx.clusters.map((c) => ({
-      clusterIndex: c.index, widthRatio: c.widthRatio, memberIds: c.memberIds, weights: extractSubmodel(global, this.ctx.spec, c.widthRatio),
-    }));
-  }
-}
-
 export function createStrategy(name: StrategyName, ctx: StrategyContext): Strategy {
   switch (name) {
     case 'fedavg-small': return new SmallStrategy(ctx);
-    case 'heterofl': return new HeteroflStrategy(ctx);
+    case 'heterofl': return new HeteroflStrategy(ctx, ctx.heterofl);
     case 'fedtsa-stage1':
     case 'fedtsa': return new ClusterStrategy(name, ctx);
     case 'fedrolex': return new FedrolexStrategy(ctx);

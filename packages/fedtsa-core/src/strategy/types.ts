@@ -28,12 +28,22 @@ export interface ClusterSetup {
   kde: KdeClustering;
 }
 
+/** Changes to plain local training that a strategy asks for (HeteroFL's scaler and masked loss: train-heterofl.ts). */
+export interface TrainingChanges {
+  /** Hidden layers' pre-activations times this during training (TrainOptions.activationScale). */
+  activationScale?: number;
+  /** Logits of classes absent from the client's data are 0 in the loss (TrainOptions.maskAbsentClasses). */
+  maskAbsentClasses?: boolean;
+}
+
 /** What a strategy asks one client to train in a round (the wire's TrainingTask, in @fedtsa/protocol, adds the schedule and encoded weights). */
 export interface ClientTask {
   clientId: string;
   clusterIndex: number;
   widthRatio: number;
   weights: Float32Array;
+  /** Absent: plain training. The simulator passes these on; the coordinator's wire does not carry them yet. */
+  training?: TrainingChanges;
 }
 
 export interface ClientUpdate {

@@ -1,0 +1,130 @@
+/**
+ * HeteroFL (Diao, Ding and Tarokh, ICLR 2021): one width-1 global model; a width-r client trains
+ * its nested submodel (the first ceil(r C) channels of every hidden layer), and each global
+ * element is averaged over the round's clients that held it (aggregate.ts heteroflAggregate).
+ *
+ * What the published method does (reference code diaoenmao/HeteroFL-Computation-and-
+ * Communication-Efficient-Federated-Learning-for-Heterogeneous-Clients, src/) and how this differs:
+ *   - nested submodels, classes never pruned (fed.py split_model): the same.
+ *   - the scaler (modules.py Scaler, conv.py): while a width-r submodel trains, every hidden conv's
+ *     output is divided by r (conv -> Scaler -> BN -> relu), identity at inference. Here conv1,
+ *     conv2 and fc1's pre-activations are multiplied by 1/r (train-heterofl.ts); fc1 too because
+ *     it stands for the reference's last conv block (its Conv has no hidden dense layer). Since
+ *     relu commutes with a positive scale, the scaled submodel is a plain model with "folded"
+ *     weights (hidden kernels and biases times 1/r): a width-r cluster is sent and served the
+ *     folded submodel, its clients train it with TrainingChanges.activationScale = 1/r (which
+ *     steps the unfolded weights, as the reference does) and return it folded, and Stage 1
+ *     unfolds every update before averaging. A client that ignores the change (the coordinator's
+ *     wire does not carry it yet) trains the same function plainly: same forward, but hidden
+ *     layers learn r^2 times as fast in the global model's terms.
+ *   - inference: the reference evaluates only the global model (rate 1, where the scaler is the
+ *     identity). Every cluster here is served its width-r submodel, and without batch norm a
+ *     submodel run without its scaler is another function (each hidden layer's output shrinks by
+ *     r, its bias does not), so it is served folded: the function its clients trained.
+ *   - static batch norm (conv.py `track_running_stats=False`, statistics queried after training
+ *     in train_classifier_fed.py stats()): none, because the reference CNN (architecture.ts) has
+ *     no normalisation layer; the reference offers `norm: none` too. With BN the scaler is
+ *     almost a no-op in training (BN divides it out); without BN it is what keeps a submodel's
+ *     activations at the full model's scale.
+ *   - masked cross-entropy (conv.py, `mask: 1`): the logits of classes absent from the client's
+ *     data are set to 0 in the loss. The same (TrainingChanges.maskAbsentClasses), for every client
+ *     as in the reference. Evaluation is never masked (a cluster's model must tell all classes).
+ *   - aggregation (fed.py combine): holders of an element count equally, and a logits-layer row
+ *     is averaged only over the clients holding that label. Here holders are weighted by
+ *     samples (after the round's claim cap), as in every strategy here, and the logits rows over
+ *     all holders: updates carry no label set (nor does the wire). A masked class's row comes
+ *     back unchanged, so it pulls that row towards the round's start by its client's share.
+ *   - local training (utils.py process_control, MNIST: SGD lr 1e-2, momentum 0.9, weight decay
+ *     5e-4, batch 10, 5 epochs, gradient norm clipped at 1): the simulator's shared settings
+ *     (SGD lr 0.1, momentum 0.9, batch 32, 1 epoch, no decay, no clipping), so every strategy
+ *     trains alike.
+ *   - client widths: fixed proportions of rates a-e in the reference, the KDE clusters' here.
+ * `scaler: false, maskedLoss: false` gives the HeteroFL of results/fmnist-stage2 (before issue 18).
+ */
+import { heteroflAggregate } from '../aggregate.ts';
+import { modelManifest } from '../architecture.ts';
+import { extractSubmodel } from '../submodel.ts';
+import { foldActivationScale } from '../train-heterofl.ts';
+import { clusterOf, initialOf, keptAll, requireCluster, type StrategyContext } from './membership.ts';
+import type { ClientTask, ClientUpdate, ClusterModel, ClusterPlan, Strategy, TrainingChanges } from './types.ts';
+
+export interface HeteroflOptions {
+  /** The scaler: width-r clients train with activations times 1/r, and clusters are served the folded submodel. */
+  scaler: boolean;
+  /** The masked cross-entropy over the classes in each client's data. */
+  maskedLoss: boolean;
+}
+
+export const PUBLISHED_HETEROFL: HeteroflOptions = { scaler: true, maskedLoss: true };
+
+export class HeteroflStrategy implements Strategy {
+  readonly name = 'heterofl' as const;
+  private global: Float32Array;
+  private readonly membership: Map<string, number>;
+  private proposed: { global: Float32Array; models: ClusterModel[] } | undefined;
+
+  constructor(private readonly ctx: StrategyContext, private readonly options: HeteroflOptions = PUBLISHED_HETEROFL) {
+    this.global = initialOf(ctx, this.name).slice();
+    this.membership = clusterOf(ctx.clusters);
+  }
+
+  /** What a width-r client changes in its local training. */
+  trainingChanges(widthRatio: number): TrainingChanges | undefined {
+    const changes: TrainingChanges = {};
+    if (this.options.scaler && widthRatio < 1) changes.activationScale = 1 / widthRatio;
+    if (this.options.maskedLoss) changes.maskAbsentClasses = true;
+    return Object.keys(changes).length > 0 ? changes : undefined;
+  }
+
+  tasks(participantIds: readonly string[]): ClientTask[] {
+    const cache = new Map<number, Float32Array>();
+    return participantIds.map((clientId) => {
+      const index = requireCluster(this.membership, clientId, 'tasks');
+      const cluster = this.ctx.clusters.find((c) => c.index === index) as ClusterPlan;
+      let weights = cache.get(cluster.widthRatio);
+      if (!weights) cache.set(cluster.widthRatio, (weights = this.served(this.global, cluster.widthRatio)));
+      const training = this.trainingChanges(cluster.widthRatio);
+      return { clientId, clusterIndex: cluster.index, widthRatio: cluster.widthRatio, weights, ...(training ? { training } : {}) };
+    });
+  }
+
+  stage1(updates: readonly ClientUpdate[]): ClusterModel[] {
+    const unfolded = updates.map((u) => {
+      const scale = this.trainingChanges(u.widthRatio)?.activationScale;
+      return scale === undefined ? u : { ...u, weights: foldActivationScale(u.weights, this.sizes(u.widthRatio), 1 / scale) };
+    });
+    const global = updates.length > 0 ? heteroflAggregate(this.global, unfolded, this.ctx.spec) : this.global;
+    this.proposed = { global, models: this.views(global) };
+    return this.proposed.models;
+  }
+
+  adopt(models: readonly ClusterModel[]): void {
+    // One global model: it moves only if no cluster's submodel of it was rolled back.
+    if (this.proposed && keptAll(this.proposed.models, models)) this.global = this.proposed.global;
+    this.proposed = undefined;
+  }
+
+  clusterModels(): ClusterModel[] {
+    return this.views(this.global);
+  }
+
+  /** The width-1 global model (tests and diagnostics). */
+  globalWeights(): Float32Array {
+    return this.global;
+  }
+
+  private views(global: Float32Array): ClusterModel[] {
+    return this.ctx.clusters.map((c) => ({ clusterIndex: c.index, widthRatio: c.widthRatio, memberIds: c.memberIds, weights: this.served(global, c.widthRatio) }));
+  }
+
+  /** What a width-r cluster is sent and served: the submodel, folded with its scaler when clients train with one. */
+  private served(global: Float32Array, widthRatio: number): Float32Array {
+    const sub = extractSubmodel(global, this.ctx.spec, widthRatio);
+    const scale = this.trainingChanges(widthRatio)?.activationScale;
+    return scale === undefined ? sub : foldActivationScale(sub, this.sizes(widthRatio), scale);
+  }
+
+  private sizes(widthRatio: number): number[] {
+    return modelManifest(this.ctx.spec, widthRatio).map((p) => p.shape.reduce((a, b) => a * b, 1));
+  }
+}
