@@ -32,6 +32,15 @@ describe('parseCli simulated clock', () => {
   });
 });
 
+describe('parseCli --heterofl', () => {
+  it('picks a variant of heterofl\'s local training; none given leaves the strategy\'s default (plain)', () => {
+    expect(parseCli(['--preset', 'small']).config.heterofl).toBeUndefined();
+    expect(parseCli(['--preset', 'small', '--heterofl', 'published']).config.heterofl).toEqual({ scaler: true, maskedLoss: true });
+    expect(parseCli(['--preset', 'small', '--heterofl', 'mask']).config.heterofl).toEqual({ scaler: false, maskedLoss: true });
+    expect(() => parseCli(['--heterofl', 'scaled'])).toThrow(/--heterofl must be one of plain, mask, scaler, published, got 'scaled'/);
+  });
+});
+
 describe('parseCli --overlap', () => {
   it('is off by default, on with on, and refuses anything else', () => {
     expect(parseCli(['--preset', 'small']).config.stage2.overlap).toBe(false);

@@ -5,6 +5,7 @@
 import { parseArgs } from 'node:util';
 import { DEFAULT_ROUND_POLICY } from '@fedtsa/core/round/policy';
 import { DEFAULT_TEACHER_RULE } from '@fedtsa/core/stage2/teachers';
+import { HETEROFL_VARIANTS, type HeteroflVariant } from '@fedtsa/core/strategy/heterofl';
 import { STRATEGY_NAMES, type StrategyName } from '@fedtsa/core/strategy/types';
 import { parseImageSize } from '@fedtsa/node-io/datasets/task-name';
 import { detectTaskSource, type TaskSource } from '@fedtsa/node-io/datasets/task-data';
@@ -43,6 +44,8 @@ export const USAGE = `usage: npm run simulate -- [options]
   --teacher-rule on|off  Stage 2's teacher screen (stage2/teachers.ts; default on)
   --ml-widest-learns on|off  off: the widest cluster only teaches in mutual learning (about 0.4 of
                          its cost with 2 clusters; default on)
+  --heterofl VARIANT     heterofl's local training: plain (default), mask (masked cross-entropy), scaler
+                       (HeteroFL's 1/r scaler), published (both); core strategy/heterofl.ts
   --overlap on|off       round r's mutual learning runs while round r+1 trains and its change is
                          added at round r+1's close (core round/close.ts; default off)
   --teacher-max-logit X  --teacher-min-skill S  --teacher-max-loss-ratio R  its thresholds (defaults in teachers.ts)
@@ -82,7 +85,7 @@ export function parseCli(argv: string[]): CliOptions {
       dataset: { type: 'string' }, 'image-size': { type: 'string' }, 'public-fraction': { type: 'string' }, 'validation-fraction': { type: 'string' },
       'test-fraction': { type: 'string' }, 'client-samples': { type: 'string' },
       'teacher-rule': { type: 'string' }, 'teacher-max-logit': { type: 'string' }, 'teacher-min-skill': { type: 'string' }, 'teacher-max-loss-ratio': { type: 'string' },
-      overlap: { type: 'string' }, 'ml-widest-learns': { type: 'string' },
+      overlap: { type: 'string' }, 'ml-widest-learns': { type: 'string' }, heterofl: { type: 'string' },
       bandwidth: { type: 'string' }, 'deadline-sec': { type: 'string' },
     },
   });
@@ -134,6 +137,10 @@ export function parseCli(argv: string[]): CliOptions {
   config.stage2.refreshFraction = num('refresh', values.refresh) ?? config.stage2.refreshFraction;
   if (values.overlap !== undefined && values.overlap !== 'on' && values.overlap !== 'off') throw new Error(`--overlap must be on or off, got '${values.overlap}'`);
   if (values.overlap !== undefined) config.stage2.overlap = values.overlap === 'on';
+  if (values.heterofl !== undefined) {
+    if (!Object.hasOwn(HETEROFL_VARIANTS, values.heterofl)) throw new Error(`--heterofl must be one of ${Object.keys(HETEROFL_VARIANTS).join(', ')}, got '${values.heterofl}'`);
+    config.heterofl = HETEROFL_VARIANTS[values.heterofl as HeteroflVariant];
+  }
   if (values['pool-cache'] !== undefined) config.stage2.cacheDir = values['pool-cache'] === 'off' ? undefined : values['pool-cache'];
   const ml = config.stage2.mutualLearning;
   const mlOptimizer = values['ml-optimizer'];

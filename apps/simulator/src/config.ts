@@ -57,7 +57,7 @@ export interface SimulationConfig {
   policy?: RoundPolicy;
   /** The simulated clock: per-tier bandwidth and the round deadline (wall-clock.ts); default DEFAULT_WALL_CLOCK. */
   wallClock?: WallClockOptions;
-  /** HeteroFL's scaler and masked loss (core strategy/heterofl.ts); default both on, as published. */
+  /** HeteroFL's scaler and masked loss (core strategy/heterofl.ts HETEROFL_VARIANTS); default 'plain', neither. */
   heterofl?: HeteroflOptions;
 }
 

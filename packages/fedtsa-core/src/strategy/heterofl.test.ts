@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { modelManifest, parameterCount, type ModelSpec } from '../architecture.ts';
 import { extractSubmodel, scatterSubmodel } from '../submodel.ts';
 import { foldActivationScale } from '../train-heterofl.ts';
-import { HeteroflStrategy } from './heterofl.ts';
+import { HETEROFL_VARIANTS, HeteroflStrategy } from './heterofl.ts';
 import { createStrategy } from './strategies.ts';
 import type { ClientUpdate, ClusterPlan } from './types.ts';
 
@@ -16,9 +16,9 @@ const clusters: ClusterPlan[] = [
 const sizesOf = (r: number) => modelManifest(spec, r).map((p) => p.shape.reduce((a, b) => a * b, 1));
 const folded = (weights: Float32Array, r: number) => foldActivationScale(weights, sizesOf(r), 1 / r);
 
-describe('heterofl as published: scaler and masked loss', () => {
+describe('heterofl: plain, and as published (scaler and masked loss)', () => {
   it('sends and serves each width-r cluster its submodel folded with 1/r, and asks for both training changes', () => {
-    const strategy = createStrategy('heterofl', { spec, clusters, initialWeights: global });
+    const strategy = createStrategy('heterofl', { spec, clusters, initialWeights: global, heterofl: HETEROFL_VARIANTS.published });
     const tasks = strategy.tasks(['a', 'b', 'c']);
     expect(tasks.map((t) => t.training)).toEqual([
       { activationScale: 4, maskAbsentClasses: true }, { activationScale: 2, maskAbsentClasses: true }, { maskAbsentClasses: true },
@@ -31,14 +31,14 @@ describe('heterofl as published: scaler and masked loss', () => {
   });
 
   it('unfolds every update before averaging: clients that return what they were sent leave the global model as it was', () => {
-    const strategy = new HeteroflStrategy({ spec, clusters, initialWeights: global });
+    const strategy = new HeteroflStrategy({ spec, clusters, initialWeights: global }, HETEROFL_VARIANTS.published);
     const updates: ClientUpdate[] = strategy.tasks(['a', 'b', 'c']).map((t) => ({ ...t, numSamples: 10 }));
     strategy.adopt(strategy.stage1(updates));
     expect(strategy.globalWeights()).toEqual(global);
   });
 
   it('a width-1/2 update moves the global elements it holds by its unfolded change', () => {
-    const strategy = new HeteroflStrategy({ spec, clusters, initialWeights: global });
+    const strategy = new HeteroflStrategy({ spec, clusters, initialWeights: global }, HETEROFL_VARIANTS.published);
     const sub = extractSubmodel(global, spec, 0.5);
     const changed = sub.map((v) => v + 0.125);
     strategy.adopt(strategy.stage1([{ clientId: 'b', clusterIndex: 1, widthRatio: 0.5, weights: folded(changed, 0.5), numSamples: 5 }]));
@@ -50,8 +50,8 @@ describe('heterofl as published: scaler and masked loss', () => {
     expect(strategy.clusterModels()[1]!.weights).toEqual(folded(extractSubmodel(got, spec, 0.5), 0.5));
   });
 
-  it('without the scaler and the mask it is the plain HeteroFL of results/fmnist-stage2', () => {
-    const strategy = createStrategy('heterofl', { spec, clusters, initialWeights: global, heterofl: { scaler: false, maskedLoss: false } });
+  it('by default (plain) it is the HeteroFL of results/fmnist-stage2: no training changes, unfolded submodels', () => {
+    const strategy = createStrategy('heterofl', { spec, clusters, initialWeights: global });
     const tasks = strategy.tasks(['a', 'b', 'c']);
     expect(tasks.every((t) => t.training === undefined)).toBe(true);
     tasks.forEach((t, k) => expect(t.weights).toEqual(extractSubmodel(global, spec, clusters[k]!.widthRatio)));

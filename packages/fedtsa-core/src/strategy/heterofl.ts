@@ -39,7 +39,8 @@
  *     (SGD lr 0.1, momentum 0.9, batch 32, 1 epoch, no decay, no clipping), so every strategy
  *     trains alike.
  *   - client widths: fixed proportions of rates a-e in the reference, the KDE clusters' here.
- * `scaler: false, maskedLoss: false` gives the HeteroFL of results/fmnist-stage2 (before issue 18).
+ * `scaler: false, maskedLoss: false` ('plain', the default, see HETEROFL_VARIANTS) is the HeteroFL
+ * of results/fmnist-stage2.
  */
 import { heteroflAggregate } from '../aggregate.ts';
 import { modelManifest } from '../architecture.ts';
@@ -55,7 +56,18 @@ export interface HeteroflOptions {
   maskedLoss: boolean;
 }
 
-export const PUBLISHED_HETEROFL: HeteroflOptions = { scaler: true, maskedLoss: true };
+/**
+ * Named variants (the simulator's --heterofl). The default is 'plain': with the simulator's shared
+ * SGD lr 0.1 the scaler kills the width-1/4 submodel in its first round (every conv unit dead;
+ * results/heterofl-published/README.md), so the published method would be a weaker baseline here.
+ */
+export const HETEROFL_VARIANTS = {
+  plain: { scaler: false, maskedLoss: false },
+  mask: { scaler: false, maskedLoss: true },
+  scaler: { scaler: true, maskedLoss: false },
+  published: { scaler: true, maskedLoss: true },
+} as const satisfies Record<string, HeteroflOptions>;
+export type HeteroflVariant = keyof typeof HETEROFL_VARIANTS;
 
 export class HeteroflStrategy implements Strategy {
   readonly name = 'heterofl' as const;
@@ -63,7 +75,7 @@ export class HeteroflStrategy implements Strategy {
   private readonly membership: Map<string, number>;
   private proposed: { global: Float32Array; models: ClusterModel[] } | undefined;
 
-  constructor(private readonly ctx: StrategyContext, private readonly options: HeteroflOptions = PUBLISHED_HETEROFL) {
+  constructor(private readonly ctx: StrategyContext, private readonly options: HeteroflOptions = HETEROFL_VARIANTS.plain) {
     this.global = initialOf(ctx, this.name).slice();
     this.membership = clusterOf(ctx.clusters);
   }
