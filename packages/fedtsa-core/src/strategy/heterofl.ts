@@ -40,7 +40,10 @@
  *     trains alike.
  *   - client widths: fixed proportions of rates a-e in the reference, the KDE clusters' here.
  * `scaler: false, maskedLoss: false` ('plain', the default, see HETEROFL_VARIANTS) is the HeteroFL
- * of results/fmnist-stage2.
+ * of results/fmnist-stage2. Measured (results/heterofl-published): that table's seed-3 collapse
+ * (width 1/4 at chance) was dead conv2 units of one trajectory at lr 0.1, gone at HEAD; the
+ * scaler at lr 0.1 kills the width-1/4 submodel in its first round (its steps are 1/r^2 times
+ * larger in the folded weights), and the mask alone changed little.
  */
 import { heteroflAggregate } from '../aggregate.ts';
 import { modelManifest } from '../architecture.ts';
