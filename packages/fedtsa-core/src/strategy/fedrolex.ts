@@ -24,20 +24,15 @@
  *     (the paper's r counts communication rounds).
  */
 import { aggregateByHolders, gatherByMap, rollingIndexMap } from './rolling-window.ts';
-import { clusterOf, initialOf, keptAll, requireCluster, type StrategyContext } from './membership.ts';
-import type { ClientTask, ClientUpdate, ClusterModel, ClusterPlan, Strategy } from './types.ts';
+import type { StrategyContext } from './membership.ts';
+import { SharedGlobalStrategy } from './shared-global.ts';
+import type { ClientUpdate } from './types.ts';
 
-export class FedrolexStrategy implements Strategy {
+export class FedrolexStrategy extends SharedGlobalStrategy {
   readonly name = 'fedrolex' as const;
-  private global: Float32Array;
-  /** Rounds adopted so far: the 0-based round whose windows are in force. */
-  private round = 0;
-  private readonly membership: Map<string, number>;
-  private proposed: { global: Float32Array; models: ClusterModel[] } | undefined;
 
-  constructor(private readonly ctx: StrategyContext) {
-    this.global = initialOf(ctx, this.name).slice();
-    this.membership = clusterOf(ctx.clusters);
+  constructor(ctx: StrategyContext) {
+    super(ctx, 'fedrolex');
   }
 
   /** The 0-based round whose windows tasks() hands out (tests and reports). */
@@ -45,41 +40,12 @@ export class FedrolexStrategy implements Strategy {
     return this.round;
   }
 
-  tasks(participantIds: readonly string[]): ClientTask[] {
-    const cache = new Map<number, Float32Array>();
-    return participantIds.map((clientId) => {
-      const index = requireCluster(this.membership, clientId, 'tasks');
-      const cluster = this.ctx.clusters.find((c) => c.index === index) as ClusterPlan;
-      let weights = cache.get(cluster.widthRatio);
-      if (!weights) cache.set(cluster.widthRatio, (weights = this.window(this.global, cluster.widthRatio)));
-      return { clientId, clusterIndex: cluster.index, widthRatio: cluster.widthRatio, weights };
-    });
+  protected aggregate(updates: readonly ClientUpdate[]): Float32Array {
+    return aggregateByHolders(this.global, updates.map((u) => ({ weights: u.weights, numSamples: u.numSamples, map: rollingIndexMap(this.ctx.spec, u.widthRatio, this.round) })));
   }
 
-  stage1(updates: readonly ClientUpdate[]): ClusterModel[] {
-    const global = updates.length > 0
-      ? aggregateByHolders(this.global, updates.map((u) => ({ weights: u.weights, numSamples: u.numSamples, map: rollingIndexMap(this.ctx.spec, u.widthRatio, this.round) })))
-      : this.global;
-    this.proposed = { global, models: this.views(global) };
-    return this.proposed.models;
-  }
-
-  adopt(models: readonly ClusterModel[]): void {
-    // One global model: it moves only if no cluster's window of it was rolled back.
-    if (this.proposed && keptAll(this.proposed.models, models)) this.global = this.proposed.global;
-    this.proposed = undefined;
-    this.round++;
-  }
-
-  clusterModels(): ClusterModel[] {
-    return this.views(this.global);
-  }
-
-  private window(global: Float32Array, widthRatio: number): Float32Array {
+  /** The window of the round in force (the one about to start: tasks and served models alike). */
+  protected served(global: Float32Array, widthRatio: number): Float32Array {
     return gatherByMap(global, rollingIndexMap(this.ctx.spec, widthRatio, this.round));
-  }
-
-  private views(global: Float32Array): ClusterModel[] {
-    return this.ctx.clusters.map((c) => ({ clusterIndex: c.index, widthRatio: c.widthRatio, memberIds: c.memberIds, weights: this.window(global, c.widthRatio) }));
   }
 }

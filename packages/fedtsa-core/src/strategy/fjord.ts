@@ -32,8 +32,9 @@ import { heteroflAggregate } from '../aggregate.ts';
 import { createRng, deriveSeed, randomInt } from '../rng.ts';
 import { extractSubmodel } from '../submodel.ts';
 import { WIDTH_LADDER } from '../width-policy.ts';
-import { clusterOf, initialOf, keptAll, requireCluster, type StrategyContext } from './membership.ts';
-import type { ClientTask, ClientUpdate, ClusterModel, ClusterPlan, Strategy } from './types.ts';
+import type { StrategyContext } from './membership.ts';
+import { SharedGlobalStrategy } from './shared-global.ts';
+import type { ClientUpdate, ClusterPlan } from './types.ts';
 
 /** The ladder's rungs a cluster of maximal width `maxWidth` may train, ascending. */
 export function fjordWidths(maxWidth: number, ladder: readonly number[] = WIDTH_LADDER): number[] {
@@ -42,20 +43,14 @@ export function fjordWidths(maxWidth: number, ladder: readonly number[] = WIDTH_
   return rungs;
 }
 
-export class FjordStrategy implements Strategy {
+export class FjordStrategy extends SharedGlobalStrategy {
   readonly name = 'fjord' as const;
-  private global: Float32Array;
-  /** Rounds adopted so far (0-based round of the widths drawn now). */
-  private round = 0;
   private readonly seed: number;
-  private readonly membership: Map<string, number>;
-  private proposed: { global: Float32Array; models: ClusterModel[] } | undefined;
 
-  constructor(private readonly ctx: StrategyContext) {
-    this.global = initialOf(ctx, this.name).slice();
+  constructor(ctx: StrategyContext) {
+    super(ctx, 'fjord');
     if (ctx.seed === undefined) throw new Error("createStrategy: 'fjord' needs a seed (it draws the widths clients train)");
     this.seed = ctx.seed;
-    this.membership = clusterOf(ctx.clusters);
   }
 
   /** The width cluster `clusterIndex` trains in the current round: the same for all its members, drawn from (seed, round, cluster). */
@@ -66,37 +61,16 @@ export class FjordStrategy implements Strategy {
     return rungs[randomInt(createRng(deriveSeed(this.seed, this.round, clusterIndex)), rungs.length)] as number;
   }
 
-  tasks(participantIds: readonly string[]): ClientTask[] {
-    const cache = new Map<number, Float32Array>();
-    return participantIds.map((clientId) => {
-      const index = requireCluster(this.membership, clientId, 'tasks');
-      const widthRatio = this.drawnWidth(index);
-      let weights = cache.get(widthRatio);
-      if (!weights) cache.set(widthRatio, (weights = extractSubmodel(this.global, this.ctx.spec, widthRatio)));
-      return { clientId, clusterIndex: index, widthRatio, weights };
-    });
+  protected taskWidth(cluster: ClusterPlan): number {
+    return this.drawnWidth(cluster.index);
   }
 
-  stage1(updates: readonly ClientUpdate[]): ClusterModel[] {
-    // Updates carry the width they trained (the task's), so heteroflAggregate maps each to its prefix.
-    const global = updates.length > 0 ? heteroflAggregate(this.global, updates, this.ctx.spec) : this.global;
-    this.proposed = { global, models: this.views(global) };
-    return this.proposed.models;
+  // Updates carry the width they trained (the task's), so heteroflAggregate maps each to its prefix.
+  protected aggregate(updates: readonly ClientUpdate[]): Float32Array {
+    return heteroflAggregate(this.global, updates, this.ctx.spec);
   }
 
-  adopt(models: readonly ClusterModel[]): void {
-    if (this.proposed && keptAll(this.proposed.models, models)) this.global = this.proposed.global;
-    this.proposed = undefined;
-    this.round++;
-  }
-
-  clusterModels(): ClusterModel[] {
-    return this.views(this.global);
-  }
-
-  private views(global: Float32Array): ClusterModel[] {
-    return this.ctx.clusters.map((c: ClusterPlan) => ({
-      clusterIndex: c.index, widthRatio: c.widthRatio, memberIds: c.memberIds, weights: extractSubmodel(global, this.ctx.spec, c.widthRatio),
-    }));
+  protected served(global: Float32Array, widthRatio: number): Float32Array {
+    return extractSubmodel(global, this.ctx.spec, widthRatio);
   }
 }

@@ -49,8 +49,9 @@ import { heteroflAggregate } from '../aggregate.ts';
 import { modelManifest } from '../architecture.ts';
 import { extractSubmodel } from '../submodel.ts';
 import { foldActivationScale } from '../train-heterofl.ts';
-import { clusterOf, initialOf, keptAll, requireCluster, type StrategyContext } from './membership.ts';
-import type { ClientTask, ClientUpdate, ClusterModel, ClusterPlan, Strategy, TrainingChanges } from './types.ts';
+import type { StrategyContext } from './membership.ts';
+import { SharedGlobalStrategy } from './shared-global.ts';
+import type { ClientTask, ClientUpdate, TrainingChanges } from './types.ts';
 
 export interface HeteroflOptions {
   /** The scaler: width-r clients train with activations times 1/r, and clusters are served the folded submodel. */
@@ -72,15 +73,11 @@ export const HETEROFL_VARIANTS = {
 } as const satisfies Record<string, HeteroflOptions>;
 export type HeteroflVariant = keyof typeof HETEROFL_VARIANTS;
 
-export class HeteroflStrategy implements Strategy {
+export class HeteroflStrategy extends SharedGlobalStrategy {
   readonly name = 'heterofl' as const;
-  private global: Float32Array;
-  private readonly membership: Map<string, number>;
-  private proposed: { global: Float32Array; models: ClusterModel[] } | undefined;
 
-  constructor(private readonly ctx: StrategyContext, private readonly options: HeteroflOptions = HETEROFL_VARIANTS.plain) {
-    this.global = initialOf(ctx, this.name).slice();
-    this.membership = clusterOf(ctx.clusters);
+  constructor(ctx: StrategyContext, private readonly options: HeteroflOptions = HETEROFL_VARIANTS.plain) {
+    super(ctx, 'heterofl');
   }
 
   /** What a width-r client changes in its local training. */
@@ -91,49 +88,21 @@ export class HeteroflStrategy implements Strategy {
     return Object.keys(changes).length > 0 ? changes : undefined;
   }
 
-  tasks(participantIds: readonly string[]): ClientTask[] {
-    const cache = new Map<number, Float32Array>();
-    return participantIds.map((clientId) => {
-      const index = requireCluster(this.membership, clientId, 'tasks');
-      const cluster = this.ctx.clusters.find((c) => c.index === index) as ClusterPlan;
-      let weights = cache.get(cluster.widthRatio);
-      if (!weights) cache.set(cluster.widthRatio, (weights = this.served(this.global, cluster.widthRatio)));
-      const training = this.trainingChanges(cluster.widthRatio);
-      return { clientId, clusterIndex: cluster.index, widthRatio: cluster.widthRatio, weights, ...(training ? { training } : {}) };
-    });
+  protected taskExtras(widthRatio: number): Partial<ClientTask> {
+    const training = this.trainingChanges(widthRatio);
+    return training ? { training } : {};
   }
 
-  stage1(updates: readonly ClientUpdate[]): ClusterModel[] {
+  protected aggregate(updates: readonly ClientUpdate[]): Float32Array {
     const unfolded = updates.map((u) => {
       const scale = this.trainingChanges(u.widthRatio)?.activationScale;
       return scale === undefined ? u : { ...u, weights: foldActivationScale(u.weights, this.sizes(u.widthRatio), 1 / scale) };
     });
-    const global = updates.length > 0 ? heteroflAggregate(this.global, unfolded, this.ctx.spec) : this.global;
-    this.proposed = { global, models: this.views(global) };
-    return this.proposed.models;
-  }
-
-  adopt(models: readonly ClusterModel[]): void {
-    // One global model: it moves only if no cluster's submodel of it was rolled back.
-    if (this.proposed && keptAll(this.proposed.models, models)) this.global = this.proposed.global;
-    this.proposed = undefined;
-  }
-
-  clusterModels(): ClusterModel[] {
-    return this.views(this.global);
-  }
-
-  /** The width-1 global model (tests and diagnostics). */
-  globalWeights(): Float32Array {
-    return this.global;
-  }
-
-  private views(global: Float32Array): ClusterModel[] {
-    return this.ctx.clusters.map((c) => ({ clusterIndex: c.index, widthRatio: c.widthRatio, memberIds: c.memberIds, weights: this.served(global, c.widthRatio) }));
+    return heteroflAggregate(this.global, unfolded, this.ctx.spec);
   }
 
   /** What a width-r cluster is sent and served: the submodel, folded with its scaler when clients train with one. */
-  private served(global: Float32Array, widthRatio: number): Float32Array {
+  protected served(global: Float32Array, widthRatio: number): Float32Array {
     const sub = extractSubmodel(global, this.ctx.spec, widthRatio);
     const scale = this.trainingChanges(widthRatio)?.activationScale;
     return scale === undefined ? sub : foldActivationScale(sub, this.sizes(widthRatio), scale);
