@@ -14,6 +14,18 @@ describe('parseCli --strategy', () => {
   });
 });
 
+describe('parseCli --strategy centralised', () => {
+  it('runs the upper bound alone, or beside the strategies named', () => {
+    const alone = parseCli(['--preset', 'default', '--strategy', 'centralised']).config;
+    expect(alone.strategies).toEqual([]);
+    expect(alone.centralised).toBe(true);
+    const both = parseCli(['--preset', 'default', '--strategy', 'fjord,centralised']).config;
+    expect(both.strategies).toEqual(['fjord']);
+    expect(both.centralised).toBe(true);
+    expect(parseCli(['--preset', 'default', '--strategy', 'fjord']).config.centralised).toBe(false);
+  });
+});
+
 describe('parseCli --strategy fedrolex,fjord', () => {
   it('accepts the new baselines', () => {
     expect(parseCli(['--strategy', 'fedrolex,fjord']).config.strategies).toEqual(['fedrolex', 'fjord']);

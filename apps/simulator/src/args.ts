@@ -26,7 +26,8 @@ export const USAGE = `usage: npm run simulate -- [options]
   --client-samples N   images the clients share (default the preset's, or all left when the dataset has fewer)
   --preset NAME        ${Object.keys(PRESETS).join(' | ')} (default: demo)
   --compare            run every strategy of the preset plus the centralised upper bound
-  --strategy NAME[,NAME]  run these strategies only (no centralised bound): ${STRATEGY_NAMES.join(' | ')}
+  --strategy NAME[,NAME]  run these strategies only: ${STRATEGY_NAMES.join(' | ')}; 'centralised' adds the
+                       upper bound (alone: the bound only)
   --rounds N  --clients N  --alpha A|iid  --seed N  --epochs N  --lr X  --workers N
   --out DIR            write comparison.md, comparison.json and accuracy.svg there
   --seeds 1,2,3        repeat for each seed (partition, init, sampling); writes seed-N/ and summary.md
@@ -171,11 +172,11 @@ export function parseCli(argv: string[]): CliOptions {
   if (values.strategy !== undefined) {
     const names = values.strategy.split(',').map((n) => n.trim());
     for (const name of names) {
-      if (!STRATEGY_NAMES.includes(name as StrategyName)) throw new Error(`unknown --strategy '${name}'; choose from ${STRATEGY_NAMES.join(', ')}`);
+      if (name !== 'centralised' && !STRATEGY_NAMES.includes(name as StrategyName)) throw new Error(`unknown --strategy '${name}'; choose from ${STRATEGY_NAMES.join(', ')}, centralised`);
     }
     if (new Set(names).size !== names.length) throw new Error(`--strategy names a strategy twice: '${values.strategy}'`);
-    config.strategies = names as StrategyName[];
-    config.centralised = false;
+    config.strategies = names.filter((n) => n !== 'centralised') as StrategyName[];
+    config.centralised = names.includes('centralised');
   }
   if (!values.compare && values.strategy === undefined) config.centralised = false;
   try {
