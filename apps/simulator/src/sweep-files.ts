@@ -49,10 +49,10 @@ export function writeSummary(out: string, plan: PlanEntry[], arms: string[], tar
   const files = [...SUMMARY_FILES];
   const order = [...new Set([...arms, ...cells.map((c) => c.arm)])];
   for (const a of summary.alphas) {
-    const own = cells.filter((c) => c.alpha === a.alpha || (c.alpha === 'any' && a.seeds.includes(c.seed)));
-    const curves = meanCurves(own.filter((c) => a.seeds.includes(c.seed)), order);
+    const own = cells.filter((c) => (c.alpha === a.alpha || c.alpha === 'any') && a.seeds.includes(c.seed));
+    const curves = meanCurves(own, order);
     const title = a.alpha === 'iid' ? 'IID' : `alpha ${a.alpha}`;
-    const seeds = `mean over seeds ${a.seeds.join(', ')}`;
+    const seeds = `mean over the done seeds of ${[...new Set(own.map((c) => c.seed))].sort((x, y) => x - y).join(', ') || 'none'}`;
     writeFileSync(join(out, `accuracy-rounds-alpha-${a.alpha}.svg`), curvesSvg(curves, 'round', `Test accuracy per round, ${title} (${seeds})`));
     writeFileSync(join(out, `accuracy-time-alpha-${a.alpha}.svg`), curvesSvg(curves, 'time', `Test accuracy against simulated time, ${title} (${seeds})`));
     files.push(`accuracy-rounds-alpha-${a.alpha}.svg`, `accuracy-time-alpha-${a.alpha}.svg`);

@@ -3,7 +3,7 @@ import type { AlphaSummary, ArmSummary, Stats, SweepSummary } from './sweep-summ
 
 const pct = (x: number) => (x * 100).toFixed(1);
 const signed = (x: number) => `${x >= 0 ? '+' : ''}${pct(x)}`;
-const stats = (s: Stats, f: (x: number) => string = pct) => (s.n === 0 ? '-' : `${f(s.mean)} +- ${pct(s.sd)}`);
+const stats = (s: Stats, f: (x: number) => string = pct) => (s.n === 0 ? '-' : s.n === 1 ? `${f(s.mean)} (1 seed)` : `${f(s.mean)} +- ${pct(s.sd)}`);
 const row = (cells: (string | number)[]) => `| ${cells.join(' | ')} |`;
 const rule = (n: number) => `|${Array.from({ length: n }, () => '---').join('|')}|`;
 

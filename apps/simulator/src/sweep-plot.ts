@@ -18,11 +18,13 @@ export interface Curve {
   points: CurvePoint[];
   /** Mean final accuracy on the whole test set. */
   final: number;
+  /** The arm's place in the full arm list, so an arm keeps its colour in every plot. */
+  colorIndex: number;
 }
 
 /** One curve per arm with cells, in `arms` order. */
 export function meanCurves(cells: DoneCell[], arms: string[]): Curve[] {
-  return arms.flatMap((arm) => {
+  return arms.flatMap((arm, colorIndex) => {
     const own = cells.filter((c) => c.arm === arm);
     if (own.length === 0) return [];
     const rounds = [...new Set(own.flatMap((c) => c.result.rounds.map((r) => r.round)))].sort((a, b) => a - b);
@@ -32,7 +34,7 @@ export function meanCurves(cells: DoneCell[], arms: string[]): Curve[] {
       const sims = at.map((r) => r.simulatedElapsedSec).filter((s): s is number => s !== undefined);
       return { round, accuracy: mean(at.map((r) => r.meanAccuracy)), ...(sims.length > 0 ? { simulatedSec: mean(sims) } : {}) };
     });
-    return [{ arm, points, final: mean(own.map((c) => c.result.final.meanAccuracy)) }];
+    return [{ arm, points, final: mean(own.map((c) => c.result.final.meanAccuracy)), colorIndex }];
   });
 }
 
@@ -75,7 +77,7 @@ export function curvesSvg(curves: Curve[], x: 'round' | 'time', title: string): 
   for (let v = Math.ceil(xMin / xStep) * xStep; v <= xMax + 1e-9; v += xStep) parts.push(`<text x="${(px(v) - 6).toFixed(1)}" y="${H - B + 18}">${+v.toFixed(6)}</text>`);
   parts.push(`<text x="${(L + W - R) / 2 - 40}" y="${H - 12}">${x === 'round' ? 'round' : 'simulated time (s)'}</text>`);
   curves.forEach((c, i) => {
-    const color = COLORS[i % COLORS.length] as string;
+    const color = COLORS[c.colorIndex % COLORS.length] as string;
     const dash = c.arm === CENTRALISED ? ' stroke-dasharray="6 4"' : '';
     if (flat.includes(c)) {
       parts.push(`<line x1="${L}" x2="${W - R}" y1="${py(c.final).toFixed(1)}" y2="${py(c.final).toFixed(1)}" stroke="${color}" stroke-width="2"${dash || ' stroke-dasharray="6 4"'}/>`);

@@ -31,8 +31,18 @@ describe('npm run sweep', () => {
     const central = join(dir, 'cells/alpha-any/seed-1/centralised');
     const finishedAt = (cell: string) => (JSON.parse(readFileSync(join(cell, 'cell.json'), 'utf8')) as { finishedAt: string; command: string });
 
-    const first = await sweep(args);
+    // The first run commits each cell with the summary, in a repo of its own.
+    const git = async (...a: string[]) => (await run('git', a, { cwd: dir })).stdout;
+    await git('init', '-q');
+    await git('config', 'user.email', 'sweep@test');
+    await git('config', 'user.name', 'sweep test');
+    const first = await sweep([...args.slice(0, args.indexOf('--')), '--commit', ...args.slice(args.indexOf('--'))]);
     expect(first.code, first.err).toBe(0);
+    expect((await git('log', '--format=%s')).trim().split('\n')).toEqual([
+      expect.stringMatching(/^sweep: centralised alpha any seed 1 \(\d+ s\)$/), expect.stringMatching(/^sweep: fedavg-small alpha 0.5 seed 1 \(\d+ s\)$/),
+    ]);
+    expect((await git('ls-files')).split('\n')).toEqual(expect.arrayContaining(['summary.md', 'cells/alpha-any/seed-1/centralised/cell.json', 'accuracy-time-alpha-0.5.svg']));
+    expect(await git('status', '--porcelain')).toBe('');
     for (const f of ['comparison.json', 'comparison.md', 'accuracy.svg', 'cell.json']) {
       expect(existsSync(join(fedavg, f)), f).toBe(true);
       expect(existsSync(join(central, f)), f).toBe(true);

@@ -22,6 +22,7 @@ const USAGE = `usage: npm run sweep -- [options] [-- extra simulate args]
   --plan PLAN            alphas and seeds (default ${DEFAULT_PLAN}); N or N-M, "0.5:1,3" = seeds 1 and 3
   --arms A,B             arms to run (default all): ${ARMS.map((a) => a.name).join(', ')}
   --commit               after each cell: rewrite the summary, git add the cell and summary, git commit them
+                         (in the repo holding DIR; only those paths)
   --summary-only         run nothing; rewrite DIR/summary.md, summary.json and the plots from the cells present
   --dry-run              list the cells to run and skip, with the time estimated from done cells
   --target-fraction F    time to target: F x the centralised bound's mean final accuracy (default 0.9)
@@ -84,12 +85,12 @@ async function gitHead(): Promise<string> {
   try { return (await run('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT })).stdout.trim(); } catch { return 'unknown'; }
 }
 
-/** git add + commit of exactly these paths, retried while another process holds .git/index.lock. */
-async function gitCommit(paths: string[], message: string): Promise<void> {
+/** git add + commit of exactly these paths (relative to `cwd`, in the repo holding it), retried while another process holds .git/index.lock. */
+async function gitCommit(cwd: string, paths: string[], message: string): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     try {
-      await run('git', ['add', '--', ...paths], { cwd: ROOT });
-      await run('git', ['commit', '-q', '-m', message, '--', ...paths], { cwd: ROOT });
+      await run('git', ['add', '--', ...paths], { cwd });
+      await run('git', ['commit', '-q', '-m', message, '--', ...paths], { cwd });
       return;
     } catch (e) {
       const text = `${(e as { stderr?: string }).stderr ?? ''}${(e as Error).message}`;
@@ -166,9 +167,8 @@ async function main(): Promise<void> {
     log(`${tag}: done in ${outcome.seconds} s, ETA ${fmtSec(rest.seconds)}${rest.unknown > 0 ? ` (${rest.unknown} cell(s) of untimed arms at the mean)` : ''}`);
     if (opts.commit) {
       const { files } = summarize();
-      const paths = [join(opts.out, cell.path), ...files.map((f) => join(opts.out, f))].map((p) => relative(ROOT, p));
       try {
-        await gitCommit(paths, `sweep: ${cell.arm.name} alpha ${cell.alpha} seed ${cell.seed} (${outcome.seconds} s)`);
+        await gitCommit(opts.out, [cell.path, ...files], `sweep: ${cell.arm.name} alpha ${cell.alpha} seed ${cell.seed} (${outcome.seconds} s)`);
         log(`${tag}: committed`);
       } catch (e) { failed.push(`${cell.path}: ${(e as Error).message}`); log(`${tag}: ${(e as Error).message}`); }
     }
