@@ -4,7 +4,7 @@
  * one, and keeps a failed cell's log out of the cells.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -78,6 +78,16 @@ describe('npm run sweep', () => {
     expect(existsSync(join(dir, 'cells/alpha-0.5/seed-1/fedavg-small'))).toBe(false);
     rmSync(dir, { recursive: true });
   }, 60_000);
+
+  it('refuses to run beside another sweep on the same folder', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fedtsa-sweep-'));
+    writeFileSync(join(dir, '.sweep.lock'), String(process.pid)); // this test's process: alive
+    const r = await sweep(['--out', dir, '--plan', '0.5:1', '--arms', 'fedavg-small']);
+    expect(r.code).not.toBe(0);
+    expect(r.err).toContain(`another sweep (pid ${process.pid}) is running`);
+    expect(existsSync(join(dir, 'cells'))).toBe(false);
+    rmSync(dir, { recursive: true });
+  }, 30_000);
 
   it('refuses an unknown arm, naming the known ones', async () => {
     const r = await sweep(['--out', join(tmpdir(), 'fedtsa-sweep-never-written'), '--arms', 'fedprox', '--dry-run']);

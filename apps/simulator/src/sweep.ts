@@ -10,7 +10,7 @@
  *   npm run sweep -- --plan 0.5:1 --arms fedavg-small,centralised --out /tmp/s -- --preset demo --rounds 2
  */
 import { execFile, spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
@@ -127,6 +127,19 @@ async function runCell(cell: Cell, out: string, extra: string[], commit: string)
   return { seconds };
 }
 
+/** One sweep per out folder: two would run the same cell in the same `.partial` folder. A lock of a dead process is taken over. */
+function lockOut(out: string): () => void {
+  const lock = join(out, '.sweep.lock');
+  const alive = (pid: number) => { try { process.kill(pid, 0); return true; } catch { return false; } };
+  const holder = existsSync(lock) ? Number(readFileSync(lock, 'utf8')) : NaN;
+  if (Number.isInteger(holder) && holder !== process.pid && alive(holder)) throw new Error(`another sweep (pid ${holder}) is running on ${out}; wait for it or stop it`);
+  mkdirSync(out, { recursive: true });
+  writeFileSync(lock, String(process.pid));
+  const release = () => rmSync(lock, { force: true });
+  process.once('exit', release);
+  return release;
+}
+
 async function main(): Promise<void> {
   const opts = parseOptions(process.argv.slice(2));
   const plan = parsePlan(opts.plan);
@@ -152,6 +165,7 @@ async function main(): Promise<void> {
     console.log(`${todo.length} to run, ${cells.length - todo.length} done; estimated ${estText}`);
     return;
   }
+  lockOut(opts.out);
   const commit = await gitHead();
   log(`${cells.length} cells in ${opts.out}: ${todo.length} to run, ${cells.length - todo.length} done; estimated ${estText}`);
   const failed: string[] = [];
