@@ -128,16 +128,14 @@ async function runCell(cell: Cell, out: string, extra: string[], commit: string)
 }
 
 /** One sweep per out folder: two would run the same cell in the same `.partial` folder. A lock of a dead process is taken over. */
-function lockOut(out: string): () => void {
+function lockOut(out: string): void {
   const lock = join(out, '.sweep.lock');
   const alive = (pid: number) => { try { process.kill(pid, 0); return true; } catch { return false; } };
   const holder = existsSync(lock) ? Number(readFileSync(lock, 'utf8')) : NaN;
   if (Number.isInteger(holder) && holder !== process.pid && alive(holder)) throw new Error(`another sweep (pid ${holder}) is running on ${out}; wait for it or stop it`);
   mkdirSync(out, { recursive: true });
   writeFileSync(lock, String(process.pid));
-  const release = () => rmSync(lock, { force: true });
-  process.once('exit', release);
-  return release;
+  process.once('exit', () => rmSync(lock, { force: true }));
 }
 
 async function main(): Promise<void> {
