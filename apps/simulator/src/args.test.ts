@@ -14,6 +14,14 @@ describe('parseCli --strategy', () => {
   });
 });
 
+describe('parseCli --feddf-data', () => {
+  it('takes synthetic or public, and refuses anything else', () => {
+    expect(parseCli(['--strategy', 'feddf']).config.feddfData).toBeUndefined();
+    expect(parseCli(['--strategy', 'feddf', '--feddf-data', 'public']).config.feddfData).toBe('public');
+    expect(() => parseCli(['--feddf-data', 'labelled'])).toThrow(/--feddf-data must be synthetic or public/);
+  });
+});
+
 describe('parseCli --strategy centralised', () => {
   it('runs the upper bound alone, or beside the strategies named', () => {
     const alone = parseCli(['--preset', 'default', '--strategy', 'centralised']).config;

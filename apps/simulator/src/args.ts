@@ -47,6 +47,8 @@ export const USAGE = `usage: npm run simulate -- [options]
                          its cost with 2 clusters; default on)
   --heterofl VARIANT     heterofl's local training: plain (default), mask (masked cross-entropy), scaler
                        (HeteroFL's 1/r scaler), published (both); core strategy/heterofl.ts
+  --feddf-data synthetic|public  what feddf distils on: Stage 2's synthetic pool (default) or the
+                       held-out public images, unlabelled (core stage2/ensemble-distillation.ts)
   --overlap on|off       round r's mutual learning runs while round r+1 trains and its change is
                          added at round r+1's close (core round/close.ts; default off)
   --teacher-max-logit X  --teacher-min-skill S  --teacher-max-loss-ratio R  its thresholds (defaults in teachers.ts)
@@ -86,7 +88,7 @@ export function parseCli(argv: string[]): CliOptions {
       dataset: { type: 'string' }, 'image-size': { type: 'string' }, 'public-fraction': { type: 'string' }, 'validation-fraction': { type: 'string' },
       'test-fraction': { type: 'string' }, 'client-samples': { type: 'string' },
       'teacher-rule': { type: 'string' }, 'teacher-max-logit': { type: 'string' }, 'teacher-min-skill': { type: 'string' }, 'teacher-max-loss-ratio': { type: 'string' },
-      overlap: { type: 'string' }, 'ml-widest-learns': { type: 'string' }, heterofl: { type: 'string' },
+      overlap: { type: 'string' }, 'ml-widest-learns': { type: 'string' }, heterofl: { type: 'string' }, 'feddf-data': { type: 'string' },
       bandwidth: { type: 'string' }, 'deadline-sec': { type: 'string' },
     },
   });
@@ -138,6 +140,11 @@ export function parseCli(argv: string[]): CliOptions {
   config.stage2.refreshFraction = num('refresh', values.refresh) ?? config.stage2.refreshFraction;
   if (values.overlap !== undefined && values.overlap !== 'on' && values.overlap !== 'off') throw new Error(`--overlap must be on or off, got '${values.overlap}'`);
   if (values.overlap !== undefined) config.stage2.overlap = values.overlap === 'on';
+  const feddfData = values['feddf-data'];
+  if (feddfData !== undefined) {
+    if (feddfData !== 'synthetic' && feddfData !== 'public') throw new Error(`--feddf-data must be synthetic or public, got '${feddfData}'`);
+    config.feddfData = feddfData;
+  }
   if (values.heterofl !== undefined) {
     if (!Object.hasOwn(HETEROFL_VARIANTS, values.heterofl)) throw new Error(`--heterofl must be one of ${Object.keys(HETEROFL_VARIANTS).join(', ')}, got '${values.heterofl}'`);
     config.heterofl = HETEROFL_VARIANTS[values.heterofl as HeteroflVariant];

@@ -22,7 +22,7 @@ import { defaultGeneratorDir, stage2Unavailable } from '@fedtsa/node-io/generato
 import { WorkerPool } from './pool.ts';
 import { describeClusters, describeTask, summarizeSeeds, toMarkdown, toSvg, type ComparisonReport } from './report.ts';
 import { runCentralised, runStrategy, type StrategyResult } from './run.ts';
-import { createSimulationStage2 } from './stage2-setup.ts';
+import { createSimulationFeddf, createSimulationStage2 } from './stage2-setup.ts';
 
 type Log = (m: string) => void;
 
@@ -41,9 +41,10 @@ async function runComparison(config: SimulationConfig, data: TaskData, evalSplit
     const central = config.centralised ? runCentralised(config, exp, pool, log) : undefined;
     const results: StrategyResult[] = [];
     for (const name of config.strategies) {
-      const stage2 = name === 'fedtsa' ? createSimulationStage2(config.stage2, exp.spec, config.seed, pool) : undefined;
+      const stage2 = name === 'fedtsa' ? createSimulationStage2(config.stage2, exp.spec, config.seed, pool)
+        : name === 'feddf' ? createSimulationFeddf(config.stage2, exp.spec, config.seed, pool, config.feddfData ?? 'synthetic', exp.publicPool) : undefined;
       results.push(await runStrategy(name, config, exp, pool, log, stage2?.step));
-      if (stage2) log(`fedtsa synthetic samples: ${stage2.source.stats.generated} generated, ${stage2.source.stats.cached} read from ${config.stage2.cacheDir ?? '(no cache)'}`);
+      if (stage2?.source) log(`${name} synthetic samples: ${stage2.source.stats.generated} generated, ${stage2.source.stats.cached} read from ${config.stage2.cacheDir ?? '(no cache)'}`);
     }
     if (central) results.push(await central);
     log(`seed ${config.seed} done in ${((performance.now() - started) / 1000).toFixed(0)} s`);
@@ -78,13 +79,15 @@ function fitToData(config: SimulationConfig, data: TaskData, clientSamplesExplic
   const fit = fitClientSamples(config.clientSamples, clientSamplesExplicit, sizes, config);
   if (fit.note) notes.push(fit.note);
   let strategies = config.strategies;
-  if (strategies.includes('fedtsa')) {
-    const why = stage2Unavailable(config.stage2.generatorDir, taskSpec(data.task), data.task.name);
-    if (why && strategies.length === 1) throw new Error(`strategy 'fedtsa' cannot run on task '${data.task.name}': ${why}`);
-    if (why) {
-      strategies = strategies.filter((s) => s !== 'fedtsa');
-      notes.push(`'fedtsa' skipped: ${why}; the other strategies run`);
-    }
+  // Strategies that draw on the generator: fedtsa, and feddf on its synthetic pool.
+  const needGenerator = strategies.filter((s) => s === 'fedtsa' || (s === 'feddf' && (config.feddfData ?? 'synthetic') === 'synthetic'));
+  const why = needGenerator.length > 0 ? stage2Unavailable(config.stage2.generatorDir, taskSpec(data.task), data.task.name) : undefined;
+  if (why && needGenerator.length === strategies.length && !config.centralised) {
+    throw new Error(`${needGenerator.map((s) => `strategy '${s}'`).join(' and ')} cannot run on task '${data.task.name}': ${why}`);
+  }
+  if (why) {
+    strategies = strategies.filter((s) => !needGenerator.includes(s));
+    notes.push(`${needGenerator.map((s) => `'${s}'`).join(', ')} skipped: ${why}; the other strategies run`);
   }
   for (const n of notes) log(n);
   return { config: { ...config, clientSamples: fit.clientSamples, strategies }, notes };

@@ -59,6 +59,11 @@ export interface SimulationConfig {
   wallClock?: WallClockOptions;
   /** HeteroFL's scaler and masked loss (core strategy/heterofl.ts HETEROFL_VARIANTS); default 'plain', neither. */
   heterofl?: HeteroflOptions;
+  /**
+   * What 'feddf' distils on (core stage2/ensemble-distillation.ts): Stage 2's synthetic pool
+   * (default; same pool, same steps and batch as Stage 2) or the public pool's real images, unlabelled.
+   */
+  feddfData?: 'synthetic' | 'public';
 }
 
 export interface Stage2Config {

@@ -13,7 +13,7 @@ import { DEFAULT_ROUND_POLICY } from '@fedtsa/core/round/policy';
 import { meanAccuracy, scoreModels, type ClusterScore } from '@fedtsa/core/round/score';
 import { screenArrival } from '@fedtsa/core/screening/arrival';
 import { createStrategy } from '@fedtsa/core/strategy/strategies';
-import type { ClusterModel, ServerStep, StrategyName } from '@fedtsa/core/strategy/types';
+import type { ClusterModel, ServerStep, Strategy, StrategyName } from '@fedtsa/core/strategy/types';
 import { localTrainingSeed } from '@fedtsa/core/train';
 import type { SimulationConfig } from './config.ts';
 import type { Experiment } from './experiment.ts';
@@ -50,6 +50,8 @@ export interface SimRoundRecord {
   simulatedSec?: number;
   simulatedElapsedSec?: number;
   late?: number;
+  /** Final record only: the width-1 global model's accuracy, for strategies that keep one (HeteroFL, FedRolex, FjORD). */
+  globalAccuracy?: number;
 }
 
 export interface StrategyResult {
@@ -70,6 +72,9 @@ async function evaluateModels(pool: WorkerPool, models: ClusterModel[], rows: In
   const scores = await scoreModels(models, (widthRatio, weights) => pool.evaluate({ split: 'test', indices: rows, widthRatio, weights }));
   return scores.map(({ count: _count, ...c }) => c);
 }
+
+/** What a cluster's devices would use now (FedRolex: the window last trained), which evaluation scores. */
+const evaluated = (strategy: Strategy): ClusterModel[] => strategy.evaluatedModels?.() ?? strategy.clusterModels();
 
 /** `afterRound`: sees each round's final models (tests compare them with the coordinator's). */
 export async function runStrategy(
@@ -131,7 +136,7 @@ export async function runStrategy(
     const serverStepStats = outcome.deferred && carried ? { ...outcome.serverStepStats, deferredStepMs: carried.ms } : outcome.serverStepStats;
     memory.remember(outcome);
     afterRound?.(round, outcome.models);
-    const clusters = await evaluateModels(pool, strategy.clusterModels(), roundRows);
+    const clusters = await evaluateModels(pool, evaluated(strategy), roundRows);
     const safeguards: SafeguardCounts = {
       refused, dropped: outcome.dropped.length, capped: outcome.capped.length, rollbacks: outcome.rollbacks.length,
       teachersExcluded: outcome.teachers.filter((t) => !t.teaches).length,
@@ -151,9 +156,15 @@ export async function runStrategy(
       (flagged ? ` safeguards: ${flagged}` : '') +
       (simulatedSec !== undefined ? ` simulated ${simulatedSec.toFixed(1)}s${late.size > 0 ? ` (${late.size} late)` : ''}` : ''));
   }
-  const finalClusters = await evaluateModels(pool, strategy.clusterModels(), firstRows(exp.test.count));
+  const finalClusters = await evaluateModels(pool, evaluated(strategy), firstRows(exp.test.count));
   const last = rounds[rounds.length - 1] as SimRoundRecord;
-  return { name, rounds, final: { ...last, clusters: finalClusters, meanAccuracy: meanAccuracy(finalClusters) }, wallMs: performance.now() - started };
+  // The width-1 global model, for strategies that keep one: what their papers report.
+  const global = strategy.globalWeights?.();
+  const globalAccuracy = global ? (await pool.evaluate({ split: 'test', indices: firstRows(exp.test.count), widthRatio: 1, weights: global })).accuracy : undefined;
+  return {
+    name, rounds, final: { ...last, clusters: finalClusters, meanAccuracy: meanAccuracy(finalClusters), ...(globalAccuracy !== undefined ? { globalAccuracy } : {}) },
+    wallMs: performance.now() - started,
+  };
 }
 
 /** The upper bound: the width-1 model trained on the union of the clients' data, one epoch per "round" times local epochs. */

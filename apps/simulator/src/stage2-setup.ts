@@ -12,6 +12,9 @@
 import type { ModelSpec } from '@fedtsa/core/architecture';
 import { ChunkedSource } from '@fedtsa/core/stage2/chunked-source';
 import { cachingSampler, type GeneratorKey } from '@fedtsa/core/stage2/pool-store';
+import type { LabelledImages } from '@fedtsa/core/data/dataset';
+import { createEnsembleDistillationStep, FEDDF_DEFAULTS, publicPoolOfRound } from '@fedtsa/core/stage2/ensemble-distillation';
+import { resolveMutualLearningOptions } from '@fedtsa/core/stage2/mutual-learning';
 import { createStage2Step, stage2Seed } from '@fedtsa/core/stage2/stage2';
 import { SyntheticPool } from '@fedtsa/core/stage2/synthetic-pool';
 import type { ServerStep } from '@fedtsa/core/strategy/types';
@@ -67,10 +70,32 @@ export interface Stage2Handle {
   source: WorkerPoolSource;
 }
 
-/** `runSeed`: the experiment's seed; Stage 2 derives its own from it as the coordinator does (stage2Seed). */
-export function createSimulationStage2(config: Stage2Config, spec: ModelSpec, runSeed: number, workers: WorkerPool): Stage2Handle {
+function stage2Pool(config: Stage2Config, workers: WorkerPool): { pool: SyntheticPool; source: WorkerPoolSource } {
   const source = new WorkerPoolSource(workers, config);
   // Filled with round 1's seeds as the coordinator's is, whichever round first runs Stage 2 (pool-plan.ts).
-  const pool = new SyntheticPool(source, { size: config.poolSize, refreshFraction: config.refreshFraction, firstRound: 1 });
+  return { pool: new SyntheticPool(source, { size: config.poolSize, refreshFraction: config.refreshFraction, firstRound: 1 }), source };
+}
+
+/** `runSeed`: the experiment's seed; Stage 2 derives its own from it as the coordinator does (stage2Seed). */
+export function createSimulationStage2(config: Stage2Config, spec: ModelSpec, runSeed: number, workers: WorkerPool): Stage2Handle {
+  const { pool, source } = stage2Pool(config, workers);
   return { step: createStage2Step({ spec, pool, mutualLearning: config.mutualLearning, seed: stage2Seed(runSeed), runMutualLearning: sharedParallelMutualLearning().run }), source };
+}
+
+/**
+ * FedDF's server step with Stage 2's budget (its steps and batch size) on Stage 2's synthetic
+ * pool, the same images from the same cache, or on `publicImages` (the experiment's held-out
+ * public pool, unlabelled; a fresh draw of the pool's size each round). `source` is absent for the public variant.
+ */
+export function createSimulationFeddf(
+  config: Stage2Config, spec: ModelSpec, runSeed: number, workers: WorkerPool, data: 'synthetic' | 'public', publicImages: LabelledImages,
+): { step: ServerStep; source?: WorkerPoolSource } {
+  const ml = resolveMutualLearningOptions(config.mutualLearning, 'createSimulationFeddf');
+  const options = { ...FEDDF_DEFAULTS, steps: ml.steps, batchSize: ml.batchSize };
+  const made = data === 'synthetic' ? stage2Pool(config, workers) : undefined;
+  const step = createEnsembleDistillationStep({
+    spec, pool: made?.pool ?? publicPoolOfRound(publicImages, config.poolSize, stage2Seed(runSeed)), options, seed: stage2Seed(runSeed),
+    runMutualLearning: sharedParallelMutualLearning().run,
+  });
+  return made ? { step, source: made.source } : { step };
 }

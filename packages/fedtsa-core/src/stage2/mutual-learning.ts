@@ -11,7 +11,7 @@ import { buildModel, getFlatWeights, setFlatWeights } from '../model.ts';
 import { createRng, type Rng } from '../rng.ts';
 import { createOptimizer, disposeOptimizer } from '../train.ts';
 import { chooseSlots } from './pool-plan.ts';
-import type { SyntheticPool } from './synthetic-pool.ts';
+import type { TrainingPool } from './synthetic-pool.ts';
 import { applyMutualLearningGradients, klFromTarget, mutualLearningGradients, targetLogProbOf, type StepRoles } from './mutual-learning-gradients.ts';
 import { DEFAULT_TEACHER_RULE, learnersOf, screenTeachers, validateTeacherRule, type TeacherRule, type TeacherScreen } from './teachers.ts';
 
@@ -106,6 +106,12 @@ export interface ClusterModelWeights {
   weights: Float32Array;
   /** Set when the caller knows this model must not teach this round (the reason); with the rule on it still learns. */
   withoutTeaching?: string;
+  /**
+   * A fixed part, whatever the rule says: 'teaches-only' is a frozen teacher (never updated;
+   * FedDF's ensemble members), 'learns-only' a student whose logits never enter the target
+   * (FedDF's fused models). Absent: the rule and widestLearns decide.
+   */
+  role?: 'teaches-only' | 'learns-only';
 }
 
 export interface MutualLearningResult {
@@ -128,7 +134,7 @@ export interface MutualLearningResult {
 
 /** Checks a run's inputs against each other, naming `fn`; returns the resolved options. */
 export function checkMutualLearningInputs(
-  models: readonly ClusterModelWeights[], spec: ModelSpec, pool: SyntheticPool, opts: Partial<MutualLearningOptions>, fn: string,
+  models: readonly ClusterModelWeights[], spec: ModelSpec, pool: TrainingPool, opts: Partial<MutualLearningOptions>, fn: string,
 ): MutualLearningOptions {
   const o = resolveMutualLearningOptions(opts, fn);
   if (models.length === 0) throw new Error(`${fn}: need at least one model`);
@@ -160,8 +166,14 @@ export function assignRoles(raw: readonly TeacherScreen[], models: readonly Clus
   const narrowest = Math.min(...models.map((m) => m.widthRatio));
   const mayLearn = (k: number) => widestLearns || widest === narrowest || (models[k] as ClusterModelWeights).widthRatio < widest;
   const learns = (rule ? learnersOf(screens) : models.map(() => true)).map((l, k) => l && mayLearn(k));
+  const fixed = models.map((m) => m.role);
+  fixed.forEach((role, k) => {
+    if (role === 'teaches-only') learns[k] = false;
+    if (role === 'learns-only') teaches[k] = false;
+  });
+  const explicit = fixed.some((r) => r !== undefined);
   // `active`: the models that take part (teach or learn), over which the KL statistics are averaged.
-  return { screens, teaches, learns, roles: rule || !widestLearns ? { teaches, learns } : undefined, active: models.map((_, k) => teaches[k] || learns[k]) };
+  return { screens, teaches, learns, roles: rule || !widestLearns || explicit ? { teaches, learns } : undefined, active: models.map((_, k) => teaches[k] || learns[k]) };
 }
 
 /**
@@ -175,7 +187,7 @@ export function sampleRows(rng: Rng, n: number, k: number): number[] {
 
 /** How Stage 2 runs mutual learning: runMutualLearning on one thread, or node-io's parallel-mutual-learning on worker threads. */
 export type MutualLearningRunner = (
-  models: readonly ClusterModelWeights[], spec: ModelSpec, pool: SyntheticPool, opts: Partial<MutualLearningOptions>, seed: number, now?: () => number,
+  models: readonly ClusterModelWeights[], spec: ModelSpec, pool: TrainingPool, opts: Partial<MutualLearningOptions>, seed: number, now?: () => number,
 ) => Promise<MutualLearningResult>;
 
 /**
@@ -184,7 +196,7 @@ export type MutualLearningRunner = (
  * `now` is injected because fedtsa-core has no clock of its own beyond Date.
  */
 export async function runMutualLearning(
-  models: readonly ClusterModelWeights[], spec: ModelSpec, pool: SyntheticPool, opts: Partial<MutualLearningOptions>, seed: number,
+  models: readonly ClusterModelWeights[], spec: ModelSpec, pool: TrainingPool, opts: Partial<MutualLearningOptions>, seed: number,
   now: () => number = () => Date.now(),
 ): Promise<MutualLearningResult> {
   const o = checkMutualLearningInputs(models, spec, pool, opts, 'runMutualLearning');

@@ -23,6 +23,32 @@ import { chunksOf } from './chunked-source.ts';
 import { chooseSlots, poolStep, refreshCountOf, type PoolPlan, type PoolStep } from './pool-plan.ts';
 import type { SyntheticDataSource } from './synthetic-source.ts';
 
+/**
+ * What Stage 2's and FedDF's runners read: rows as batches and the rows held. SyntheticPool is
+ * one; fixedPool() makes one of real images (FedDF's public-data variant).
+ */
+export interface TrainingPool {
+  readonly data: LabelledImages;
+  readonly numClasses: number;
+  batch(indices: ArrayLike<number>): { x: tf.Tensor4D; y: tf.Tensor2D };
+}
+
+/** A TrainingPool over fixed images (validated once); its labels are carried but a label-free runner (lambda 0) never reads them. */
+export function fixedPool(data: LabelledImages): TrainingPool {
+  validateLabelledImages(data, 'fixedPool');
+  if (data.count < 1) throw new Error('fixedPool: no images');
+  return {
+    data, numClasses: data.numClasses,
+    batch(indices) {
+      for (let j = 0; j < indices.length; j++) {
+        const i = indices[j] as number;
+        if (!(Number.isInteger(i) && i >= 0 && i < data.count)) throw new Error(`fixedPool.batch: index ${i} is out of range [0, ${data.count})`);
+      }
+      return makeBatch(data, indices);
+    },
+  };
+}
+
 /** A source whose chunks (chunked-source.ts) are made elsewhere, ahead of time: a chunk not made yet is undefined, never waited for. */
 export interface ReadyChunkSource {
   readonly imageShape: readonly [number, number, number];

@@ -21,7 +21,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import type { SyntheticPool } from './synthetic-pool.ts';
+import type { TrainingPool } from './synthetic-pool.ts';
 
 export interface TeacherRule {
   /** Largest |logit| a teacher may produce on the pool (default 100). */
@@ -75,7 +75,7 @@ export interface PoolScore {
 }
 
 /** Scores `model` on the pool's rows [start, end) (default: all of them), SCREEN_BATCH rows per forward pass. */
-export function scorePoolRows(model: tfl.LayersModel, pool: Pick<SyntheticPool, 'batch' | 'data'>, start = 0, end = pool.data.count): PoolScore {
+export function scorePoolRows(model: tfl.LayersModel, pool: Pick<TrainingPool, 'batch' | 'data'>, start = 0, end = pool.data.count): PoolScore {
   let maxAbs = 0;
   let correct = 0;
   let lossSum = 0;
@@ -114,7 +114,7 @@ export function mergePoolScores(scores: readonly PoolScore[]): PoolScore {
  * `rule` null measures without excluding anyone (every finite-or-not model teaches): the
  * behaviour before the rule, for paired comparisons and for measuring honest models.
  */
-export function screenTeachers(models: readonly tfl.LayersModel[], weights: readonly Float32Array[], pool: SyntheticPool, rule: TeacherRule | null): TeacherScreen[] {
+export function screenTeachers(models: readonly tfl.LayersModel[], weights: readonly Float32Array[], pool: TrainingPool, rule: TeacherRule | null): TeacherScreen[] {
   if (rule) validateTeacherRule(rule, 'screenTeachers');
   const scores = models.map((model, k) => (allFinite(weights[k] as Float32Array) ? scorePoolRows(model, pool) : null));
   return screensFromScores(scores, pool.numClasses, rule);

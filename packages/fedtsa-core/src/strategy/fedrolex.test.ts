@@ -95,6 +95,10 @@ describe('FedrolexStrategy', () => {
     expect(keptIndices(spec, 0.5)[1]).toEqual([[0, 1]]);
     expect(global[36]).toBe(initial[36]);
     expect(s.windowRound).toBe(2);
+    // Evaluated: the window round 1 trained (what the cluster's devices use), not round 2's about to roll in.
+    expect(s.evaluatedModels()[0]!.weights).toEqual(gatherByMap(global, map));
+    expect(s.clusterModels()[0]!.weights).toEqual(gatherByMap(global, rollingIndexMap(spec, 0.5, 2)));
+    expect(s.evaluatedModels()[0]!.weights).not.toEqual(s.clusterModels()[0]!.weights);
   });
 
   it('a rolled-back round leaves the global model but still rolls', () => {

@@ -1,8 +1,9 @@
 /**
  * The strategies compared in FEDTSA.md: FedAvg at the weakest cluster's width, HeteroFL's
  * nested submodels of one global model (heterofl.ts), FedRolex's rolling ones (fedrolex.ts), FjORD's ordered
- * dropout (fjord.ts), and FedTSA (one model per cluster, Stage 1 = FedAvg inside the cluster,
- * then an optional server step = Stage 2). The round (round/close.ts)
+ * dropout (fjord.ts), FedTSA (one model per cluster, Stage 1 = FedAvg inside the cluster,
+ * then an optional server step = Stage 2), and FedDF (the same clusters and Stage 1, then
+ * ensemble distillation as the server step: stage2/ensemble-distillation.ts). The round (round/close.ts)
  * drives each through the same steps: stage1, the server step, adopt.
  */
 import { fedAvg } from '../aggregate.ts';
@@ -11,19 +12,20 @@ import { FedrolexStrategy } from './fedrolex.ts';
 import { FjordStrategy } from './fjord.ts';
 import { HeteroflStrategy } from './heterofl.ts';
 import { clusterOf, initialOf, keptAll, requireCluster, type StrategyContext } from './membership.ts';
-import type { ClientTask, ClientUpdate, ClusterModel, ServerStep, Strategy, StrategyName } from './types.ts';
+import { SERVER_STEP_STRATEGIES, type ClientTask, type ClientUpdate, type ClusterModel, type ServerStep, type Strategy, type StrategyName } from './types.ts';
 
 export type { StrategyContext } from './membership.ts';
 
-/** FedTSA: a model per cluster at the cluster's width; Stage 1 per cluster, then Stage 2. */
+/** FedTSA and FedDF: a model per cluster at the cluster's width; Stage 1 per cluster, then the server step (Stage 2, or FedDF's distillation). */
 class ClusterStrategy implements Strategy {
   private models: ClusterModel[];
   private readonly membership: Map<string, number>;
   readonly serverStep?: ServerStep;
 
   constructor(readonly name: StrategyName, ctx: StrategyContext) {
-    if (name === 'fedtsa' && !ctx.serverStep) throw new Error("createStrategy: 'fedtsa' needs a serverStep (Stage 2)");
-    if (name === 'fedtsa') this.serverStep = ctx.serverStep;
+    const stepped = SERVER_STEP_STRATEGIES.includes(name);
+    if (stepped && !ctx.serverStep) throw new Error(`createStrategy: '${name}' needs a serverStep (${name === 'fedtsa' ? 'Stage 2' : 'its distillation'})`);
+    if (stepped) this.serverStep = ctx.serverStep;
     this.membership = clusterOf(ctx.clusters);
     if (ctx.models && ctx.models.length !== ctx.clusters.length) {
       throw new Error(`createStrategy: ${ctx.models.length} starting models for ${ctx.clusters.length} clusters`);
@@ -103,6 +105,7 @@ export function createStrategy(name: StrategyName, ctx: StrategyContext): Strate
     case 'fedavg-small': return new SmallStrategy(ctx);
     case 'heterofl': return new HeteroflStrategy(ctx, ctx.heterofl);
     case 'fedtsa-stage1':
+    case 'feddf':
     case 'fedtsa': return new ClusterStrategy(name, ctx);
     case 'fedrolex': return new FedrolexStrategy(ctx);
     case 'fjord': return new FjordStrategy(ctx);

@@ -5,8 +5,10 @@
 import type { KdeClustering } from '../kde.ts';
 import type { TeacherScreen } from '../stage2/teachers.ts';
 
-export type StrategyName = 'fedavg-small' | 'heterofl' | 'fedrolex' | 'fjord' | 'fedtsa-stage1' | 'fedtsa';
-export const STRATEGY_NAMES: readonly StrategyName[] = ['fedavg-small', 'heterofl', 'fedrolex', 'fjord', 'fedtsa-stage1', 'fedtsa'];
+export type StrategyName = 'fedavg-small' | 'heterofl' | 'fedrolex' | 'fjord' | 'feddf' | 'fedtsa-stage1' | 'fedtsa';
+export const STRATEGY_NAMES: readonly StrategyName[] = ['fedavg-small', 'heterofl', 'fedrolex', 'fjord', 'feddf', 'fedtsa-stage1', 'fedtsa'];
+/** Strategies whose round ends with a server step after Stage 1 (their runner must supply it). */
+export const SERVER_STEP_STRATEGIES: readonly StrategyName[] = ['feddf', 'fedtsa'];
 
 export interface ClientProfile {
   id: string;
@@ -100,4 +102,12 @@ export interface Strategy {
    * step's result, or, after a rollback, the model it started from).
    */
   adopt(models: readonly ClusterModel[]): void;
+  /**
+   * The models a cluster's devices would use between rounds, when they differ from the ones
+   * served for the next round's training (FedRolex: the window last trained, not the one about to
+   * roll in). Absent: clusterModels(). Evaluation reads this.
+   */
+  evaluatedModels?(): ClusterModel[];
+  /** The width-1 global model of strategies that keep one (HeteroFL, FedRolex, FjORD), which their papers evaluate. */
+  globalWeights?(): Float32Array;
 }
