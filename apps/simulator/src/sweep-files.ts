@@ -52,7 +52,7 @@ export function writeSummary(out: string, plan: PlanEntry[], arms: string[], tar
     const own = cells.filter((c) => (c.alpha === a.alpha || c.alpha === 'any') && a.seeds.includes(c.seed));
     const curves = meanCurves(own, order);
     const title = a.alpha === 'iid' ? 'IID' : `alpha ${a.alpha}`;
-    const seeds = `mean over the done seeds of ${[...new Set(own.map((c) => c.seed))].sort((x, y) => x - y).join(', ') || 'none'}`;
+    const seeds = `each arm: mean over its seeds done of ${[...new Set(own.map((c) => c.seed))].sort((x, y) => x - y).join(', ') || 'none'}`;
     writeFileSync(join(out, `accuracy-rounds-alpha-${a.alpha}.svg`), curvesSvg(curves, 'round', `Test accuracy per round, ${title} (${seeds})`));
     writeFileSync(join(out, `accuracy-time-alpha-${a.alpha}.svg`), curvesSvg(curves, 'time', `Test accuracy against simulated time, ${title} (${seeds})`));
     files.push(`accuracy-rounds-alpha-${a.alpha}.svg`, `accuracy-time-alpha-${a.alpha}.svg`);
