@@ -17,7 +17,15 @@ function finalTable(a: AlphaSummary): string[] {
     row(['arm', ...a.seeds.map((s) => `seed ${s}`), 'mean +- sd', 'seeds done']), rule(a.seeds.length + 3),
     ...a.arms.map((r) => row([r.arm, ...a.seeds.map((s) => (r.perSeed[s] === undefined ? '-' : pct(r.perSeed[s]))), stats(r.final), `${r.final.n} of ${r.planned}`])),
     '', 'The centralised bound is one cell per seed (cells/alpha-any), the same for every alpha.', '',
+    ...globalLine(a),
   ];
+}
+
+/** HeteroFL, FedRolex and FjORD also keep a width-1 global model, which their papers report. */
+function globalLine(a: AlphaSummary): string[] {
+  const withGlobal = a.arms.filter((r) => r.global !== undefined);
+  if (withGlobal.length === 0) return [];
+  return [`Their width-1 global model (what their papers report), %: ${withGlobal.map((r) => `${r.arm} ${stats(r.global as Stats)} (${(r.global as Stats).n} of ${r.final.n} seeds)`).join(', ')}.`, ''];
 }
 
 function pairedTable(a: AlphaSummary): string[] {

@@ -4,7 +4,7 @@ import { curvesSvg, meanCurves } from './sweep-plot.ts';
 import { chanceOf, clusterSummary, meanSd, pairedDifference, summarizeSweep, timeToTarget, type DoneCell } from './sweep-summary.ts';
 
 /** A done cell: per-round accuracies (simulated clock 10 s per round unless none), final accuracy and clusters. */
-function cell(arm: string, alpha: string, seed: number, perRound: number[], final: number, extra: { clusters?: [number, number][]; clock?: boolean; seconds?: number } = {}): DoneCell {
+function cell(arm: string, alpha: string, seed: number, perRound: number[], final: number, extra: { clusters?: [number, number][]; clock?: boolean; seconds?: number; global?: number } = {}): DoneCell {
   const clock = extra.clock ?? arm !== 'centralised';
   const clusters = (extra.clusters ?? [[1, final]]).map(([widthRatio, accuracy], clusterIndex) => ({ clusterIndex, widthRatio, members: 1, accuracy, loss: 1 }));
   const round = (r: number, acc: number) => ({
@@ -14,7 +14,7 @@ function cell(arm: string, alpha: string, seed: number, perRound: number[], fina
   const rounds = perRound.map((acc, i) => round(i + 1, acc));
   return {
     alpha, seed, arm, task: 'toy (8x8x1, 4 classes)',
-    result: { name: arm as DoneCell['result']['name'], rounds, final: { ...round(rounds.length, final), meanAccuracy: final } },
+    result: { name: arm as DoneCell['result']['name'], rounds, final: { ...round(rounds.length, final), meanAccuracy: final, ...(extra.global !== undefined ? { globalAccuracy: extra.global } : {}) } },
     ...(extra.seconds !== undefined ? { meta: { commit: 'abc', command: 'x', seconds: extra.seconds, finishedAt: 'now' } } : {}),
   };
 }
@@ -74,6 +74,8 @@ describe('summarizeSweep', () => {
     cell('centralised', 'any', 1, [0.8, 0.9], 0.9, { seconds: 30 }),
     cell('centralised', 'any', 2, [0.7, 0.8], 0.8, { seconds: 30 }),
     cell('fedavg-small', 'iid', 1, [0.7, 0.8], 0.81, { seconds: 10 }),
+    cell('heterofl', '0.5', 1, [0.5, 0.6], 0.6, { global: 0.7 }),
+    cell('heterofl', '0.5', 2, [0.5, 0.6], 0.6, { global: 0.8 }),
   ];
   const plan = [{ alpha: '0.5', seeds: [1, 2, 3] }, { alpha: 'iid', seeds: [1] }];
   const s = summarizeSweep({ cells, plan, arms: ['fedavg-small', 'fedtsa', 'centralised'], targetFraction: 0.9 });
@@ -111,6 +113,7 @@ describe('summarizeSweep', () => {
     expect(md).toContain('| fedavg-small | 62.0 | 52.0 | - | 57.0 +- 7.1 | 2 of 3 |');
     expect(md).toContain('fedtsa cluster 0 (seeds 1)');
     expect(md).toContain('not reached (on 2 of 2 seeds)');
+    expect(md).toContain('width-1 global model (what their papers report), %: heterofl 75.0 +- 7.1 (2 of 2 seeds).');
     const curves = meanCurves(cells.filter((c) => c.alpha !== 'iid'), ['fedavg-small', 'fedtsa', 'centralised']);
     expect(curves.map((c) => c.arm)).toEqual(['fedavg-small', 'fedtsa', 'centralised']);
     expect(curves[0]!.points[1]).toEqual({ round: 2, accuracy: 0.55, simulatedSec: 21.5 });

@@ -108,6 +108,8 @@ export interface ArmSummary {
   /** Final member-weighted accuracy per done seed. */
   perSeed: Record<number, number>;
   final: Stats;
+  /** The width-1 global model's final accuracy, for arms that keep one (HeteroFL, FedRolex, FjORD report it). */
+  global?: Stats;
   planned: number;
   clusters: ClusterSummary[];
   timeToTarget?: TimeToTarget;
@@ -165,11 +167,13 @@ export function summarizeSweep({ cells, plan, arms, targetFraction }: SummaryInp
       const done = cellsOf(arm);
       for (const s of planSeeds) if (arms.includes(arm)) planned.add(`${arm === CENTRALISED ? 'any' : alpha}/${s}/${arm}`);
       const seconds = done.map((c) => c.meta?.seconds).filter((s): s is number => s !== undefined);
+      const global = done.map((c) => c.result.final.globalAccuracy).filter((g): g is number => g !== undefined);
       const simulated = done.map((c) => c.result.rounds[c.result.rounds.length - 1]?.simulatedElapsedSec).filter((s): s is number => s !== undefined);
       return {
         arm,
         perSeed: Object.fromEntries(done.map((c) => [c.seed, c.result.final.meanAccuracy])),
         final: meanSd(done.map((c) => c.result.final.meanAccuracy)),
+        ...(global.length > 0 ? { global: meanSd(global) } : {}),
         planned: arms.includes(arm) ? planSeeds.length : 0,
         clusters: clusterSummary(done, chance),
         ...(target !== undefined && done.length > 0 ? { timeToTarget: timeToTarget(done, target) } : {}),
