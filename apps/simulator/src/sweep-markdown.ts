@@ -81,8 +81,8 @@ function timeTable(a: AlphaSummary, fraction: number): string[] {
 function costTable(a: AlphaSummary): string[] {
   return [
     '### Sweep cost (compute seconds on this machine, cell.json)', '',
-    row(['arm', 'cells done / planned', 'mean s per cell', 'total s']), rule(4),
-    ...a.arms.map((r) => row([r.arm, `${r.final.n} / ${r.planned}`, r.secondsPerCell.n === 0 ? '-' : r.secondsPerCell.mean.toFixed(0), r.totalSeconds.toFixed(0)])),
+    row(['arm', 'cells done / planned', 'mean s per cell', 'total s', 'commits']), rule(5),
+    ...a.arms.map((r) => row([r.arm, `${r.final.n} / ${r.planned}`, r.secondsPerCell.n === 0 ? '-' : r.secondsPerCell.mean.toFixed(0), r.totalSeconds.toFixed(0), r.commits.join(', ') || '-'])),
     '',
   ];
 }

@@ -91,6 +91,7 @@ describe('summarizeSweep', () => {
     expect(fedavg.final.n).toBe(2);
     expect(fedavg.planned).toBe(3);
     expect(fedavg.secondsPerCell.mean).toBe(15);
+    expect(fedavg.commits).toEqual(['abc']);
     expect(fedavg.timeToTarget).toEqual({ reached: 0, seeds: 2 });
     expect(a.arms.find((r) => r.arm === 'fedtsa')!.timeToTarget).toEqual({ reached: 0, seeds: 1 });
     expect(a.arms.find((r) => r.arm === 'centralised')!.timeToTarget).toMatchObject({ reached: 2, meanRound: 1.5 });

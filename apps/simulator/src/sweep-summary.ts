@@ -118,6 +118,8 @@ export interface ArmSummary {
   /** Compute seconds per cell (cell.json) and their total. */
   secondsPerCell: Stats;
   totalSeconds: number;
+  /** The commits the done cells ran at (cell.json), so cells from different code are visible. */
+  commits: string[];
 }
 
 export interface AlphaSummary {
@@ -180,6 +182,7 @@ export function summarizeSweep({ cells, plan, arms, targetFraction }: SummaryInp
         ...(simulated.length > 0 ? { meanSimulatedSec: meanSd(simulated).mean } : {}),
         secondsPerCell: meanSd(seconds),
         totalSeconds: seconds.reduce((a, b) => a + b, 0),
+        commits: [...new Set(done.map((c) => c.meta?.commit).filter((x): x is string => x !== undefined))],
       };
     });
     const fedtsa = cellsOf('fedtsa');
