@@ -47,8 +47,17 @@ describe('timeToTarget', () => {
   it('takes the first round at or above the target and the simulated clock then, over the seeds that reach it', () => {
     // target 0.6: seed 1 reaches it at round 3 (clock 31 s), seed 2 at round 2 (clock 22 s), seed 3 never.
     const cells = [cell('a', '0.5', 1, [0.3, 0.5, 0.6, 0.55], 0.7), cell('a', '0.5', 2, [0.4, 0.65, 0.7], 0.7), cell('a', '0.5', 3, [0.1, 0.2, 0.59], 0.6)];
-    expect(timeToTarget(cells, 0.6)).toEqual({ reached: 2, seeds: 3, meanRound: 2.5, meanSimulatedSec: 26.5 });
+    // Without server time (none here): 10 s per round, 30 and 20 s.
+    expect(timeToTarget(cells, 0.6)).toEqual({ reached: 2, seeds: 3, meanRound: 2.5, meanSimulatedSec: 26.5, meanDeviceSec: 25 });
     expect(timeToTarget(cells, 0.99)).toEqual({ reached: 0, seeds: 3 });
+  });
+
+  it('takes the server\'s measured time out of the device-only clock, round by round', () => {
+    const c = cell('fedtsa', '0.5', 1, [0.3, 0.5, 0.7], 0.7);
+    c.result.rounds.forEach((r) => { r.stage1Ms = 1000; r.serverStepMs = 2000; });
+    // 10 simulated s per round, 3 of them the server's: 7 s per round of devices and network, target at round 3.
+    expect(timeToTarget([c], 0.6)).toMatchObject({ reached: 1, meanRound: 3, meanDeviceSec: 21 });
+    expect(summarizeSweep({ cells: [c], plan: [{ alpha: '0.5', seeds: [1] }], arms: ['fedtsa'], targetFraction: 0.9 }).alphas[0]!.arms[0]).toMatchObject({ meanServerSec: 9 });
   });
 });
 

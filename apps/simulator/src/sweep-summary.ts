@@ -47,21 +47,36 @@ export interface TimeToTarget {
   /** Means over the seeds that reached it. */
   meanRound?: number;
   meanSimulatedSec?: number;
+  /** The same clock without the server's measured time (Stage 1 and the server step): devices and network only. */
+  meanDeviceSec?: number;
 }
 
-/** The first round whose (per-round) meanAccuracy reaches `target`, and the simulated clock then. */
-export function firstReach(result: DoneCell['result'], target: number): { round: number; simulatedSec?: number } | undefined {
+/** The server's measured seconds in a round's simulated time (Stage 1 and the server step; they depend on the machine's load). */
+export const serverSecOf = (r: DoneCell['result']['rounds'][number]): number => (r.stage1Ms + r.serverStepMs) / 1000;
+
+/** Simulated seconds up to and including `round`, without the server's time. */
+export function deviceSecUpTo(result: DoneCell['result'], round: number): number | undefined {
+  const upTo = result.rounds.filter((x) => x.round <= round);
+  if (upTo.some((x) => x.simulatedSec === undefined)) return undefined;
+  return upTo.reduce((a, x) => a + (x.simulatedSec as number) - serverSecOf(x), 0);
+}
+
+/** The first round whose (per-round) meanAccuracy reaches `target`, and the simulated clock then (with and without the server's time). */
+export function firstReach(result: DoneCell['result'], target: number): { round: number; simulatedSec?: number; deviceSec?: number } | undefined {
   const r = result.rounds.find((x) => x.meanAccuracy >= target);
-  return r && { round: r.round, ...(r.simulatedElapsedSec !== undefined ? { simulatedSec: r.simulatedElapsedSec } : {}) };
+  const deviceSec = r && deviceSecUpTo(result, r.round);
+  return r && { round: r.round, ...(r.simulatedElapsedSec !== undefined ? { simulatedSec: r.simulatedElapsedSec } : {}), ...(deviceSec !== undefined ? { deviceSec } : {}) };
 }
 
 export function timeToTarget(cells: DoneCell[], target: number): TimeToTarget {
   const hits = cells.map((c) => firstReach(c.result, target)).filter((h) => h !== undefined);
   const sims = hits.map((h) => h.simulatedSec).filter((s): s is number => s !== undefined);
+  const devices = hits.map((h) => h.deviceSec).filter((s): s is number => s !== undefined);
   return {
     reached: hits.length, seeds: cells.length,
     ...(hits.length > 0 ? { meanRound: meanSd(hits.map((h) => h.round)).mean } : {}),
     ...(sims.length > 0 ? { meanSimulatedSec: meanSd(sims).mean } : {}),
+    ...(devices.length > 0 ? { meanDeviceSec: meanSd(devices).mean } : {}),
   };
 }
 
@@ -113,8 +128,9 @@ export interface ArmSummary {
   planned: number;
   clusters: ClusterSummary[];
   timeToTarget?: TimeToTarget;
-  /** Mean over seeds of the last round's simulated elapsed time (none for the bound). */
+  /** Mean over seeds of the last round's simulated elapsed time (none for the bound), and of the server's share of it. */
   meanSimulatedSec?: number;
+  meanServerSec?: number;
   /** Compute seconds per cell (cell.json) and their total. */
   secondsPerCell: Stats;
   totalSeconds: number;
@@ -179,7 +195,7 @@ export function summarizeSweep({ cells, plan, arms, targetFraction }: SummaryInp
         planned: arms.includes(arm) ? planSeeds.length : 0,
         clusters: clusterSummary(done, chance),
         ...(target !== undefined && done.length > 0 ? { timeToTarget: timeToTarget(done, target) } : {}),
-        ...(simulated.length > 0 ? { meanSimulatedSec: meanSd(simulated).mean } : {}),
+        ...(simulated.length > 0 ? { meanSimulatedSec: meanSd(simulated).mean, meanServerSec: meanSd(done.map((c) => c.result.rounds.reduce((t, x) => t + serverSecOf(x), 0))).mean } : {}),
         secondsPerCell: meanSd(seconds),
         totalSeconds: seconds.reduce((a, b) => a + b, 0),
         commits: [...new Set(done.map((c) => c.meta?.commit).filter((x): x is string => x !== undefined))],
