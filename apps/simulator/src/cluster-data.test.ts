@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { clusterDataRows, groupDataStats, labelCounts, labelCoverage, meanSd, pearson, totalVariation } from './cluster-data.ts';
+import { clusterDataRows, groupDataStats, labelCounts, labelCoverage, meanSd, median, pearson, totalVariation } from './cluster-data.ts';
 
 /**
  * A hand-made partition of 200 rows over 4 classes, 50 each (row i has class i % 4):
@@ -60,6 +60,8 @@ describe('label statistics', () => {
   it('summarises paired differences and their correlation', () => {
     expect(meanSd([1, 2, 3])).toEqual({ mean: 2, sd: 1, n: 3 });
     expect(meanSd([4]).sd).toBeNaN();
+    expect(median([3, 1, 2])).toBe(2);
+    expect(median([4, 1, 3, 2])).toBe(2.5);
     expect(pearson([1, 2, 3], [2, 4, 6])).toBeCloseTo(1, 12);
     expect(pearson([1, 2, 3], [3, 2, 1])).toBeCloseTo(-1, 12);
     expect(pearson([1, 2, 3], [5, 5, 5])).toBeNaN();

@@ -6,11 +6,16 @@
  *
  *   node --import tsx apps/simulator/src/cluster-data.ts [--seeds 1,2,3] [--alphas 0.5,0.1,iid] [--run]
  *     [--out results/stage1-vs-small] [--cells results/baselines/cells] [--preset default]
+ *     [--safeguards on|off] [--only uniform,fedavg-small,fedtsa-stage1]
  *
  * Without --run nothing is trained. Every call reads what exists: the uniform-width runs in
  * OUT/runs/ (--run adds the missing ones, one file per alpha and seed, so it resumes) and the
  * sweep's cells CELLS/alpha-A/seed-N/{fedavg-small,fedtsa-stage1}/comparison.json, which this
  * script never runs. It writes OUT/tables.md and OUT/cluster-data.json.
+ *
+ * --safeguards off (a diagnostic): the round's screen, caps and rollbacks made ineffective
+ * (SAFEGUARDS_OFF); then the cells do not fit, so fedavg-small and fedtsa-stage1 run here too,
+ * into OUT/runs-safeguards-off/, and the tables go to OUT/tables-safeguards-off.md.
  */
 import { execSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -19,6 +24,7 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { useBackend } from '@fedtsa/core/backend';
 import { loadTaskData } from '@fedtsa/node-io/datasets/task-data';
+import type { RoundPolicy } from '@fedtsa/core/round/policy';
 import { PRESETS, type SimulationConfig } from './config.ts';
 import { fitClientSamples, splitSizes } from './data-split.ts';
 import { buildExperiment, type Experiment } from './experiment.ts';
@@ -107,6 +113,13 @@ export function clusterDataRows(exp: Pick<Experiment, 'clientData' | 'shards' | 
   return [...rows, { cluster: 'all', widthRatio: narrowest, ...groupDataStats(labels, exp.shards, numClasses) }];
 }
 
+export function median(xs: readonly number[]): number {
+  if (xs.length === 0) throw new Error('median: no values');
+  const sorted = [...xs].sort((x, y) => x - y);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
 /** Mean and sample standard deviation (n - 1); sd is NaN for one value. */
 export function meanSd(xs: readonly number[]): { mean: number; sd: number; n: number } {
   const mean = total(xs) / xs.length;
@@ -131,22 +144,37 @@ export function pearson(xs: readonly number[], ys: readonly number[]): number {
 type Alpha = number | 'iid';
 type Log = (m: string) => void;
 
-interface UniformRun {
+/** One run this script made (and saved), with what it needs to be read back. */
+interface SavedRun {
   alpha: Alpha;
   seed: number;
+  /** 'uniform': fedtsa-stage1 at the narrowest width everywhere (UNIFORM_NOTE). Absent in the first files: 'uniform'. */
+  kind?: RunKind;
   note: string;
-  /** The clustering's own widths, overridden to `uniformWidth` for every cluster. */
+  /** The clustering's own widths; a uniform run overrides them to `uniformWidth` for every cluster. */
   plannedWidths: number[];
   uniformWidth: number;
+  /** 'off': every safeguard of the round switched off (SAFEGUARDS_OFF); absent = the default policy, as the sweep's cells. */
+  safeguards?: 'off';
   commit: string;
   /** Files of apps/ and packages/ that differed from the commit when the run started (others edit them). */
   uncommitted: string[];
   result: StrategyResult;
 }
 
+type RunKind = 'uniform' | 'fedavg-small' | 'fedtsa-stage1';
+
 interface Cell { result: StrategyResult; clusters: { index: number; widthRatio: number; members: number }[] }
 
+/**
+ * The diagnostic: the round's screen, caps and rollbacks made ineffective (thresholds no honest
+ * update reaches), so that each average is plain FedAvg over every update. Not what users run.
+ */
+export const SAFEGUARDS_OFF: RoundPolicy = { normMultiple: 1e12, minCosine: -1, claimMultiple: 1e12, maxClientShare: 1, changeMultiple: 1e12, firstChangeOfNorm: 1e12 };
+
 const alphaName = (a: Alpha): string => String(a);
+/** Below this a model is taken as collapsed (chance on 10 balanced classes is 10%). */
+const CHANCE_LINE = 0.15;
 
 function readCell(cellsDir: string, alpha: Alpha, seed: number, strategy: string): Cell | undefined {
   const file = join(cellsDir, `alpha-${alphaName(alpha)}`, `seed-${seed}`, strategy, 'comparison.json');
@@ -178,20 +206,17 @@ function codeSource(): { commit: string; uncommitted: string[] } {
 export const UNIFORM_NOTE = 'fedtsa-stage1 with every cluster forced to the narrowest cluster width (exp.setup.clusters[].widthRatio overridden after buildExperiment): '
   + 'the same members, data, initial weights, seeds and config as fedavg-small, but FedAvg inside each cluster instead of over all clients';
 
-async function runUniform(config: SimulationConfig, exp: Experiment, log: Log): Promise<UniformRun> {
+async function runSaved(kind: RunKind, config: SimulationConfig, exp: Experiment, pool: WorkerPool, log: Log): Promise<SavedRun> {
   const plannedWidths = exp.setup.clusters.map((c) => c.widthRatio);
   const uniformWidth = Math.min(...plannedWidths);
-  const forced: Experiment = { ...exp, setup: { ...exp.setup, clusters: exp.setup.clusters.map((c) => ({ ...c, widthRatio: uniformWidth })) } };
+  const forced: Experiment = kind !== 'uniform' ? exp : { ...exp, setup: { ...exp.setup, clusters: exp.setup.clusters.map((c) => ({ ...c, widthRatio: uniformWidth })) } };
   const { commit, uncommitted } = codeSource();
-  log(`alpha ${alphaName(config.alpha)} seed ${config.seed}: fedtsa-stage1 at width ${uniformWidth} for every cluster (planned ${plannedWidths.join(', ')})` +
-    (uncommitted.length > 0 ? `; uncommitted: ${uncommitted.join(' | ')}` : ''));
-  const pool = await WorkerPool.create(forced.spec, forced.clientData, forced.test, config.workers);
-  try {
-    const result = await runStrategy('fedtsa-stage1', config, forced, pool, log);
-    return { alpha: config.alpha, seed: config.seed, note: UNIFORM_NOTE, plannedWidths, uniformWidth, commit, uncommitted, result };
-  } finally {
-    await pool.close();
-  }
+  const off = config.policy === SAFEGUARDS_OFF;
+  log(`alpha ${alphaName(config.alpha)} seed ${config.seed}: ${kind === 'uniform' ? `fedtsa-stage1 at width ${uniformWidth} for every cluster (planned ${plannedWidths.join(', ')})` : kind}` +
+    (off ? ', safeguards off' : '') + (uncommitted.length > 0 ? `; uncommitted: ${uncommitted.join(' | ')}` : ''));
+  const result = await runStrategy(kind === 'uniform' ? 'fedtsa-stage1' : kind, config, forced, pool, log);
+  const note = kind === 'uniform' ? UNIFORM_NOTE : `${kind} as the sweep runs it`;
+  return { alpha: config.alpha, seed: config.seed, kind, note, plannedWidths, uniformWidth, ...(off ? { safeguards: 'off' as const } : {}), commit, uncommitted, result };
 }
 
 const pct = (x: number | undefined): string => (x === undefined ? '' : (x * 100).toFixed(1));
@@ -204,7 +229,7 @@ const ms = (xs: number[], scale = 100): string => {
 const table = (head: string[], rows: string[][]): string =>
   [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
 
-interface SeedEntry { alpha: Alpha; seed: number; data: ClusterDataRow[]; small?: Cell; stage1?: Cell; uniform?: UniformRun; mismatch: string[] }
+interface SeedEntry { alpha: Alpha; seed: number; data: ClusterDataRow[]; small?: Cell; stage1?: Cell; uniform?: SavedRun; mismatch: string[] }
 
 function describe(entries: SeedEntry[], alphas: Alpha[]): string {
   const out: string[] = [];
@@ -256,15 +281,34 @@ function describe(entries: SeedEntry[], alphas: Alpha[]): string {
   out.push(table(['alpha', 'seed', 'cluster', 'width', 'samples', 'coverage', 'TV', 'client TV', 'stage1', 'uniform', 'small', 'uniform - small'],
     clusterRows.map(({ e, r, s, u, t }) => [alphaName(e.alpha), String(e.seed), String(r.cluster), String(r.widthRatio), String(r.samples), String(r.coverage),
       r.tvFromPool.toFixed(3), r.meanClientTv.toFixed(3), pct(t), pct(u), pct(s), pp(u !== undefined && s !== undefined ? u - s : undefined)])));
-  out.push('', '### Which clusters lose: Pearson r over the clusters of all seeds (few points: read the sign, not the digits)', '');
+  out.push('', `### Which clusters lose: Pearson r over the clusters of all seeds, those at or above ${pct(CHANCE_LINE)}% in both runs (few points: read the sign, not the digits; empty: no spread)`, '');
   out.push(table(['alpha', 'clusters', 'r(uniform - small, share)', 'r(uniform - small, TV)', 'r(uniform - small, coverage)', 'r(uniform acc, stage1 acc)'], alphas.map((a) => {
-    const rows = clusterRows.filter((c) => c.e.alpha === a && c.u !== undefined && c.s !== undefined);
+    const rows = clusterRows.filter((c) => c.e.alpha === a && c.u !== undefined && c.s !== undefined && c.u >= CHANCE_LINE && c.s >= CHANCE_LINE);
     const d = rows.map((c) => (c.u as number) - (c.s as number));
     const both = rows.filter((c) => c.t !== undefined);
     const f = (x: number) => (Number.isNaN(x) ? '' : x.toFixed(2));
     return [alphaName(a), String(rows.length), f(pearson(d, rows.map((c) => c.r.share))), f(pearson(d, rows.map((c) => c.r.tvFromPool))),
       f(pearson(d, rows.map((c) => c.r.coverage))), f(pearson(both.map((c) => c.u as number), both.map((c) => c.t as number)))];
   })));
+  out.push('', `### Clusters at chance (final accuracy < ${pct(CHANCE_LINE)}%; 10 classes; fedavg-small's one model counts once per cluster) and the median per-cluster difference`, '');
+  out.push(table(['alpha', 'at chance: small', 'uniform', 'stage1', 'median uniform - small (pp), all clusters', 'the same, clusters above chance in both'], alphas.map((a) => {
+    const rows = clusterRows.filter((c) => c.e.alpha === a);
+    const atChance = (pick: (c: (typeof rows)[number]) => number | undefined) => {
+      const xs = rows.map(pick).filter((x): x is number => x !== undefined);
+      return xs.length === 0 ? '' : `${xs.filter((x) => x < CHANCE_LINE).length} of ${xs.length}`;
+    };
+    const paired = rows.filter((c) => c.u !== undefined && c.s !== undefined);
+    const alive = paired.filter((c) => (c.u as number) >= CHANCE_LINE && (c.s as number) >= CHANCE_LINE);
+    const med = (xs: typeof rows) => (xs.length === 0 ? '' : `${pp(median(xs.map((c) => (c.u as number) - (c.s as number))))} (n ${xs.length})`);
+    return [alphaName(a), atChance((c) => c.s), atChance((c) => c.u), atChance((c) => c.t), med(paired), med(alive)];
+  })));
+  // A check that costs nothing: a cluster planned at the narrowest width is the same model in both runs (same members, width, start and seeds).
+  const same = clusterRows.filter((c) => c.r.widthRatio === c.e.uniform?.uniformWidth && c.u !== undefined && c.t !== undefined);
+  if (same.length > 0) {
+    const equal = same.filter((c) => c.u === c.t).length;
+    out.push('', `Check: ${equal} of ${same.length} clusters planned at the narrowest width have the same final accuracy in fedtsa-stage1 and the uniform run (they must: the same model, members, data and seeds; ` +
+      'the safeguards see the same updates).');
+  }
   const missing = entries.flatMap((e) => [
     ...(e.small ? [] : [`fedavg-small alpha ${alphaName(e.alpha)} seed ${e.seed} (cell)`]),
     ...(e.stage1 ? [] : [`fedtsa-stage1 alpha ${alphaName(e.alpha)} seed ${e.seed} (cell)`]),
@@ -280,6 +324,7 @@ async function main(): Promise<void> {
     options: {
       seeds: { type: 'string', default: '1,2,3' }, alphas: { type: 'string', default: '0.5,0.1,iid' }, run: { type: 'boolean', default: false },
       out: { type: 'string', default: 'results/stage1-vs-small' }, cells: { type: 'string', default: 'results/baselines/cells' }, preset: { type: 'string', default: 'default' },
+      safeguards: { type: 'string', default: 'on' }, only: { type: 'string' },
     },
   });
   const seeds = values.seeds.split(',').map((s) => {
@@ -291,48 +336,74 @@ async function main(): Promise<void> {
     if (v !== 'iid' && !(v > 0)) throw new Error(`--alphas takes numbers > 0 or 'iid', got '${a}'`);
     return v;
   });
+  if (values.safeguards !== 'on' && values.safeguards !== 'off') throw new Error(`--safeguards must be on or off, got '${values.safeguards}'`);
+  // Off: the cells (default policy) do not fit, so fedavg-small and fedtsa-stage1 run here too, beside their own files.
+  const off = values.safeguards === 'off';
+  // --only: which of the missing runs this call makes (the slow fedtsa-stage1 can wait for a second call).
+  const only = values.only?.split(',').map((k) => k.trim());
+  const allowed: RunKind[] = off ? ['fedavg-small', 'uniform', 'fedtsa-stage1'] : ['uniform'];
+  for (const k of only ?? []) if (!allowed.includes(k as RunKind)) throw new Error(`--only takes ${allowed.join(', ')} with --safeguards ${values.safeguards}, got '${k}'`);
   const preset = PRESETS[values.preset];
   if (!preset) throw new Error(`unknown --preset '${values.preset}'; choose one of ${Object.keys(PRESETS).join(', ')}`);
   const log: Log = (m) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${m}`);
   const data = loadTaskData({ kind: 'fashion-mnist', dir: process.env.FEDTSA_DATASET_DIR });
   await useBackend('wasm'); // buildExperiment's initial weights, as cli.ts
-  const runsDir = join(values.out, 'runs');
+  const runsDir = join(values.out, off ? 'runs-safeguards-off' : 'runs');
   mkdirSync(runsDir, { recursive: true });
   const entries: SeedEntry[] = [];
   for (const alpha of alphas) {
     for (const seed of seeds) {
-      const base = { ...preset, alpha, seed };
+      const base = { ...preset, alpha, seed, ...(off ? { policy: SAFEGUARDS_OFF } : {}) };
       const config = { ...base, clientSamples: fitClientSamples(base.clientSamples, false, splitSizes(base, data.train.count, data.test?.count), base).clientSamples };
       const exp = buildExperiment(config, data.task, data.train, data.test);
-      const entry: SeedEntry = { alpha, seed, data: clusterDataRows(exp), mismatch: [], small: readCell(values.cells, alpha, seed, 'fedavg-small'), stage1: readCell(values.cells, alpha, seed, 'fedtsa-stage1') };
+      const clusters = exp.setup.clusters.map((c) => ({ index: c.index, widthRatio: c.widthRatio, members: c.memberIds.length }));
+      const entry: SeedEntry = { alpha, seed, data: clusterDataRows(exp), mismatch: [] };
+      const kinds: RunKind[] = off ? ['fedavg-small', 'uniform', 'fedtsa-stage1'] : ['uniform'];
+      const fileOf = (kind: RunKind) => join(runsDir, `alpha-${alphaName(alpha)}-seed-${seed}${kind === 'uniform' ? '' : `-${kind}`}.json`);
+      const saved = new Map<RunKind, SavedRun>();
+      for (const kind of kinds) if (existsSync(fileOf(kind))) saved.set(kind, JSON.parse(readFileSync(fileOf(kind), 'utf8')) as SavedRun);
+      const missing = kinds.filter((k) => !saved.has(k) && (only === undefined || only.includes(k)));
+      if (values.run && missing.length > 0) {
+        const pool = await WorkerPool.create(exp.spec, exp.clientData, exp.test, config.workers);
+        try {
+          for (const kind of missing) {
+            const run = await runSaved(kind, config, exp, pool, log);
+            writeFileSync(fileOf(kind), `${JSON.stringify(run, null, 2)}\n`);
+            log(`wrote ${fileOf(kind)}: mean ${pct(run.result.final.meanAccuracy)}% in ${(run.result.wallMs / 1000).toFixed(0)} s`);
+            saved.set(kind, run);
+          }
+        } finally {
+          await pool.close();
+        }
+      }
+      entry.uniform = saved.get('uniform');
+      const fromRun = (kind: RunKind): Cell | undefined => { const r = saved.get(kind); return r && { result: r.result, clusters }; };
+      entry.small = off ? fromRun('fedavg-small') : readCell(values.cells, alpha, seed, 'fedavg-small');
+      entry.stage1 = off ? fromRun('fedtsa-stage1') : readCell(values.cells, alpha, seed, 'fedtsa-stage1');
       for (const [name, cell] of [['fedavg-small', entry.small], ['fedtsa-stage1', entry.stage1]] as const) {
-        const mine = exp.setup.clusters.map((c) => `${c.index}:${c.widthRatio}:${c.memberIds.length}`).join(' ');
+        const mine = clusters.map((c) => `${c.index}:${c.widthRatio}:${c.members}`).join(' ');
         const theirs = cell?.clusters.map((c) => `${c.index}:${c.widthRatio}:${c.members}`).join(' ');
         if (theirs !== undefined && theirs !== mine) entry.mismatch.push(`${name} alpha ${alphaName(alpha)} seed ${seed}: the cell's clusters (${theirs}) differ from this build's (${mine})`);
-      }
-      const file = join(runsDir, `alpha-${alphaName(alpha)}-seed-${seed}.json`);
-      if (existsSync(file)) entry.uniform = JSON.parse(readFileSync(file, 'utf8')) as UniformRun;
-      else if (values.run) {
-        entry.uniform = await runUniform(config, exp, log);
-        writeFileSync(file, `${JSON.stringify(entry.uniform, null, 2)}\n`);
-        log(`wrote ${file}: mean ${pct(entry.uniform.result.final.meanAccuracy)}% in ${(entry.uniform.result.wallMs / 1000).toFixed(0)} s`);
       }
       entries.push(entry);
     }
   }
   const command = `node --import tsx apps/simulator/src/cluster-data.ts ${process.argv.slice(2).join(' ')}`.trim();
-  const md = [`# fedtsa-stage1 against fedavg-small: data per cluster, per alpha`, '', `Command: \`${command}\` (code ${codeSource().commit}, preset ${values.preset}).`, '',
+  const source = off ? `every run made here with the round's safeguards off (SAFEGUARDS_OFF, a diagnostic: not what users run), in ${runsDir}`
+    : `fedavg-small and fedtsa-stage1 read from the sweep's cells in ${values.cells}; uniform runs in ${runsDir}`;
+  const md = [`# fedtsa-stage1 against fedavg-small: data per cluster, per alpha${off ? ' (safeguards off)' : ''}`, '',
+    `Command: \`${command}\` (code ${codeSource().commit}, preset ${values.preset}); ${source}.`, '',
     `Uniform-width runs: ${UNIFORM_NOTE}.`, '', describe(entries, alphas)].join('\n');
   console.log(md);
-  writeFileSync(join(values.out, 'tables.md'), `${md}\n`);
+  const suffix = off ? '-safeguards-off' : '';
+  writeFileSync(join(values.out, `tables${suffix}.md`), `${md}\n`);
+  const summary = (r: StrategyResult | undefined) => r && { meanAccuracy: r.final.meanAccuracy, clusters: r.final.clusters, wallMs: r.wallMs };
   const json = entries.map(({ alpha, seed, data: rows, small, stage1, uniform, mismatch }) => ({
-    alpha, seed, clusters: rows, mismatch,
-    fedavgSmall: small && { meanAccuracy: small.result.final.meanAccuracy, clusters: small.result.final.clusters },
-    fedtsaStage1: stage1 && { meanAccuracy: stage1.result.final.meanAccuracy, clusters: stage1.result.final.clusters },
-    uniformStage1: uniform && { uniformWidth: uniform.uniformWidth, plannedWidths: uniform.plannedWidths, commit: uniform.commit, meanAccuracy: uniform.result.final.meanAccuracy, clusters: uniform.result.final.clusters, wallMs: uniform.result.wallMs },
+    alpha, seed, clusters: rows, mismatch, fedavgSmall: summary(small?.result), fedtsaStage1: summary(stage1?.result),
+    uniformStage1: uniform && { uniformWidth: uniform.uniformWidth, plannedWidths: uniform.plannedWidths, commit: uniform.commit, ...summary(uniform.result) },
   }));
-  writeFileSync(join(values.out, 'cluster-data.json'), `${JSON.stringify({ command, preset: values.preset, cells: values.cells, uniformNote: UNIFORM_NOTE, entries: json }, null, 2)}\n`);
-  log(`wrote ${values.out}/tables.md and cluster-data.json`);
+  writeFileSync(join(values.out, `cluster-data${suffix}.json`), `${JSON.stringify({ command, preset: values.preset, source, uniformNote: UNIFORM_NOTE, entries: json }, null, 2)}\n`);
+  log(`wrote ${values.out}/tables${suffix}.md and cluster-data${suffix}.json`);
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
