@@ -310,8 +310,8 @@ function describe(entries: SeedEntry[], alphas: Alpha[]): string {
       'the safeguards see the same updates).');
   }
   const missing = entries.flatMap((e) => [
-    ...(e.small ? [] : [`fedavg-small alpha ${alphaName(e.alpha)} seed ${e.seed} (cell)`]),
-    ...(e.stage1 ? [] : [`fedtsa-stage1 alpha ${alphaName(e.alpha)} seed ${e.seed} (cell)`]),
+    ...(e.small ? [] : [`fedavg-small alpha ${alphaName(e.alpha)} seed ${e.seed} (cell or run)`]),
+    ...(e.stage1 ? [] : [`fedtsa-stage1 alpha ${alphaName(e.alpha)} seed ${e.seed} (cell or run)`]),
     ...(e.uniform ? [] : [`uniform-width stage1 alpha ${alphaName(e.alpha)} seed ${e.seed} (--run)`]),
     ...e.mismatch,
   ]);
