@@ -6,7 +6,7 @@
  *
  *   node --import tsx apps/simulator/src/cluster-data.ts [--seeds 1,2,3] [--alphas 0.5,0.1,iid] [--run]
  *     [--out results/stage1-vs-small] [--cells results/baselines/cells] [--preset default]
- *     [--safeguards on|off] [--only uniform,fedavg-small,fedtsa-stage1]
+ *     [--safeguards on|off] [--only uniform,fedavg-small,fedtsa-stage1] [--tag NAME: tables-NAME.md]
  *
  * Without --run nothing is trained. Every call reads what exists: the uniform-width runs in
  * OUT/runs/ (--run adds the missing ones, one file per alpha and seed, so it resumes) and the
@@ -324,7 +324,7 @@ async function main(): Promise<void> {
     options: {
       seeds: { type: 'string', default: '1,2,3' }, alphas: { type: 'string', default: '0.5,0.1,iid' }, run: { type: 'boolean', default: false },
       out: { type: 'string', default: 'results/stage1-vs-small' }, cells: { type: 'string', default: 'results/baselines/cells' }, preset: { type: 'string', default: 'default' },
-      safeguards: { type: 'string', default: 'on' }, only: { type: 'string' },
+      safeguards: { type: 'string', default: 'on' }, only: { type: 'string' }, tag: { type: 'string' },
     },
   });
   const seeds = values.seeds.split(',').map((s) => {
@@ -395,7 +395,9 @@ async function main(): Promise<void> {
     `Command: \`${command}\` (code ${codeSource().commit}, preset ${values.preset}); ${source}.`, '',
     `Uniform-width runs: ${UNIFORM_NOTE}.`, '', describe(entries, alphas)].join('\n');
   console.log(md);
-  const suffix = off ? '-safeguards-off' : '';
+  // --tag NAME: tables-NAME.md beside the default seeds' and alphas' tables.md.
+  if (values.tag !== undefined && !/^[\w.-]+$/.test(values.tag)) throw new Error(`--tag takes letters, digits, '.', '-' and '_', got '${values.tag}'`);
+  const suffix = [off ? '-safeguards-off' : '', values.tag ? `-${values.tag}` : ''].join('');
   writeFileSync(join(values.out, `tables${suffix}.md`), `${md}\n`);
   const summary = (r: StrategyResult | undefined) => r && { meanAccuracy: r.final.meanAccuracy, clusters: r.final.clusters, wallMs: r.wallMs };
   const json = entries.map(({ alpha, seed, data: rows, small, stage1, uniform, mismatch }) => ({
