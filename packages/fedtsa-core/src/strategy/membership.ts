@@ -20,7 +20,7 @@ export interface StrategyContext {
   serverStep?: ServerStep;
   /** The run's seed, for strategies that draw at random ('fjord' draws its widths); required there, ignored elsewhere. */
   seed?: number;
-  /** 'heterofl' only: the scaler and the masked loss (default both, as published). */
+  /** 'heterofl' only: the scaler and the masked loss (default neither: HETEROFL_VARIANTS.plain, heterofl.ts says why). */
   heterofl?: HeteroflOptions;
 }
 
