@@ -5,7 +5,11 @@
  * rounds of FedAvg), cosine of each update's change with the coordinate-wise median change of
  * its cluster (all updates, and leave-one-out), and the same for each update sign-flipped.
  *
- *   node --import tsx bench/direction-cosines.ts [--shard 300] [--draws 12] [--sizes 4,5,6,8] [--flippers K]
+ *   node --import tsx bench/direction-cosines.ts [--shard 300] [--draws 12] [--sizes 4,5,6,8] [--flippers K] [--rounds 1,3] [--lr 0.05]
+ *
+ * The SCREEN line runs the screen at its defaults (the consensus gate included); the CONSENSUS
+ * line gives, per cluster, the median of its leave-one-out cosines, which the gate compares with
+ * `minConsensus`.
  */
 import { parseArgs } from 'node:util';
 import { fedAvg } from '@fedtsa/core/aggregate';
@@ -13,7 +17,7 @@ import { modelManifest, type ModelSpec } from '@fedtsa/core/architecture';
 import { useBackend } from '@fedtsa/core/backend';
 import { buildModel, getFlatWeights, initialWeights, setFlatWeights } from '@fedtsa/core/model';
 import { createRng, deriveSeed } from '@fedtsa/core/rng';
-import { changeCosine, DEFAULT_SCREEN_SETTINGS, l2Distance, medianChange, screenClusterUpdates } from '@fedtsa/core/screening/update-screen';
+import { changeCosine, DEFAULT_SCREEN_SETTINGS, l2Distance, leaveOneOutCosines, median, medianChange, screenClusterUpdates } from '@fedtsa/core/screening/update-screen';
 import { extractSubmodel } from '@fedtsa/core/submodel';
 import { FASHION_MNIST_TASK, taskSpec } from '@fedtsa/core/task';
 import { trainLocal } from '@fedtsa/core/train';
@@ -21,7 +25,7 @@ import { loadFashionMnist } from '@fedtsa/node-io/fashion-mnist';
 import { DemoData } from '../apps/coordinator/src/demo-data.ts';
 import { shardToImages } from '../apps/coordinator/src/virtual-client/virtual-client.ts';
 
-const { values } = parseArgs({ options: { sizes: { type: 'string' }, flippers: { type: 'string' }, shard: { type: 'string', default: '300' }, draws: { type: 'string', default: '12' }, lr: { type: 'string', default: '0.05' }, batch: { type: 'string', default: '32' } } });
+const { values } = parseArgs({ options: { rounds: { type: 'string', default: '1,3' }, sizes: { type: 'string' }, flippers: { type: 'string' }, shard: { type: 'string', default: '300' }, draws: { type: 'string', default: '12' }, lr: { type: 'string', default: '0.05' }, batch: { type: 'string', default: '32' } } });
 const SPEC: ModelSpec = taskSpec(FASHION_MNIST_TASK);
 await useBackend('wasm');
 const { train } = loadFashionMnist();
@@ -61,9 +65,10 @@ console.log(`shard ${values.shard}, lr ${lr}, batch ${batchSize}, one local epoc
 for (const width of [1]) {
   for (const n of (values.sizes ?? '4,5,6,8').split(',').map(Number)) {
     const attackers = flippers ?? Math.floor(n / 4);
-    for (const round of [1, 3]) {
+    for (const round of values.rounds.split(',').map(Number)) {
       const honest = new Map<string, number[]>();
       const flipped = new Map<string, number[]>();
+      const consensus = { clean: [] as number[], attacked: [] as number[] };
       const screen = { honestDropped: 0, honestSeen: 0, flippedDropped: 0, flippedSeen: 0, cleanDropped: 0, cleanSeen: 0 };
       for (let d = 0; d < Number(values.draws); d++) {
         const rng = createRng(deriveSeed(d, n, round));
@@ -77,6 +82,8 @@ for (const width of [1]) {
         const attacked = trained.map((u, k) => (k < attackers ? Float32Array.from(u, (v, i) => 2 * start[i]! - v) : u));
         // The screen itself (default settings), on the clean cluster and on the attacked one.
         const run = (ws: Float32Array[]) => screenClusterUpdates(start, ws.map((w, k) => ({ clientId: String(k), weights: w, distance: l2Distance(start, w) })), DEFAULT_SCREEN_SETTINGS);
+        consensus.clean.push(median(leaveOneOutCosines(start, clean))!);
+        consensus.attacked.push(median(leaveOneOutCosines(start, attacked))!);
         const cleanDrops = run(clean).dropped.map((x) => Number(x.clientId));
         screen.cleanDropped += cleanDrops.length;
         screen.cleanSeen += n;
@@ -93,6 +100,7 @@ for (const width of [1]) {
       }
       console.log(`n ${n} (${attackers} flipped) round ${round} SCREEN: clean clusters: ${screen.cleanDropped} of ${screen.cleanSeen} honest dropped; attacked: `
         + `${screen.flippedDropped} of ${screen.flippedSeen} flipped dropped, ${screen.honestDropped} of ${screen.honestSeen} honest dropped`);
+      console.log(`n ${n} (${attackers} flipped) round ${round} CONSENSUS (median leave-one-out cosine per cluster): clean ${quantiles(consensus.clean)} | attacked ${quantiles(consensus.attacked)}`);
       for (const name of Object.keys(STATS)) {
         console.log(`n ${n} (${attackers} flipped) round ${round} ${name}: honest ${quantiles(honest.get(name)!)} | honest beside flippers ${quantiles(honest.get(`${name} (attacked)`)!)} | flipped ${quantiles(flipped.get(name)!)}`);
       }

@@ -36,7 +36,7 @@ async function main(): Promise<void> {
   const sizes = splitSizes(cli.config, data.train.count, data.test?.count);
   const fit = fitClientSamples(cli.config.clientSamples, cli.clientSamplesExplicit, sizes, cli.config);
   const config = { ...cli.config, clientSamples: fit.clientSamples, seed: cli.seeds?.[0] ?? cli.config.seed, heterofl,
-    ...(safeguardsOff ? { policy: { normMultiple: 1e30, minCosine: -1, claimMultiple: 1e30, maxClientShare: 1, changeMultiple: 1e30, firstChangeOfNorm: 1e30 } } : {}) };
+    ...(safeguardsOff ? { policy: { normMultiple: 1e30, minCosine: -1, minConsensus: -1, claimMultiple: 1e30, maxClientShare: 1, changeMultiple: 1e30, firstChangeOfNorm: 1e30, changeFloorOfNorm: 0 } } : {}) };
   await useBackend('wasm');
   const exp = buildExperiment(config, data.task, data.train, data.test);
   const rows = Int32Array.from({ length: 1000 }, (_, i) => i);

@@ -42,6 +42,8 @@ export const USAGE = `usage: npm run simulate -- [options]
   --pool-size N  --refresh F  --ml-steps N  --temperature T  --lambda L  --ml-lr X  --ml-optimizer sgd|adam
   --pool-cache DIR|off  where generated samples are kept across runs (default .cache/synthetic)
   --min-cosine=X       the round's direction screen (core round/policy.ts; default -0.15; --min-cosine=-1 = off)
+  --min-consensus=X    ... which runs only on a cluster whose median cosine is at least X (default 0.1; -1 = always)
+  --change-floor=X     the change limit is at least X x the model's norm (default 1; 0 = no floor)
   --teacher-rule on|off  Stage 2's teacher screen (stage2/teachers.ts; default on)
   --ml-widest-learns on|off  off: the widest cluster only teaches in mutual learning (about 0.4 of
                          its cost with 2 clusters; default on)
@@ -84,7 +86,7 @@ export function parseCli(argv: string[]): CliOptions {
       seeds: { type: 'string' },
       generator: { type: 'string' }, eval: { type: 'string', default: 'test' }, 'pool-size': { type: 'string' }, refresh: { type: 'string' }, 'ml-optimizer': { type: 'string' }, 'pool-cache': { type: 'string' }, 'ml-steps': { type: 'string' }, temperature: { type: 'string' },
       lambda: { type: 'string' }, 'ml-lr': { type: 'string' },
-      'min-cosine': { type: 'string' },
+      'min-cosine': { type: 'string' }, 'min-consensus': { type: 'string' }, 'change-floor': { type: 'string' },
       dataset: { type: 'string' }, 'image-size': { type: 'string' }, 'public-fraction': { type: 'string' }, 'validation-fraction': { type: 'string' },
       'test-fraction': { type: 'string' }, 'client-samples': { type: 'string' },
       'teacher-rule': { type: 'string' }, 'teacher-max-logit': { type: 'string' }, 'teacher-min-skill': { type: 'string' }, 'teacher-max-loss-ratio': { type: 'string' },
@@ -114,8 +116,10 @@ export function parseCli(argv: string[]): CliOptions {
   config.publicPoolFraction = fraction('public-fraction', values['public-fraction']) ?? config.publicPoolFraction;
   config.validationFraction = fraction('validation-fraction', values['validation-fraction']) ?? config.validationFraction;
   config.testFraction = fraction('test-fraction', values['test-fraction']) ?? config.testFraction;
-  const minCosine = num('min-cosine', values['min-cosine']);
-  if (minCosine !== undefined) config.policy = { ...DEFAULT_ROUND_POLICY, ...config.policy, minCosine };
+  for (const [flag, key] of [['min-cosine', 'minCosine'], ['min-consensus', 'minConsensus'], ['change-floor', 'changeFloorOfNorm']] as const) {
+    const v = num(flag, values[flag]);
+    if (v !== undefined) config.policy = { ...DEFAULT_ROUND_POLICY, ...config.policy, [key]: v };
+  }
   config.localEpochs = num('epochs', values.epochs) ?? config.localEpochs;
   config.learningRate = num('lr', values.lr) ?? config.learningRate;
   config.workers = num('workers', values.workers) ?? config.workers;

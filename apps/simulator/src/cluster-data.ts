@@ -170,7 +170,7 @@ interface Cell { result: StrategyResult; clusters: { index: number; widthRatio: 
  * The diagnostic: the round's screen, caps and rollbacks made ineffective (thresholds no honest
  * update reaches), so that each average is plain FedAvg over every update. Not what users run.
  */
-export const SAFEGUARDS_OFF: RoundPolicy = { normMultiple: 1e12, minCosine: -1, claimMultiple: 1e12, maxClientShare: 1, changeMultiple: 1e12, firstChangeOfNorm: 1e12 };
+export const SAFEGUARDS_OFF: RoundPolicy = { normMultiple: 1e12, minCosine: -1, minConsensus: -1, claimMultiple: 1e12, maxClientShare: 1, changeMultiple: 1e12, firstChangeOfNorm: 1e12, changeFloorOfNorm: 0 };
 
 const alphaName = (a: Alpha): string => String(a);
 /** Below this a model is taken as collapsed (chance on 10 balanced classes is 10%). */

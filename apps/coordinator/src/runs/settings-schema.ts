@@ -46,11 +46,13 @@ export const RunSettings = Type.Object({
   /** Refuse an update whose distance from the model it was given exceeds this multiple of the cluster's median. */
   normMultiple: Type.Number({ exclusiveMinimum: 1, maximum: 1e6, default: 10 }),
   minCosine: Type.Number({ minimum: -1, maximum: 1, default: DEFAULT_SCREEN_SETTINGS.minCosine, description: "drop an update whose change has a cosine below this with the median change of the other updates of its cluster (5+ updates; -1 = off; docs/robustness.md)" }),
+  minConsensus: Type.Number({ minimum: -1, maximum: 1, default: DEFAULT_SCREEN_SETTINGS.minConsensus, description: "the direction check runs only on a cluster whose updates agree: the median of their cosines with the others' median change at least this (-1 = always; docs/robustness.md)" }),
   claimMultiple: Type.Number({ minimum: 1, maximum: 1e6, default: 3, description: "a sample-count claim weighs at most this multiple of its cluster's median claim" }),
   maxClientShare: Type.Number({ exclusiveMinimum: 0, maximum: 1, default: 0.5, description: "no client holds more than this share of its cluster's average (at least 1/n)" }),
   maxSamplesPerClient: Type.Integer({ minimum: 1, maximum: 1e8, default: 100_000, description: 'largest own-data sample count a client may declare' }),
   changeMultiple: Type.Number({ exclusiveMinimum: 1, maximum: 1e6, default: 10, description: "a cluster model may move at most this multiple of its typical round-to-round change, else the step is rolled back" }),
   firstChangeOfNorm: Type.Number({ exclusiveMinimum: 0, maximum: 1e6, default: 1, description: "with no typical change yet: at most this multiple of the starting model's norm" }),
+  changeFloorOfNorm: Type.Number({ minimum: 0, maximum: 1e6, default: 1, description: "the change limit is never below this multiple of the starting model's norm (0 = no floor)" }),
   expectedSamplesPerClient: Type.Integer({ minimum: 1, maximum: 1e8, default: 300, description: 'local data size assumed when choosing widths' }),
   evalSamples: Type.Integer({ minimum: 100, maximum: 10_000, default: 2000, description: 'test images scored per cluster and round' }),
   seed: Type.Integer({ minimum: 0, maximum: 2 ** 31, default: 1 }),

@@ -54,6 +54,8 @@ describe('a data folder from release 6b39e18', () => {
     // The settings added since are filled in at their defaults: the old run's settings are complete and valid today.
     expect(settings.joinMode).toBe('shared');
     expect(settings.stage2.teacherRule).toBe(true);
+    // Safeguards added later keep what the run did before them: every cluster direction-screened, no floor on the change limit.
+    expect([settings.minConsensus, settings.changeFloorOfNorm]).toEqual([-1, 0]);
     // It trained the only dataset there was: it now names the built-in task.
     expect(settings.task).toBe('fashion-mnist');
     expect('dataset' in settings).toBe(false);

@@ -76,6 +76,11 @@ CREATE TABLE IF NOT EXISTS device_tokens (
     description: "runs' Stage 2 settings gain overlap (issue 17), off when absent: a run made before waited for mutual learning",
     up: (db) => fillSettings(db, {}, { overlap: false }),
   },
+  {
+    version: 7,
+    description: "runs' settings gain the direction screen's consensus gate and the change limit's floor (issue 18), off when absent: a run made before screened and limited as it did",
+    up: (db) => fillSettings(db, { minConsensus: -1, changeFloorOfNorm: 0 }, {}),
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -17,6 +17,7 @@ export const DEFAULT_ROUND_POLICY: Readonly<RoundPolicy> = {
   maxClientShare: 0.5,
   changeMultiple: 10,
   firstChangeOfNorm: 1,
+  changeFloorOfNorm: 1,
 };
 
 export function validateRoundPolicy(p: RoundPolicy, fn: string): void {
@@ -28,7 +29,7 @@ export function validateRoundPolicy(p: RoundPolicy, fn: string): void {
 /** The policy's fields picked out of a larger settings object (the coordinator's run settings). */
 export function roundPolicyOf(s: RoundPolicy): RoundPolicy {
   return {
-    normMultiple: s.normMultiple, minCosine: s.minCosine, claimMultiple: s.claimMultiple, maxClientShare: s.maxClientShare,
-    changeMultiple: s.changeMultiple, firstChangeOfNorm: s.firstChangeOfNorm,
+    normMultiple: s.normMultiple, minCosine: s.minCosine, minConsensus: s.minConsensus, claimMultiple: s.claimMultiple, maxClientShare: s.maxClientShare,
+    changeMultiple: s.changeMultiple, firstChangeOfNorm: s.firstChangeOfNorm, changeFloorOfNorm: s.changeFloorOfNorm,
   };
 }

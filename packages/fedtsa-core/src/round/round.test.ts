@@ -68,7 +68,8 @@ describe('closeRound', () => {
     const strategy = createStrategy('fedtsa', { spec, clusters, initialWeights: init, serverStep });
     const start = strategy.clusterModels();
     const history = new Map([[0, [1e-6, 1e-6, 1e-6]]]);
-    const out = await closeRound(strategy, { round: 2, updates: updatesFor(strategy), sent: sentOf(start), history, policy: DEFAULT_ROUND_POLICY });
+    // Without the norm floor, so that cluster 0's tiny typical change refuses its Stage 1.
+    const out = await closeRound(strategy, { round: 2, updates: updatesFor(strategy), sent: sentOf(start), history, policy: { ...DEFAULT_ROUND_POLICY, changeFloorOfNorm: 0 } });
     expect(out.rollbacks.map((r) => [r.clusterIndex, r.step])).toEqual([[0, 'stage1'], [1, 'stage2']]);
     expect(seen?.get(0)).toMatch(/rolled back/);
     expect(out.models[0]?.weights).toBe(start[0]?.weights);
@@ -135,7 +136,7 @@ describe('closeRound', () => {
       const strategy = createStrategy(name, { spec, clusters, initialWeights: init });
       const before = strategy.clusterModels().map((m) => m.weights.slice());
       const tight = new Map([[1, [1e-9]]]);
-      const held = await closeRound(strategy, { round: 1, updates: updatesFor(strategy), sent: sentOf(strategy.clusterModels()), history: tight, policy: DEFAULT_ROUND_POLICY });
+      const held = await closeRound(strategy, { round: 1, updates: updatesFor(strategy), sent: sentOf(strategy.clusterModels()), history: tight, policy: { ...DEFAULT_ROUND_POLICY, changeFloorOfNorm: 0 } });
       expect(held.rollbacks.length).toBeGreaterThan(0);
       strategy.clusterModels().forEach((m, k) => expect(m.weights).toEqual(before[k]));
       const moved = await closeRound(strategy, { round: 1, updates: updatesFor(strategy), sent: sentOf(strategy.clusterModels()), history: new Map(), policy: DEFAULT_ROUND_POLICY });

@@ -9,6 +9,15 @@
  * A step that breaks one is rolled back: after Stage 1 the cluster keeps its starting model,
  * after Stage 2 its Stage 1 result. Honest rounds (docs/robustness.md) stay far inside: round 1
  * moves a model by a fraction of its norm, later rounds by about their predecessors' change.
+ *
+ * The limit is never below `changeFloorOfNorm` x the starting norm. Without that floor a model
+ * that starts slowly is frozen: measured (uniform widths, IID, seed 2), three width-1/4 models
+ * moved 2-17% of their norm a round for four rounds, then, taking off, 41-69%, above 10 x the
+ * plateau's median; each was rolled back, a rolled-back round records no change, so the
+ * reference stayed at the plateau and every later round was refused (48 rollbacks, frozen at
+ * 33-41%, against 80.0% without safeguards). A scaled model (x 1e3: 999 x its norm) or a
+ * flipped one (2 x) is still refused; the floor only stops the reference from shrinking below
+ * what a first round may do.
  */
 import { allFinite } from '../stage2/teachers.ts';
 import { l2Distance, l2Norm, median } from './update-screen.ts';
@@ -18,6 +27,8 @@ export interface ChangeLimits {
   changeMultiple: number;
   /** Default 1. */
   firstChangeOfNorm: number;
+  /** The limit is at least this multiple of the starting norm (default 1; 0 = no floor, as before issue 18). */
+  changeFloorOfNorm: number;
 }
 
 /** Recorded changes that form a cluster's reference (the most recent ones). */
@@ -34,6 +45,7 @@ export interface ChangeLimit {
 export function validateChangeLimits(l: ChangeLimits, fn: string): void {
   if (!(Number.isFinite(l.changeMultiple) && l.changeMultiple > 1)) throw new Error(`${fn}: changeMultiple must be > 1, got ${l.changeMultiple}`);
   if (!(Number.isFinite(l.firstChangeOfNorm) && l.firstChangeOfNorm > 0)) throw new Error(`${fn}: firstChangeOfNorm must be > 0, got ${l.firstChangeOfNorm}`);
+  if (!(Number.isFinite(l.changeFloorOfNorm) && l.changeFloorOfNorm >= 0)) throw new Error(`${fn}: changeFloorOfNorm must be >= 0, got ${l.changeFloorOfNorm}`);
 }
 
 /** The limit for one cluster: `history` are its recorded changes at its current width, oldest first. */
@@ -41,9 +53,11 @@ export function changeLimit(start: Float32Array, history: readonly number[], lim
   validateChangeLimits(limits, 'changeLimit');
   const recent = history.filter((x) => Number.isFinite(x) && x > 0).slice(-CHANGE_HISTORY);
   const typical = median(recent);
-  if (typical !== undefined) return { maxChange: limits.changeMultiple * typical, basis: 'typical-change', reference: typical };
   const norm = l2Norm(start);
-  return { maxChange: limits.firstChangeOfNorm * norm, basis: 'start-norm', reference: norm };
+  if (typical === undefined) return { maxChange: limits.firstChangeOfNorm * norm, basis: 'start-norm', reference: norm };
+  const byTypical = limits.changeMultiple * typical;
+  const floor = limits.changeFloorOfNorm * norm;
+  return byTypical >= floor ? { maxChange: byTypical, basis: 'typical-change', reference: typical } : { maxChange: floor, basis: 'start-norm', reference: norm };
 }
 
 export type StepCheck = { ok: true; change: number } | { ok: false; change: number; reason: string };

@@ -20,7 +20,7 @@ const candidate = (clientId: string, weights: Float32Array): ScreenCandidate => 
   return { clientId, weights, distance: Math.sqrt(d) };
 };
 const flipped = (w: Float32Array) => Float32Array.from(w, (v, i) => 2 * (sent[i] as number) - v);
-const settings = { normMultiple: 10, minCosine: 0 };
+const settings = { normMultiple: 10, minCosine: 0, minConsensus: 0.1 };
 
 describe('screenClusterUpdates', () => {
   it('keeps every honest update', () => {
@@ -50,9 +50,31 @@ describe('screenClusterUpdates', () => {
     expect(screenClusterUpdates(sent, five, { ...settings, minCosine: -1 }).dropped).toEqual([]);
   });
 
+  it('checks directions only in a cluster that agrees: without a consensus it drops no one, flipped or not', () => {
+    // A model at chance: each honest update pulls towards its own client's labels, with no shared direction.
+    const own = () => Float32Array.from(sent, (s) => s + 0.01 * gauss());
+    const disagreeing = [...Array.from({ length: 8 }, (_, i) => candidate(`h${i}`, own())), candidate('flip', flipped(own()))];
+    const off = screenClusterUpdates(sent, disagreeing, settings);
+    expect(off.consensus).toBeLessThan(0.1);
+    expect(off.directionChecked).toBe(false);
+    expect(off.dropped).toEqual([]);
+    // The same updates screened unconditionally (the rule before the gate) lose honest ones too.
+    const always = screenClusterUpdates(sent, disagreeing, { ...settings, minConsensus: -1 });
+    expect(always.directionChecked).toBe(true);
+    expect(always.dropped.filter((d) => d.clientId.startsWith('h')).length).toBeGreaterThan(0);
+    // A quarter of flippers in an agreeing cluster cannot pull the median below the gate.
+    const agreeing = [...Array.from({ length: 6 }, (_, i) => candidate(`h${i}`, honest())), candidate('flip1', flipped(honest())), candidate('flip2', flipped(honest()))];
+    const on = screenClusterUpdates(sent, agreeing, settings);
+    expect(on.consensus).toBeGreaterThan(0.1);
+    expect(on.directionChecked).toBe(true);
+    expect(on.dropped.map((d) => d.clientId).sort()).toEqual(['flip1', 'flip2']);
+    expect(on.dropped[0]?.numbers.consensus).toBe(on.consensus);
+  });
+
   it('validates its settings', () => {
-    expect(() => screenClusterUpdates(sent, [], { normMultiple: 1, minCosine: 0 })).toThrow(/normMultiple must be > 1/);
-    expect(() => screenClusterUpdates(sent, [], { normMultiple: 10, minCosine: 2 })).toThrow(/minCosine must be in \[-1, 1\]/);
+    expect(() => screenClusterUpdates(sent, [], { ...settings, normMultiple: 1 })).toThrow(/normMultiple must be > 1/);
+    expect(() => screenClusterUpdates(sent, [], { ...settings, minCosine: 2 })).toThrow(/minCosine must be in \[-1, 1\]/);
+    expect(() => screenClusterUpdates(sent, [], { ...settings, minConsensus: NaN })).toThrow(/minConsensus must be in \[-1, 1\]/);
   });
 
   it('takes medians', () => {
@@ -106,7 +128,7 @@ describe('cappedWeights', () => {
 });
 
 describe('round invariants', () => {
-  const limits = { changeMultiple: 10, firstChangeOfNorm: 1 };
+  const limits = { changeMultiple: 10, firstChangeOfNorm: 1, changeFloorOfNorm: 0 };
   it('bounds the first change by the starting norm, later ones by the typical change', () => {
     const first = changeLimit(sent, [], limits);
     expect(first.basis).toBe('start-norm');
@@ -114,6 +136,25 @@ describe('round invariants', () => {
     expect(checkModelStep(sent, Float32Array.from(sent, (v) => v * 1000), first)).toMatchObject({ ok: false });
     const later = changeLimit(sent, [5, 0.3, 0.2, 0.25, 0.22, 0.21], limits);
     expect(later).toMatchObject({ basis: 'typical-change', reference: 0.22, maxChange: 2.2 });
+  });
+
+  it('never lets the limit fall below the floor: a model that starts slowly may take off', () => {
+    const norm = Math.sqrt(sent.reduce((a, v) => a + v * v, 0));
+    // Four slow rounds (1% of the norm each), then a step of half the norm: 50 x the typical change.
+    const history = [0.01, 0.012, 0.011, 0.01].map((f) => f * norm);
+    const takeOff = Float32Array.from(sent, (v, i) => v + (i === 0 ? 0.5 * norm : 0));
+    const before = changeLimit(sent, history, limits);
+    expect(checkModelStep(sent, takeOff, before).ok).toBe(false);
+    const floored = changeLimit(sent, history, { ...limits, changeFloorOfNorm: 1 });
+    expect(floored.basis).toBe('start-norm');
+    expect(floored.maxChange).toBeCloseTo(norm, 3);
+    expect(checkModelStep(sent, takeOff, floored).ok).toBe(true);
+    // Scaled and flipped models stay out: they move 999 x and 2 x the norm.
+    expect(checkModelStep(sent, Float32Array.from(sent, (v) => v * 1000), floored).ok).toBe(false);
+    expect(checkModelStep(sent, Float32Array.from(sent, (v) => -v), floored).ok).toBe(false);
+    // A typical change above the floor still sets the limit.
+    expect(changeLimit(sent, [0.5 * norm], { ...limits, changeFloorOfNorm: 1 })).toMatchObject({ basis: 'typical-change', reference: 0.5 * norm });
+    expect(() => changeLimit(sent, [], { ...limits, changeFloorOfNorm: -1 })).toThrow(/changeFloorOfNorm must be >= 0/);
   });
 
   it('refuses non-finite models and wrong lengths', () => {
