@@ -5,9 +5,9 @@
  * rounds of FedAvg), cosine of each update's change with the coordinate-wise median change of
  * its cluster (all updates, and leave-one-out), and the same for each update sign-flipped.
  *
- *   node --import tsx bench/direction-cosines.ts [--shard 300] [--draws 12] [--sizes 4,5,6,8] [--flippers K] [--rounds 1,3] [--lr 0.05]
+ *   node --import tsx bench/direction-cosines.ts [--shard 300] [--draws 12] [--sizes 4,5,6,8] [--flippers K] [--rounds 1,3] [--lr 0.05] [--gates -1,0,0.1]
  *
- * The SCREEN line runs the screen at its defaults (the consensus gate included); the CONSENSUS
+ * The SCREEN lines run the screen at its defaults with each consensus gate of --gates; the CONSENSUS
  * line gives, per cluster, the median of its leave-one-out cosines, which the gate compares with
  * `minConsensus`.
  */
@@ -25,7 +25,7 @@ import { loadFashionMnist } from '@fedtsa/node-io/fashion-mnist';
 import { DemoData } from '../apps/coordinator/src/demo-data.ts';
 import { shardToImages } from '../apps/coordinator/src/virtual-client/virtual-client.ts';
 
-const { values } = parseArgs({ options: { rounds: { type: 'string', default: '1,3' }, sizes: { type: 'string' }, flippers: { type: 'string' }, shard: { type: 'string', default: '300' }, draws: { type: 'string', default: '12' }, lr: { type: 'string', default: '0.05' }, batch: { type: 'string', default: '32' } } });
+const { values } = parseArgs({ options: { rounds: { type: 'string', default: '1,3' }, gates: { type: 'string' }, sizes: { type: 'string' }, flippers: { type: 'string' }, shard: { type: 'string', default: '300' }, draws: { type: 'string', default: '12' }, lr: { type: 'string', default: '0.05' }, batch: { type: 'string', default: '32' } } });
 const SPEC: ModelSpec = taskSpec(FASHION_MNIST_TASK);
 await useBackend('wasm');
 const { train } = loadFashionMnist();
@@ -60,6 +60,8 @@ const STATS = {
   'median of others': (start: Float32Array, ws: Float32Array[], k: number) => changeCosine(start, ws[k]!, medianChange(start, ws.filter((_, j) => j !== k))),
   'mean of others': (start: Float32Array, ws: Float32Array[], k: number) => changeCosine(start, ws[k]!, meanChange(start, ws.filter((_, j) => j !== k))),
 };
+/** The consensus gates compared (-1: every cluster is screened, the rule before the gate). */
+const GATES = (values.gates ?? `-1,0,${DEFAULT_SCREEN_SETTINGS.minConsensus}`).split(',').map(Number);
 const flippers = Number(values.flippers ?? 0) || undefined;
 console.log(`shard ${values.shard}, lr ${lr}, batch ${batchSize}, one local epoch, Dirichlet 0.5; attackers flip their own honest update`);
 for (const width of [1]) {
@@ -69,7 +71,7 @@ for (const width of [1]) {
       const honest = new Map<string, number[]>();
       const flipped = new Map<string, number[]>();
       const consensus = { clean: [] as number[], attacked: [] as number[] };
-      const screen = { honestDropped: 0, honestSeen: 0, flippedDropped: 0, flippedSeen: 0, cleanDropped: 0, cleanSeen: 0 };
+      const screens = new Map(GATES.map((g) => [g, { honestDropped: 0, honestSeen: 0, flippedDropped: 0, flippedSeen: 0, cleanDropped: 0, cleanSeen: 0 }]));
       for (let d = 0; d < Number(values.draws); d++) {
         const rng = createRng(deriveSeed(d, n, round));
         const members = Array.from({ length: n }, () => Math.floor(rng.next() * shards.length));
@@ -81,25 +83,30 @@ for (const width of [1]) {
         const clean = trained;
         const attacked = trained.map((u, k) => (k < attackers ? Float32Array.from(u, (v, i) => 2 * start[i]! - v) : u));
         // The screen itself (default settings), on the clean cluster and on the attacked one.
-        const run = (ws: Float32Array[]) => screenClusterUpdates(start, ws.map((w, k) => ({ clientId: String(k), weights: w, distance: l2Distance(start, w) })), DEFAULT_SCREEN_SETTINGS);
         consensus.clean.push(median(leaveOneOutCosines(start, clean))!);
         consensus.attacked.push(median(leaveOneOutCosines(start, attacked))!);
-        const cleanDrops = run(clean).dropped.map((x) => Number(x.clientId));
-        screen.cleanDropped += cleanDrops.length;
-        screen.cleanSeen += n;
-        const drops = run(attacked).dropped.map((x) => Number(x.clientId));
-        screen.flippedDropped += drops.filter((k) => k < attackers).length;
-        screen.flippedSeen += attackers;
-        screen.honestDropped += drops.filter((k) => k >= attackers).length;
-        screen.honestSeen += n - attackers;
+        for (const minConsensus of GATES) {
+          const run = (ws: Float32Array[]) => screenClusterUpdates(start, ws.map((w, k) => ({ clientId: String(k), weights: w, distance: l2Distance(start, w) })), { ...DEFAULT_SCREEN_SETTINGS, minConsensus });
+          const s = screens.get(minConsensus)!;
+          const cleanDrops = run(clean).dropped.map((x) => Number(x.clientId));
+          s.cleanDropped += cleanDrops.length;
+          s.cleanSeen += n;
+          const drops = run(attacked).dropped.map((x) => Number(x.clientId));
+          s.flippedDropped += drops.filter((k) => k < attackers).length;
+          s.flippedSeen += attackers;
+          s.honestDropped += drops.filter((k) => k >= attackers).length;
+          s.honestSeen += n - attackers;
+        }
         for (const [name, stat] of Object.entries(STATS)) {
           for (let k = 0; k < n; k++) honest.set(name, [...(honest.get(name) ?? []), stat(start, clean, k)]);
           for (let k = 0; k < attackers; k++) flipped.set(name, [...(flipped.get(name) ?? []), stat(start, attacked, k)]);
           for (let k = attackers; k < n; k++) honest.set(`${name} (attacked)`, [...(honest.get(`${name} (attacked)`) ?? []), stat(start, attacked, k)]);
         }
       }
-      console.log(`n ${n} (${attackers} flipped) round ${round} SCREEN: clean clusters: ${screen.cleanDropped} of ${screen.cleanSeen} honest dropped; attacked: `
-        + `${screen.flippedDropped} of ${screen.flippedSeen} flipped dropped, ${screen.honestDropped} of ${screen.honestSeen} honest dropped`);
+      for (const [gate, screen] of screens) {
+        console.log(`n ${n} (${attackers} flipped) round ${round} SCREEN minConsensus ${gate}: clean clusters: ${screen.cleanDropped} of ${screen.cleanSeen} honest dropped; attacked: `
+          + `${screen.flippedDropped} of ${screen.flippedSeen} flipped dropped, ${screen.honestDropped} of ${screen.honestSeen} honest dropped`);
+      }
       console.log(`n ${n} (${attackers} flipped) round ${round} CONSENSUS (median leave-one-out cosine per cluster): clean ${quantiles(consensus.clean)} | attacked ${quantiles(consensus.attacked)}`);
       for (const name of Object.keys(STATS)) {
         console.log(`n ${n} (${attackers} flipped) round ${round} ${name}: honest ${quantiles(honest.get(name)!)} | honest beside flippers ${quantiles(honest.get(`${name} (attacked)`)!)} | flipped ${quantiles(flipped.get(name)!)}`);

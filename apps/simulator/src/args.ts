@@ -42,7 +42,7 @@ export const USAGE = `usage: npm run simulate -- [options]
   --pool-size N  --refresh F  --ml-steps N  --temperature T  --lambda L  --ml-lr X  --ml-optimizer sgd|adam
   --pool-cache DIR|off  where generated samples are kept across runs (default .cache/synthetic)
   --min-cosine=X       the round's direction screen (core round/policy.ts; default -0.15; --min-cosine=-1 = off)
-  --min-consensus=X    ... which runs only on a cluster whose median cosine is at least X (default 0.1; -1 = always)
+  --min-consensus=X    ... which runs only on a cluster whose median cosine is at least X (default 0; -1 = always)
   --change-floor=X     the change limit is at least X x the model's norm (default 1; 0 = no floor)
   --teacher-rule on|off  Stage 2's teacher screen (stage2/teachers.ts; default on)
   --ml-widest-learns on|off  off: the widest cluster only teaches in mutual learning (about 0.4 of

@@ -46,7 +46,7 @@ export const RunSettings = Type.Object({
   /** Refuse an update whose distance from the model it was given exceeds this multiple of the cluster's median. */
   normMultiple: Type.Number({ exclusiveMinimum: 1, maximum: 1e6, default: 10 }),
   minCosine: Type.Number({ minimum: -1, maximum: 1, default: DEFAULT_SCREEN_SETTINGS.minCosine, description: "drop an update whose change has a cosine below this with the median change of the other updates of its cluster (5+ updates; -1 = off; docs/robustness.md)" }),
-  minConsensus: Type.Number({ minimum: -1, maximum: 1, default: DEFAULT_SCREEN_SETTINGS.minConsensus, description: "the direction check runs only on a cluster whose updates agree: the median of their cosines with the others' median change at least this (-1 = always; docs/robustness.md)" }),
+  minConsensus: Type.Number({ minimum: -1, maximum: 1, default: DEFAULT_SCREEN_SETTINGS.minConsensus, description: "the direction check runs only on a cluster whose updates agree: the median of their cosines with the others' median change at least this (default 0: the typical update agrees with the others at all; -1 = always; docs/robustness.md)" }),
   claimMultiple: Type.Number({ minimum: 1, maximum: 1e6, default: 3, description: "a sample-count claim weighs at most this multiple of its cluster's median claim" }),
   maxClientShare: Type.Number({ exclusiveMinimum: 0, maximum: 1, default: 0.5, description: "no client holds more than this share of its cluster's average (at least 1/n)" }),
   maxSamplesPerClient: Type.Integer({ minimum: 1, maximum: 1e8, default: 100_000, description: 'largest own-data sample count a client may declare' }),
