@@ -26,6 +26,8 @@ export type ClusterResult = Omit<ClusterScore, 'count'>;
 export interface SafeguardCounts {
   refused: number;
   dropped: number;
+  /** Clusters whose direction screen stood down: their updates did not agree (absent in results made before it was counted). */
+  unscreened?: number;
   capped: number;
   rollbacks: number;
   teachersExcluded: number;
@@ -138,7 +140,7 @@ export async function runStrategy(
     afterRound?.(round, outcome.models);
     const clusters = await evaluateModels(pool, evaluated(strategy), roundRows);
     const safeguards: SafeguardCounts = {
-      refused, dropped: outcome.dropped.length, capped: outcome.capped.length, rollbacks: outcome.rollbacks.length,
+      refused, dropped: outcome.dropped.length, unscreened: outcome.unscreened.length, capped: outcome.capped.length, rollbacks: outcome.rollbacks.length,
       teachersExcluded: outcome.teachers.filter((t) => !t.teaches).length,
     };
     const simulatedSec = phase ? roundSecOf(phase, { stage1Sec: outcome.stage1Ms / 1000, serverStepSec: outcome.serverStepMs / 1000 }) : undefined;

@@ -75,7 +75,9 @@ export interface RoundIncident {
     /** A participant said it cannot take part (policy not met) and the round stopped waiting for it. */
     | 'participant-withdrew'
     /** An accepted update was computed on a fallback backend after the first one failed mid-round. */
-    | 'backend-fallback';
+    | 'backend-fallback'
+    /** A cluster's updates did not agree on a direction, so the direction screen did not run on them (docs/robustness.md). */
+    | 'direction-check-skipped';
   clusterIndex: number;
   clientId?: string;
   /** The refusal's code, for refused and dropped updates. */

@@ -12,13 +12,21 @@ export function dropRefusals(outcome: Pick<RoundOutcome, 'dropped'>): Map<string
   return new Map(outcome.dropped.map((d) => [d.clientId, protocolError(d.reason === 'norm' ? 'FEDTSA_ERR_NORM_TOO_LARGE' : 'FEDTSA_ERR_DIRECTION', d.message)]));
 }
 
-/** The close's decisions as incidents, in the order they were taken: drops, capped claims, rollbacks, excluded teachers. */
-export function outcomeIncidents(outcome: Pick<RoundOutcome, 'dropped' | 'capped' | 'rollbacks' | 'teachers'>): RoundIncident[] {
+/** The close's decisions as incidents, in the order they were taken: drops, direction checks skipped, capped claims, rollbacks, excluded teachers. */
+export function outcomeIncidents(outcome: Pick<RoundOutcome, 'dropped' | 'unscreened' | 'capped' | 'rollbacks' | 'teachers'>, minConsensus: number): RoundIncident[] {
   const refusals = dropRefusals(outcome);
   const incidents: RoundIncident[] = outcome.dropped.map((d) => {
     const error = refusals.get(d.clientId) as ProtocolError;
     return { kind: 'update-dropped', clusterIndex: d.clusterIndex, clientId: d.clientId, code: error.code, message: error.message, numbers: d.numbers };
   });
+  for (const u of outcome.unscreened) {
+    incidents.push({
+      kind: 'direction-check-skipped', clusterIndex: u.clusterIndex,
+      message: `cluster ${u.clusterIndex}'s ${u.updates} updates do not agree on a direction (median cosine ${u.consensus.toFixed(3)} < ${minConsensus}): `
+        + 'the direction screen did not run on them this round',
+      numbers: { consensus: u.consensus, minConsensus, updates: u.updates },
+    });
+  }
   for (const c of outcome.capped) {
     incidents.push({
       kind: 'weight-capped', clusterIndex: c.clusterIndex, clientId: c.clientId,

@@ -28,7 +28,7 @@ import type { RunChangeSink } from './run-events.ts';
 import { planOptionsOf } from './settings.ts';
 import { OpenRound } from './open-round.ts';
 
-const ROUTINE: ReadonlySet<string> = new Set(['weight-capped', 'participant-withdrew', 'backend-fallback']);
+const ROUTINE: ReadonlySet<string> = new Set(['weight-capped', 'participant-withdrew', 'backend-fallback', 'direction-check-skipped']);
 
 export interface ClientChannel {
   assignment(a: Assignment): void;
@@ -283,7 +283,7 @@ export class RunEngine {
       });
       if (this.open !== open) return; // stopped meanwhile
       for (const [id, error] of dropRefusals(result)) open.dropped.set(id, error);
-      open.incidents.push(...outcomeIncidents(result));
+      open.incidents.push(...outcomeIncidents(result, s.minConsensus));
       this.models = result.models;
       this.memory.remember(result);
       const record = buildRoundRecord({

@@ -84,6 +84,8 @@ export interface RoundOutcome {
   accepted: ReceivedUpdate[];
   /** Updates the close's screen dropped. */
   dropped: (ScreenDrop & { clusterIndex: number })[];
+  /** Clusters whose direction check stood down: their updates did not agree (consensus below the policy's minConsensus). */
+  unscreened: { clusterIndex: number; updates: number; consensus: number }[];
   /** Claims whose averaging weight was capped below the claim. */
   capped: { clientId: string; clusterIndex: number; claimed: number; weight: number }[];
   rollbacks: Rollback[];
@@ -98,19 +100,22 @@ export interface RoundOutcome {
   deferred?: DeferredServerStep;
 }
 
-function screen(input: CloseInput): { kept: ReceivedUpdate[]; dropped: RoundOutcome['dropped'] } {
+function screen(input: CloseInput): { kept: ReceivedUpdate[]; dropped: RoundOutcome['dropped']; unscreened: RoundOutcome['unscreened'] } {
   const dropped: RoundOutcome['dropped'] = [];
+  const unscreened: RoundOutcome['unscreened'] = [];
   const out = new Set<string>();
   for (const clusterIndex of new Set(input.updates.map((u) => u.clusterIndex))) {
     const sent = input.sent.get(clusterIndex);
     if (!sent) throw new Error(`closeRound: no weights sent to cluster ${clusterIndex}`);
     const list = input.updates.filter((u) => u.clusterIndex === clusterIndex);
-    for (const d of screenClusterUpdates(sent, list, input.policy).dropped) {
+    const result = screenClusterUpdates(sent, list, input.policy);
+    for (const d of result.dropped) {
       dropped.push({ ...d, clusterIndex });
       out.add(d.clientId);
     }
+    if (result.consensus !== undefined && !result.directionChecked) unscreened.push({ clusterIndex, updates: result.kept.length, consensus: result.consensus });
   }
-  return { kept: input.updates.filter((u) => !out.has(u.clientId)), dropped };
+  return { kept: input.updates.filter((u) => !out.has(u.clientId)), dropped, unscreened };
 }
 
 function capClaims(updates: readonly ReceivedUpdate[], policy: RoundPolicy): { accepted: ReceivedUpdate[]; capped: RoundOutcome['capped'] } {
@@ -179,7 +184,7 @@ export async function closeRound(strategy: Strategy, input: CloseInput): Promise
   const now = input.now ?? (() => Date.now());
   const start = strategy.clusterModels();
   const limits = start.map((m) => ({ clusterIndex: m.clusterIndex, ...changeLimit(m.weights, input.history.get(m.clusterIndex) ?? [], input.policy) }));
-  const { kept, dropped } = screen(input);
+  const { kept, dropped, unscreened } = screen(input);
   const { accepted, capped } = capClaims(kept, input.policy);
   const rollbacks: Rollback[] = [];
   const t0 = now();
@@ -222,7 +227,7 @@ export async function closeRound(strategy: Strategy, input: CloseInput): Promise
   const t2 = now();
   strategy.adopt(final);
   return {
-    models: strategy.clusterModels(), accepted, dropped, capped, rollbacks, teachers, limits,
+    models: strategy.clusterModels(), accepted, dropped, unscreened, capped, rollbacks, teachers, limits,
     changes: final.map((m, k) => ({ clusterIndex: m.clusterIndex, change: l2Distance((start[k] as ClusterModel).weights, m.weights) })),
     stage1Ms: t1 - t0, serverStepMs: t2 - t1, serverStepStats, ...(deferred ? { deferred } : {}),
   };

@@ -56,6 +56,24 @@ describe('closeRound', () => {
     expect(strategy.clusterModels()).toBe(out.models);
     out.changes.forEach((c) => expect(c.change).toBeGreaterThan(0));
     expect(out.limits.map((l) => l.basis)).toEqual(['start-norm', 'start-norm']);
+    expect(out.unscreened).toEqual([]);
+  });
+
+  it('reports a cluster whose updates do not agree, and lets its updates through the direction screen', async () => {
+    const strategy = createStrategy('fedtsa-stage1', { spec, clusters, initialWeights: init });
+    const start = strategy.clusterModels();
+    // No shared direction: each of cluster 0's six updates is its own noise (a model that knows nothing).
+    const updates = updatesFor(strategy).map((u) => {
+      if (u.clusterIndex !== 0) return u;
+      const sent = start[0]?.weights as Float32Array;
+      const weights = Float32Array.from(sent, (v) => v + 0.01 * gauss());
+      return { ...u, weights, distance: Math.sqrt(weights.reduce((a, w, i) => a + (w - (sent[i] as number)) ** 2, 0)) };
+    });
+    const out = await closeRound(strategy, { round: 1, updates, sent: sentOf(start), history: new Map(), policy: DEFAULT_ROUND_POLICY });
+    expect(out.unscreened.map((u) => [u.clusterIndex, u.updates])).toEqual([[0, 6]]);
+    expect(out.unscreened[0]?.consensus).toBeLessThan(DEFAULT_ROUND_POLICY.minConsensus);
+    expect(out.dropped).toEqual([]);
+    expect(out.accepted.filter((u) => u.clusterIndex === 0)).toHaveLength(6);
   });
 
   it('rolls a cluster back after Stage 1 and after the server step, and keeps a cluster it cannot trust from teaching', async () => {
