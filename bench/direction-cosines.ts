@@ -61,7 +61,7 @@ const STATS = {
   'mean of others': (start: Float32Array, ws: Float32Array[], k: number) => changeCosine(start, ws[k]!, meanChange(start, ws.filter((_, j) => j !== k))),
 };
 /** The consensus gates compared (-1: every cluster is screened, the rule before the gate). */
-const GATES = (values.gates ?? `-1,0,${DEFAULT_SCREEN_SETTINGS.minConsensus}`).split(',').map(Number);
+const GATES = [...new Set((values.gates ?? '-1,0,0.1').split(',').map(Number))];
 const flippers = Number(values.flippers ?? 0) || undefined;
 console.log(`shard ${values.shard}, lr ${lr}, batch ${batchSize}, one local epoch, Dirichlet 0.5; attackers flip their own honest update`);
 for (const width of [1]) {

@@ -77,3 +77,14 @@ describe('parseCli --ml-widest-learns', () => {
     expect(() => parseCli(['--ml-widest-learns', 'no'])).toThrow(/--ml-widest-learns must be on or off/);
   });
 });
+
+describe('parseCli round policy', () => {
+  it('leaves the policy at the core default unless asked, sets each screen and limit flag, and refuses values out of range', () => {
+    expect(parseCli(['--preset', 'small']).config.policy).toBeUndefined();
+    const policy = parseCli(['--min-cosine=-1', '--min-consensus=-1', '--change-floor', '0']).config.policy!;
+    expect([policy.minCosine, policy.minConsensus, policy.changeFloorOfNorm]).toEqual([-1, -1, 0]);
+    expect(policy.changeMultiple).toBe(10);
+    expect(() => parseCli(['--min-consensus', '2'])).toThrow(/minConsensus must be in \[-1, 1\]/);
+    expect(() => parseCli(['--change-floor=-1'])).toThrow(/changeFloorOfNorm must be >= 0/);
+  });
+});

@@ -5,7 +5,7 @@
  *   - its distance from the round's starting model is at most `changeMultiple` x the cluster's
  *     typical round-to-round change (the median of its last recorded changes at this width), or,
  *     with no record yet (a cluster's first round, or its width changed), `firstChangeOfNorm` x
- *     the norm of its starting model.
+ *     the norm of its starting model; but never less than `changeFloorOfNorm` x that norm.
  * A step that breaks one is rolled back: after Stage 1 the cluster keeps its starting model,
  * after Stage 2 its Stage 1 result. Honest rounds (docs/robustness.md) stay far inside: round 1
  * moves a model by a fraction of its norm, later rounds by about their predecessors' change.

@@ -27,6 +27,8 @@ describe('screenClusterUpdates', () => {
     const r = screenClusterUpdates(sent, Array.from({ length: 6 }, (_, i) => candidate(`h${i}`, honest())), settings);
     expect(r.dropped).toEqual([]);
     expect(r.kept).toHaveLength(6);
+    expect(r.directionChecked).toBe(true);
+    expect(r.cosines.size).toBe(6);
     for (const c of r.cosines.values()) expect(c).toBeGreaterThan(0.3);
   });
 

@@ -206,7 +206,7 @@ export function screenClusterUpdates(sent: Float32Array, updates: readonly Scree
   if (settings.minCosine > -1 && kept.length >= DIRECTION_MIN_UPDATES) {
     let cos: number[] | undefined = leaveOneOutCosines(sent, kept.map((u) => u.weights));
     consensus = median(cos) as number;
-    directionChecked = consensus >= settings.minConsensus;
+    directionChecked = settings.minConsensus <= -1 || consensus >= settings.minConsensus;
     while (directionChecked && kept.length >= DIRECTION_MIN_UPDATES) {
       const c = cos ?? leaveOneOutCosines(sent, kept.map((u) => u.weights));
       cos = undefined;
