@@ -6,6 +6,7 @@ import { createRng } from '../rng.ts';
 import { ChunkedSource, SAMPLE_CHUNK } from '../stage2/chunked-source.ts';
 import { createStrategy } from '../strategy/strategies.ts';
 import type { ClusterModel, ClusterPlan, ServerStep } from '../strategy/types.ts';
+import { l2Distance } from '../screening/update-screen.ts';
 import { closeRound, type ReceivedUpdate } from './close.ts';
 import { RoundMemory } from './memory.ts';
 import { selectParticipants } from './participants.ts';
@@ -22,8 +23,9 @@ const clusters: ClusterPlan[] = [
   { index: 0, widthRatio: 0.5, memberIds: ['a0', 'a1', 'a2', 'a3', 'a4', 'a5'] },
   { index: 1, widthRatio: 1, memberIds: ['b0', 'b1', 'b2'] },
 ];
-const rng = createRng(9);
-const gauss = () => Math.sqrt(-2 * Math.log(Math.max(rng.next(), 1e-12))) * Math.cos(2 * Math.PI * rng.next());
+/** Standard normal draws from `rng` (Box-Muller). */
+const gaussOf = (rng: ReturnType<typeof createRng>) => () => Math.sqrt(-2 * Math.log(Math.max(rng.next(), 1e-12))) * Math.cos(2 * Math.PI * rng.next());
+const gauss = gaussOf(createRng(9));
 
 /** Honest updates: the model sent plus a shared direction and client noise, at distance about `step` x norm. */
 function updatesFor(strategy: ReturnType<typeof createStrategy>, step = 0.01): ReceivedUpdate[] {
@@ -63,13 +65,12 @@ describe('closeRound', () => {
     const strategy = createStrategy('fedtsa-stage1', { spec, clusters, initialWeights: init });
     const start = strategy.clusterModels();
     // No shared direction: each of cluster 0's six updates is its own noise (a model that knows nothing).
-    const own = createRng(31);
-    const noise = () => Math.sqrt(-2 * Math.log(Math.max(own.next(), 1e-12))) * Math.cos(2 * Math.PI * own.next());
+    const noise = gaussOf(createRng(31));
     const updates = updatesFor(strategy).map((u) => {
       if (u.clusterIndex !== 0) return u;
       const sent = start[0]?.weights as Float32Array;
       const weights = Float32Array.from(sent, (v) => v + 0.01 * noise());
-      return { ...u, weights, distance: Math.sqrt(weights.reduce((a, w, i) => a + (w - (sent[i] as number)) ** 2, 0)) };
+      return { ...u, weights, distance: l2Distance(sent, weights) };
     });
     // Independent noise has a consensus near 0 either side; a gate of 0.2 is well above it (the agreeing cluster 1 has 3 updates, below the check's 5).
     const policy = { ...DEFAULT_ROUND_POLICY, minConsensus: 0.2 };

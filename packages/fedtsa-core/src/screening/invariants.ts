@@ -10,8 +10,7 @@
  * after Stage 2 its Stage 1 result. Honest rounds (docs/robustness.md) stay far inside: round 1
  * moves a model by a fraction of its norm, later rounds by about their predecessors' change.
  *
- * The limit is never below `changeFloorOfNorm` x the starting norm. Without that floor a model
- * that starts slowly is frozen: measured (uniform widths, IID, seed 2), three width-1/4 models
+ * Why the floor: without it a model that starts slowly is frozen: measured (uniform widths, IID, seed 2), three width-1/4 models
  * moved 2-17% of their norm a round for four rounds, then, taking off, 41-69%, above 10 x the
  * plateau's median; each was rolled back, a rolled-back round records no change, so the
  * reference stayed at the plateau and every later round was refused (48 rollbacks, frozen at
